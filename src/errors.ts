@@ -1,0 +1,72 @@
+/**
+ * Every error this library throws on purpose is a {@link PgVectorError} with a stable {@link PgVectorErrorCode}.
+ * Match on `code`, never on `message`: messages may be reworded, codes are part of the API.
+ *
+ * ### Examples
+ * ```ts
+ * try {
+ *   await store.add({ content: 'x', embedding: [1, 2] });
+ * } catch (e) {
+ *   if (e instanceof PgVectorError && e.code === 'DIMENSION_MISMATCH') console.error(e.message);
+ * }
+ * ```
+ */
+export type PgVectorErrorCode =
+  // configuration and input
+  | 'INVALID_CONFIG'
+  | 'INVALID_VECTOR'
+  | 'DIMENSION_MISMATCH'
+  | 'INVALID_FILTER'
+  | 'INVALID_ARGUMENT'
+  // database and extension
+  | 'EXTENSION_MISSING'
+  | 'EXTENSION_TOO_OLD'
+  | 'OPERATOR_MISMATCH'
+  | 'INDEX_DIMENSION_LIMIT'
+  | 'INDEX_ROW_TOO_LARGE'
+  | 'DATABASE_ERROR'
+  // embedded database
+  | 'PORT_IN_USE'
+  | 'DATA_DIR_LOCKED'
+  | 'DATA_DIR_INCOMPATIBLE'
+  | 'SERVER_WEDGED';
+
+/** Fields a PostgreSQL server sends with an error, kept when we translate one. */
+export interface ServerErrorFields {
+  /** SQLSTATE, e.g. `42883` (undefined_function). */
+  readonly sqlState?: string | undefined;
+  readonly detail?: string | undefined;
+  readonly hint?: string | undefined;
+  readonly constraint?: string | undefined;
+  readonly table?: string | undefined;
+  readonly column?: string | undefined;
+  /** The server's own message, untouched. */
+  readonly serverMessage?: string | undefined;
+}
+
+export interface PgVectorErrorOptions {
+  readonly cause?: unknown;
+  readonly server?: ServerErrorFields;
+  /** What to do about it, in one sentence; appended to the message. */
+  readonly fix?: string;
+}
+
+/** The one error class of this library. */
+export class PgVectorError extends Error {
+  override readonly name = 'PgVectorError';
+  readonly code: PgVectorErrorCode;
+  readonly server: ServerErrorFields | undefined;
+  readonly fix: string | undefined;
+
+  constructor(code: PgVectorErrorCode, message: string, options: PgVectorErrorOptions = {}) {
+    super(options.fix ? `${message}\nFix: ${options.fix}` : message, { cause: options.cause });
+    this.code = code;
+    this.server = options.server;
+    this.fix = options.fix;
+  }
+}
+
+/** True when `e` is a {@link PgVectorError}, optionally with the given code. */
+export function isPgVectorError(e: unknown, code?: PgVectorErrorCode): e is PgVectorError {
+  return e instanceof PgVectorError && (code === undefined || e.code === code);
+}
