@@ -14,3 +14,7 @@ CREATE INDEX "documents_embedding_article_hnsw_idx" ON "documents"
 
 -- Metadata filters: containment (`metadata @> '{"type":"article"}'`) is served by this GIN index.
 CREATE INDEX "documents_metadata_gin_idx" ON "documents" USING gin ("metadata" jsonb_path_ops);
+
+-- Planner statistics for the filter the partial index serves: without them Postgres guesses 0.5% of rows for
+-- any `metadata ->> 'type' = …` and may pick the wrong plan for filtered searches.
+CREATE STATISTICS "documents_metadata_type_stats" ON ((metadata ->> 'type')) FROM "documents";

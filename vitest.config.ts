@@ -1,0 +1,14 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['tests/**/*.test.ts'],
+    // Each integration file starts its own embedded PostgreSQL (~0.5 GB, single-threaded): two at a time on
+    // the 2-core machines we target.
+    pool: 'forks',
+    maxWorkers: 2,
+    testTimeout: 120_000,
+    hookTimeout: 180_000,
+    typecheck: { enabled: true, include: ['tests/**/*.test-d.ts'] },
+  },
+});
