@@ -1,0 +1,436 @@
+import { raw } from '@prisma/client/runtime/client';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import { PgVectorError } from '../../src/errors.js';
+import {
+  type CompileFilterOptions,
+  compileFilter,
+  type Filter,
+  type LooseFilter,
+  type PartialIndexPredicate,
+  partialIndexPredicateSql,
+} from '../../src/filter.js';
+
+const M = raw('"metadata"');
+const options: CompileFilterOptions = { metadataColumn: M, createdAtColumn: raw('"created_at"') };
+const withArticleIndex: CompileFilterOptions = {
+  ...options,
+  partialIndexPredicates: [
+    { key: 'type', value: 'article' },
+    { key: 'lang', value: 'en-GB' },
+  ],
+};
+
+function compile(filter: unknown, opts: CompileFilterOptions = options): { text: string; values: unknown[] } {
+  const s = compileFilter(filter as LooseFilter, opts);
+  return { text: s.text, values: s.values };
+}
+
+function thrown(fn: () => unknown): PgVectorError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof PgVectorError) return e;
+    throw e;
+  }
+  throw new Error('expected a PgVectorError');
+}
+
+describe('compileFilter: empty', () => {
+  it('compiles an absent or empty filter to TRUE', () => {
+    expect(compile(undefined)).toEqual({ text: 'TRUE', values: [] });
+    expect(compile({})).toEqual({ text: 'TRUE', values: [] });
+    expect(compile({ type: undefined })).toEqual({ text: 'TRUE', values: [] });
+  });
+});
+
+describe('compileFilter: equality', () => {
+  it('compares strings as text with ->>', () => {
+    const expected = { text: '(("metadata" ->> $1::text) = $2::text)', values: ['type', 'article'] };
+    expect(compile({ type: 'article' })).toEqual(expected);
+    expect(compile({ type: { eq: 'article' } })).toEqual(expected);
+  });
+
+  it('compares numbers, booleans and null as jsonb', () => {
+    expect(compile({ price: 10 })).toEqual({
+      text: '(("metadata" -> $1::text) = $2::jsonb)',
+      values: ['price', '10'],
+    });
+    expect(compile({ price: { eq: 2.5 } }).values).toEqual(['price', '2.5']);
+    expect(compile({ flag: true }).values).toEqual(['flag', 'true']);
+    expect(compile({ flag: { eq: false } }).values).toEqual(['flag', 'false']);
+    expect(compile({ gone: null })).toEqual({
+      text: '(("metadata" -> $1::text) = $2::jsonb)',
+      values: ['gone', 'null'],
+    });
+  });
+
+  it('negates with IS DISTINCT FROM so missing keys count as different', () => {
+    expect(compile({ type: { ne: 'article' } })).toEqual({
+      text: '(("metadata" ->> $1::text) IS DISTINCT FROM $2::text)',
+      values: ['type', 'article'],
+    });
+    expect(compile({ price: { ne: 3 } })).toEqual({
+      text: '(("metadata" -> $1::text) IS DISTINCT FROM $2::jsonb)',
+      values: ['price', '3'],
+    });
+  });
+
+  it('binds keys that look like SQL as plain values', () => {
+    expect(compile({ "x') OR 1=1 --": "'; DROP TABLE documents; --" }).values).toEqual([
+      "x') OR 1=1 --",
+      "'; DROP TABLE documents; --",
+    ]);
+  });
+});
+
+describe('compileFilter: in / nin', () => {
+  it('uses = ANY(text[]) for strings and = ANY(jsonb[]) for other scalars', () => {
+    expect(compile({ type: { in: ['a', 'b'] } })).toEqual({
+      text: '(("metadata" ->> $1::text) = ANY($2::text[]))',
+      values: ['type', ['a', 'b']],
+    });
+    expect(compile({ n: { in: [1, true, null] } })).toEqual({
+      text: '(("metadata" -> $1::text) = ANY($2::jsonb[]))',
+      values: ['n', ['1', 'true', 'null']],
+    });
+  });
+
+  it('ORs both forms for mixed lists', () => {
+    expect(compile({ n: { in: ['a', 1] } })).toEqual({
+      text: '((("metadata" ->> $1::text) = ANY($2::text[])) OR (("metadata" -> $3::text) = ANY($4::jsonb[])))',
+      values: ['n', ['a'], 'n', ['1']],
+    });
+  });
+
+  it('negates nin with IS NOT TRUE', () => {
+    expect(compile({ type: { nin: ['a'] } })).toEqual({
+      text: '((("metadata" ->> $1::text) = ANY($2::text[])) IS NOT TRUE)',
+      values: ['type', ['a']],
+    });
+  });
+
+  it('makes in: [] match nothing and nin: [] everything', () => {
+    expect(compile({ type: { in: [] } })).toEqual({ text: 'FALSE', values: [] });
+    expect(compile({ type: { nin: [] } })).toEqual({ text: '(FALSE IS NOT TRUE)', values: [] });
+  });
+});
+
+describe('compileFilter: ranges', () => {
+  it.each([
+    ['gt', '>'],
+    ['gte', '>='],
+    ['lt', '<'],
+    ['lte', '<='],
+  ])('%s on a number compares numerically, only on JSON numbers', (op, sqlOp) => {
+    expect(compile({ price: { [op]: 10 } })).toEqual({
+      text: `(CASE WHEN jsonb_typeof(("metadata" -> $1::text)) = 'number' THEN ("metadata" -> $2::text)::numeric ${sqlOp} $3::numeric END)`,
+      values: ['price', 'price', 10],
+    });
+  });
+
+  it.each([
+    ['gt', '>'],
+    ['gte', '>='],
+    ['lt', '<'],
+    ['lte', '<='],
+  ])('%s on a string compares as text, only on JSON strings', (op, sqlOp) => {
+    expect(compile({ name: { [op]: 'm' } })).toEqual({
+      text: `(CASE WHEN jsonb_typeof(("metadata" -> $1::text)) = 'string' THEN ("metadata" ->> $2::text) ${sqlOp} $3::text END)`,
+      values: ['name', 'name', 'm'],
+    });
+  });
+
+  it('ANDs several operators on one key', () => {
+    expect(compile({ price: { gte: 10, lt: 20 } })).toEqual({
+      text:
+        '((CASE WHEN jsonb_typeof(("metadata" -> $1::text)) = \'number\' THEN ("metadata" -> $2::text)::numeric >= $3::numeric END)' +
+        ' AND (CASE WHEN jsonb_typeof(("metadata" -> $4::text)) = \'number\' THEN ("metadata" -> $5::text)::numeric < $6::numeric END))',
+      values: ['price', 'price', 10, 'price', 'price', 20],
+    });
+  });
+});
+
+describe('compileFilter: exists / contains', () => {
+  it('tests presence with -> IS [NOT] NULL', () => {
+    expect(compile({ n: { exists: true } })).toEqual({
+      text: '(("metadata" -> $1::text) IS NOT NULL)',
+      values: ['n'],
+    });
+    expect(compile({ n: { exists: false } })).toEqual({
+      text: '(("metadata" -> $1::text) IS NULL)',
+      values: ['n'],
+    });
+  });
+
+  it('writes contains as whole-column @> so a GIN index can serve it', () => {
+    expect(compile({ tags: { contains: ['a', 'b'] } })).toEqual({
+      text: '("metadata" @> $1::jsonb)',
+      values: ['{"tags":["a","b"]}'],
+    });
+    expect(compile({ 'author.name': { contains: 'Ada' } }).values).toEqual(['{"author":{"name":"Ada"}}']);
+    expect(compile({ author: { contains: { name: 'Ada', langs: ['en'] } } }).values).toEqual([
+      '{"author":{"name":"Ada","langs":["en"]}}',
+    ]);
+  });
+});
+
+describe('compileFilter: nested keys', () => {
+  it('uses #>> / #> with the path as one text[] parameter', () => {
+    expect(compile({ 'author.name': 'Ada' })).toEqual({
+      text: '(("metadata" #>> $1::text[]) = $2::text)',
+      values: [['author', 'name'], 'Ada'],
+    });
+    expect(compile({ 'a.b.c': { gt: 1 } })).toEqual({
+      text: '(CASE WHEN jsonb_typeof(("metadata" #> $1::text[])) = \'number\' THEN ("metadata" #> $2::text[])::numeric > $3::numeric END)',
+      values: [['a', 'b', 'c'], ['a', 'b', 'c'], 1],
+    });
+    expect(compile({ 'a.b': { exists: true } })).toEqual({
+      text: '(("metadata" #> $1::text[]) IS NOT NULL)',
+      values: [['a', 'b']],
+    });
+  });
+});
+
+describe('compileFilter: and / or / not', () => {
+  it('ANDs the keys of one object', () => {
+    expect(compile({ type: 'a', lang: 'en' })).toEqual({
+      text: '((("metadata" ->> $1::text) = $2::text) AND (("metadata" ->> $3::text) = $4::text))',
+      values: ['type', 'a', 'lang', 'en'],
+    });
+  });
+
+  it('compiles or, and, not and their nesting', () => {
+    expect(compile({ or: [{ type: 'a' }, { type: 'b' }] })).toEqual({
+      text: '((("metadata" ->> $1::text) = $2::text) OR (("metadata" ->> $3::text) = $4::text))',
+      values: ['type', 'a', 'type', 'b'],
+    });
+    expect(compile({ not: { type: 'a' } })).toEqual({
+      text: '((("metadata" ->> $1::text) = $2::text) IS NOT TRUE)',
+      values: ['type', 'a'],
+    });
+    expect(compile({ and: [{ x: 1 }, { or: [{ y: 2 }, { not: { z: 3 } }] }] })).toEqual({
+      text:
+        '((("metadata" -> $1::text) = $2::jsonb) AND ((("metadata" -> $3::text) = $4::jsonb)' +
+        ' OR ((("metadata" -> $5::text) = $6::jsonb) IS NOT TRUE)))',
+      values: ['x', '1', 'y', '2', 'z', '3'],
+    });
+  });
+
+  it('unwraps single-element lists and defines empty ones', () => {
+    expect(compile({ or: [{ type: 'a' }] })).toEqual(compile({ type: 'a' }));
+    expect(compile({ and: [{ type: 'a' }] })).toEqual(compile({ type: 'a' }));
+    expect(compile({ or: [] })).toEqual({ text: 'FALSE', values: [] });
+    expect(compile({ and: [] })).toEqual({ text: 'TRUE', values: [] });
+    expect(compile({ not: {} })).toEqual({ text: '(TRUE IS NOT TRUE)', values: [] });
+  });
+});
+
+describe('compileFilter: createdAt', () => {
+  it('compares the created-at column with Date parameters', () => {
+    const from = new Date('2024-01-01T00:00:00Z');
+    const to = new Date('2024-02-01T00:00:00Z');
+    expect(compile({ createdAt: { gte: from, lt: to } })).toEqual({
+      text: '(("created_at" >= $1) AND ("created_at" < $2))',
+      values: [from, to],
+    });
+    expect(compile({ createdAt: { gt: from } }).text).toBe('("created_at" > $1)');
+    expect(compile({ createdAt: { lte: to } }).text).toBe('("created_at" <= $1)');
+  });
+
+  it('uses the configured column identifier', () => {
+    const s = compile(
+      { createdAt: { gt: new Date(0) } },
+      { ...options, createdAtColumn: raw('d."created_at"') },
+    );
+    expect(s.text).toBe('(d."created_at" > $1)');
+  });
+});
+
+describe('compileFilter: partial-index predicates', () => {
+  const literal = `(("metadata" ->> 'type'::text) = 'article'::text)`;
+
+  it('writes an equality that matches a configured predicate as its literal SQL', () => {
+    expect(compile({ type: 'article' }, withArticleIndex)).toEqual({ text: literal, values: [] });
+    expect(compile({ type: { eq: 'article' } }, withArticleIndex)).toEqual({ text: literal, values: [] });
+    expect(compile({ lang: 'en-GB' }, withArticleIndex)).toEqual({
+      text: `(("metadata" ->> 'lang'::text) = 'en-GB'::text)`,
+      values: [],
+    });
+  });
+
+  it('keeps the literal inside larger filters', () => {
+    expect(compile({ type: 'article', price: { lt: 5 } }, withArticleIndex)).toEqual({
+      text: `(${literal} AND (CASE WHEN jsonb_typeof(("metadata" -> $1::text)) = 'number' THEN ("metadata" -> $2::text)::numeric < $3::numeric END))`,
+      values: ['price', 'price', 5],
+    });
+    expect(compile({ and: [{ type: 'article' }, { not: { type: 'article' } }] }, withArticleIndex).text).toBe(
+      `(${literal} AND (${literal} IS NOT TRUE))`,
+    );
+  });
+
+  it('binds everything that does not match a predicate exactly', () => {
+    const bound = '(("metadata" ->> $1::text) = $2::text)';
+    expect(compile({ type: 'note' }, withArticleIndex)).toEqual({ text: bound, values: ['type', 'note'] });
+    expect(compile({ type: 'Article' }, withArticleIndex).values).toEqual(['type', 'Article']);
+    expect(compile({ 'type.x': 'article' }, withArticleIndex).values).toEqual([['type', 'x'], 'article']);
+    expect(compile({ type: { ne: 'article' } }, withArticleIndex).values).toEqual(['type', 'article']);
+    expect(compile({ type: { in: ['article'] } }, withArticleIndex).values).toEqual(['type', ['article']]);
+    expect(compile({ type: 'article' }).values).toEqual(['type', 'article']);
+  });
+
+  it('builds the same SQL for the index DDL', () => {
+    expect(partialIndexPredicateSql(M, { key: 'type', value: 'article' }).text).toBe(literal);
+    expect(partialIndexPredicateSql(raw('metadata'), { key: 'kind', value: 'a/b:c@d e.f' }).text).toBe(
+      `((metadata ->> 'kind'::text) = 'a/b:c@d e.f'::text)`,
+    );
+    expect(partialIndexPredicateSql(M, { key: 'typ_é', value: 'ünï' }).values).toEqual([]);
+  });
+
+  it.each([
+    [{ key: 'type', value: "it's" }, "partial index value \"it's\" for key 'type'"],
+    [{ key: 'type', value: 'a\\b' }, 'partial index value "a\\\\b"'],
+    [{ key: "ty'pe", value: 'a' }, 'partial index key "ty\'pe"'],
+    [{ key: 'a.b', value: 'a' }, 'partial index key "a.b"'],
+    [{ key: '', value: 'a' }, 'partial index key ""'],
+    [{ key: 'type', value: '' }, 'partial index value ""'],
+    [{ key: 'type', value: 'x'.repeat(201) }, 'partial index value'],
+    [{ key: 'type', value: 'a\nb' }, 'partial index value'],
+    [{ key: 'type', value: 3 }, 'partial index value 3'],
+  ])('rejects predicate %j from configuration', (predicate, message) => {
+    const e = thrown(() =>
+      compile({}, { ...options, partialIndexPredicates: [predicate as PartialIndexPredicate] }),
+    );
+    expect(e.code).toBe('INVALID_CONFIG');
+    expect(e.message).toContain(message);
+    expect(thrown(() => partialIndexPredicateSql(M, predicate as PartialIndexPredicate)).code).toBe(
+      'INVALID_CONFIG',
+    );
+  });
+});
+
+describe('compileFilter: validation', () => {
+  it.each([
+    [[], 'filter: expected a filter object, got an array'],
+    ['type', 'filter: expected a filter object, got the string "type"'],
+    [new Date(0), 'filter: expected a filter object, got a Date'],
+    [
+      { price: { gtt: 1 } },
+      "filter.price.gtt: unknown operator 'gtt'; valid operators: eq, ne, in, nin, gt, gte, lt, lte, exists, contains",
+    ],
+    [
+      { and: [{ a: 1 }, { price: { gt: {} } }] },
+      'filter.and[1].price.gt: expected a number or a string, got an object',
+    ],
+    [{ price: { gt: true } }, 'filter.price.gt: expected a number or a string, got a boolean'],
+    [{ price: { gt: null } }, 'filter.price.gt: expected a number or a string, got null'],
+    [{ price: { lt: Number.POSITIVE_INFINITY } }, 'filter.price.lt: Infinity is not a finite number'],
+    [{ price: Number.NaN }, 'filter.price: NaN is not a finite number'],
+    [{ price: { eq: [1] } }, 'filter.price.eq: expected a string, number, boolean or null, got an array'],
+    [{ price: { ne: {} } }, 'filter.price.ne: expected a string, number, boolean or null, got an object'],
+    [{ tags: ['a'] }, 'filter.tags: an array is not a condition: use { in: [...] } or { contains: [...] }'],
+    [
+      { tags: {} },
+      'filter.tags: expected at least one operator: eq, ne, in, nin, gt, gte, lt, lte, exists, contains',
+    ],
+    [{ tags: new Map() }, 'filter.tags: expected a value or an operator object, got an object'],
+    [{ type: { in: 'a' } }, 'filter.type.in: expected an array, got the string "a"'],
+    [
+      { type: { nin: ['a', {}] } },
+      'filter.type.nin[1]: expected a string, number, boolean or null, got an object',
+    ],
+    [{ type: { exists: 'yes' } }, 'filter.type.exists: expected true or false, got the string "yes"'],
+    [
+      { type: { contains: { a: [1, () => 1] } } },
+      'filter.type.contains.a[1]: expected a JSON value, got a function',
+    ],
+    [{ type: { contains: { d: new Date(0) } } }, 'filter.type.contains.d: expected a JSON value, got a Date'],
+    [{ type: { contains: [Number.NaN] } }, 'filter.type.contains[0]: NaN is not a finite number'],
+    [{ '': 1 }, 'filter[""]: metadata key "" is empty or has an empty path segment'],
+    [{ 'a..b': 1 }, 'filter["a..b"]: metadata key "a..b" is empty or has an empty path segment'],
+    [{ '.a': 1 }, 'filter[".a"]: metadata key ".a" is empty or has an empty path segment'],
+    [{ 'a.': 1 }, 'filter["a."]: metadata key "a." is empty or has an empty path segment'],
+    [{ or: { type: 'a' } }, 'filter.or: expected an array of filters, got an object'],
+    [{ and: [{ type: 'a' }, 'b'] }, 'filter.and[1]: expected a filter object, got the string "b"'],
+    [{ not: [{ type: 'a' }] }, 'filter.not: expected a filter object, got an array'],
+    [
+      { or: [{ not: { 'weird key': { in: [[]] } } }] },
+      'filter.or[0].not["weird key"].in[0]: expected a string, number, boolean or null, got an array',
+    ],
+    [
+      { createdAt: '2024-01-01' },
+      'filter.createdAt: expected { gt, gte, lt, lte } with Dates, got the string "2024-01-01"',
+    ],
+    [{ createdAt: {} }, 'filter.createdAt: expected at least one of gt, gte, lt, lte'],
+    [
+      { createdAt: { after: new Date() } },
+      "filter.createdAt.after: unknown operator 'after'; createdAt accepts: gt, gte, lt, lte",
+    ],
+    [
+      { createdAt: { gte: '2024-01-01' } },
+      'filter.createdAt.gte: expected a valid Date, got the string "2024-01-01"',
+    ],
+    [{ createdAt: { gte: new Date('nope') } }, 'filter.createdAt.gte: expected a valid Date, got a Date'],
+  ])('rejects %j', (filter, message) => {
+    const e = thrown(() => compile(filter));
+    expect(e.code).toBe('INVALID_FILTER');
+    expect(e.message).toBe(message);
+  });
+
+  it('limits nesting depth', () => {
+    let deep: Record<string, unknown> = { type: 'a' };
+    for (let i = 0; i < 40; i++) deep = { not: deep };
+    expect(thrown(() => compile(deep)).message).toMatch(/^filter(\.not)+: nested deeper than 32 levels$/);
+    let json: unknown = 1;
+    for (let i = 0; i < 40; i++) json = [json];
+    expect(thrown(() => compile({ a: { contains: json } })).message).toContain(
+      'nested deeper than 32 levels',
+    );
+  });
+
+  it('shortens long strings in messages', () => {
+    const e = thrown(() => compile({ type: { in: 'x'.repeat(10_000) } }));
+    expect(e.message.length).toBeLessThan(120);
+  });
+});
+
+describe('Filter types', () => {
+  type Meta = {
+    type: 'article' | 'note';
+    price: number;
+    draft?: boolean;
+    author: { name: string; age?: number };
+    tags: string[];
+  };
+
+  it('checks keys, dotted paths and operand types when the metadata type is given', () => {
+    const ok: Filter<Meta> = {
+      type: 'article',
+      price: { gte: 1, lt: 10 },
+      draft: { ne: true },
+      'author.name': { in: ['Ada'] },
+      'author.age': { gt: 30 },
+      tags: { contains: ['a'] },
+      author: { contains: { name: 'Ada' } },
+      or: [{ type: { eq: 'note' } }, { not: { price: 0 } }],
+      createdAt: { gte: new Date(0) },
+    };
+    expect(compile(ok).values.length).toBeGreaterThan(0);
+    // @ts-expect-error unknown key
+    const unknownKey: Filter<Meta> = { colour: 'red' };
+    // @ts-expect-error wrong literal
+    const wrongLiteral: Filter<Meta> = { type: 'faq' };
+    // @ts-expect-error gt on a number field takes a number
+    const wrongOperand: Filter<Meta> = { price: { gt: 'ten' } };
+    // @ts-expect-error contains on string[] takes an array
+    const wrongContains: Filter<Meta> = { tags: { contains: 'a' } };
+    // @ts-expect-error nested path value type
+    const wrongNested: Filter<Meta> = { 'author.name': 3 };
+    expect([unknownKey, wrongLiteral, wrongOperand, wrongContains, wrongNested]).toHaveLength(5);
+  });
+
+  it('accepts any key when metadata is open', () => {
+    expectTypeOf<Filter>().toEqualTypeOf<LooseFilter>();
+    const f: Filter = { anything: 1, 'a.b': { gt: 'x' }, and: [{ z: null }], createdAt: { lt: new Date() } };
+    expect(compile(f).text).not.toBe('TRUE');
+  });
+});
