@@ -1,8 +1,7 @@
-import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import pg from 'pg';
 import { startEmbeddedServer } from './embedded/server.js';
+import { runPrismaCli } from './prisma-cli.js';
 
 /**
  * One drift check: what Prisma (or our catalogue comparison) would change, as SQL.
@@ -58,8 +57,8 @@ export async function checkDrift(options: CheckDriftOptions = {}): Promise<Drift
   const reference = await startEmbeddedServer({ port: 0, memory: true });
   const own = options.databaseUrl === undefined;
   try {
-    const deploy = await runPrismaCli(['migrate', 'deploy'], reference.url, cwd);
-    if (deploy.code !== 0) throw new Error(`prisma migrate deploy failed on a fresh database:\n${deploy.output}`);
+    const deploy = await runPrismaCli(['migrate', 'deploy'], { databaseUrl: reference.url, cwd });
+    if (deploy.code !== 0) throw new Error(`prisma migrate deploy failed on a fresh database:\n${deploy.stdout}${deploy.stderr}`);
     const databaseUrl = options.databaseUrl ?? reference.url;
     const checks: DriftCheck[] = [];
     checks.push(
@@ -94,11 +93,11 @@ async function prismaDiff(
   databaseUrl: string,
   cwd: string,
 ): Promise<DriftCheck> {
-  const result = await runPrismaCli(['migrate', 'diff', ...args, '--script', '--exit-code'], databaseUrl, cwd);
+  const result = await runPrismaCli(['migrate', 'diff', ...args, '--script', '--exit-code'], { databaseUrl, cwd });
   // --exit-code: 0 = empty diff, 2 = changes, anything else = error.
   if (result.code === 0) return { name, description, clean: true, sql: '' };
   if (result.code === 2) return { name, description, clean: false, sql: result.stdout.trim() };
-  return { name, description, clean: false, sql: '', error: result.output.trim() };
+  return { name, description, clean: false, sql: '', error: `${result.stdout}${result.stderr}`.trim() };
 }
 
 interface CatalogueEntry {
@@ -174,33 +173,4 @@ function redactUrl(url: string): string {
   const u = new URL(url);
   if (u.password) u.password = '***';
   return u.toString();
-}
-
-interface PrismaCliResult {
-  readonly code: number;
-  readonly stdout: string;
-  readonly output: string;
-}
-
-/** Runs the project's Prisma CLI (its prisma.config.ts picks the schema engine) with DATABASE_URL set. */
-function runPrismaCli(args: readonly string[], databaseUrl: string, cwd: string): Promise<PrismaCliResult> {
-  const require = createRequire(join(cwd, 'package.json'));
-  const bin = join(dirname(require.resolve('prisma/package.json')), 'build', 'index.js');
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], {
-      cwd,
-      env: { ...process.env, DATABASE_URL: databaseUrl, NO_COLOR: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolvePromise({ code: code ?? 1, stdout, output: `${stdout}${stderr}` }));
-  });
 }

@@ -1,36 +1,26 @@
 import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type PrismaCliResult, runPrismaCli } from '../../src/prisma-cli.js';
 
 /** The repository root (prisma.config.ts lives there). */
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const prismaBin = join(dirname(createRequire(import.meta.url).resolve('prisma/package.json')), 'build', 'index.js');
 
-export interface CliResult {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+export type { PrismaCliResult as CliResult } from '../../src/prisma-cli.js';
 
-export interface RunPrismaOptions {
-  /** DATABASE_URL for prisma.config.ts. */
-  readonly databaseUrl: string;
-  readonly cwd?: string;
-  readonly env?: Record<string, string | undefined>;
-  readonly timeoutMs?: number;
-}
-
-/** Runs the real Prisma CLI as a user would (`npx prisma ...`), from the repository root. */
-export function runPrisma(args: readonly string[], options: RunPrismaOptions): Promise<CliResult> {
-  return runNode([prismaBin, ...args], { ...options, env: { DATABASE_URL: options.databaseUrl, ...options.env } });
+/** Runs the real Prisma CLI as a user would (`npx prisma ...`), from the repository root by default. */
+export function runPrisma(
+  args: readonly string[],
+  options: { databaseUrl: string; cwd?: string; env?: Record<string, string | undefined> },
+): Promise<PrismaCliResult> {
+  return runPrismaCli(args, { cwd: repoRoot, ...options });
 }
 
 /** Runs `node <args>` with the repository's environment; resolves with the exit code and the output. */
 export function runNode(
   args: readonly string[],
   options: { cwd?: string; env?: Record<string, string | undefined>; timeoutMs?: number } = {},
-): Promise<CliResult> {
+): Promise<PrismaCliResult> {
   return new Promise((resolve, reject) => {
     const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1', ...options.env };
     const child = spawn(process.execPath, args, { cwd: options.cwd ?? repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
