@@ -61,7 +61,9 @@ Object.assign(globalThis, {
 
 /** Loads the WASM engine without Node's experimental WASM module support. */
 async function loadWasmEngine() {
-  const wasmPath = require.resolve('@prisma/schema-engine-wasm').replace(/schema_engine\.js$/, 'schema_engine_bg.wasm');
+  const wasmPath = require
+    .resolve('@prisma/schema-engine-wasm')
+    .replace(/schema_engine\.js$/, 'schema_engine_bg.wasm');
   const { instance } = await WebAssembly.instantiate(readFileSync(wasmPath), { './schema_engine_bg.js': bg });
   bg.__wbg_set_wasm(instance.exports);
   /** @type {any} */ (instance.exports).__wbindgen_start();
@@ -70,7 +72,9 @@ async function loadWasmEngine() {
 
 /** One JSON log line on stderr, in the shape the CLI parses (`{ level, target, fields: { message, … } }`). */
 function log(level, message, extra = {}) {
-  process.stderr.write(`${JSON.stringify({ timestamp: new Date().toISOString(), level, target: 'schema_engine::logger', fields: { message, ...extra } })}\n`);
+  process.stderr.write(
+    `${JSON.stringify({ timestamp: new Date().toISOString(), level, target: 'schema_engine::logger', fields: { message, ...extra } })}\n`,
+  );
 }
 
 // --- adapter-pg adjustments (see the file comment) -------------------------------------------------------------
@@ -88,7 +92,9 @@ function patchAdapter(adapter) {
   const queryable = Object.getPrototypeOf(Object.getPrototypeOf(adapter));
   const { performIO, queryRaw } = queryable ?? {};
   if (typeof performIO !== 'function' || typeof queryRaw !== 'function') {
-    throw new Error('@prisma/adapter-pg changed: performIO/queryRaw not found. Use the version pinned in package.json.');
+    throw new Error(
+      '@prisma/adapter-pg changed: performIO/queryRaw not found. Use the version pinned in package.json.',
+    );
   }
   /** @type {WeakMap<object, number[]>} */
   const charColumns = new WeakMap();
@@ -133,7 +139,10 @@ async function connectPg(url) {
   const schema = parsed.searchParams.get('schema') ?? undefined;
   parsed.searchParams.delete('schema');
   const config = schema
-    ? { connectionString: parsed.toString(), options: `-c search_path="${schema.replaceAll('"', '""')}",public` }
+    ? {
+        connectionString: parsed.toString(),
+        options: `-c search_path="${schema.replaceAll('"', '""')}",public`,
+      }
     : { connectionString: url };
   const adapter = await new PrismaPg(config, schema ? { schema } : undefined).connect();
   patchAdapter(adapter);
@@ -150,7 +159,9 @@ async function wipeDatabase(url) {
         where nspname not in ('pg_catalog', 'information_schema', 'pg_toast') and nspname not like 'pg_temp_%'
           and nspname not like 'pg_toast_temp_%'`,
     );
-    const drops = rows.map((r) => `DROP SCHEMA "${String(r.nspname).replaceAll('"', '""')}" CASCADE;`).join('\n');
+    const drops = rows
+      .map((r) => `DROP SCHEMA "${String(r.nspname).replaceAll('"', '""')}" CASCADE;`)
+      .join('\n');
     await client.query(`${drops}\nCREATE SCHEMA public;`);
   } finally {
     await client.end();
@@ -168,7 +179,8 @@ async function startEphemeralShadow() {
   const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: 1 });
   await server.start();
   const address = /** @type {any} */ (server).server?.address();
-  const port = typeof address === 'object' && address ? address.port : Number(server.getServerConn().split(':').pop());
+  const port =
+    typeof address === 'object' && address ? address.port : Number(server.getServerConn().split(':').pop());
   return {
     url: `postgresql://postgres:postgres@127.0.0.1:${port}/postgres`,
     async stop() {
@@ -182,7 +194,8 @@ async function startEphemeralShadow() {
 function adapterFactory(datasource) {
   const url = datasource?.url;
   if (!url) throw new Error('No datasource URL: set `datasource.url` in prisma.config.ts (DATABASE_URL).');
-  if (!/^postgres(ql)?:\/\//.test(url)) throw new Error('The offline schema engine supports PostgreSQL URLs only.');
+  if (!/^postgres(ql)?:\/\//.test(url))
+    throw new Error('The offline schema engine supports PostgreSQL URLs only.');
   const shadows = [];
   const factory = {
     provider: 'postgres',
@@ -274,7 +287,8 @@ async function runCliCommand(command, datasource) {
 const OVERRIDES = {
   /** @param {any} engine @param {any} input */
   async createMigration(engine, input) {
-    if (input.migrationName.length > 200) throw new Error('The migration name is too long (200 characters at most).');
+    if (input.migrationName.length > 200)
+      throw new Error('The migration name is too long (200 characters at most).');
     const { stdout, exitCode } = await diffMigrationsToSchema(engine, input);
     const generatedMigrationName = `${new Date().toISOString().replace(/[-:T]/g, '').slice(0, 14)}_${input.migrationName}`;
     const empty = exitCode === 0;
@@ -312,7 +326,11 @@ const RENAMED = { getDatabaseVersion: 'version' };
 function rpcError(id, error, registry) {
   if (lastPanic !== undefined) {
     const message = lastPanic;
-    return { jsonrpc: '2.0', id, error: { code: 4466, message, data: { is_panic: true, message, meta: {}, error: { message } } } };
+    return {
+      jsonrpc: '2.0',
+      id,
+      error: { code: 4466, message, data: { is_panic: true, message, meta: {}, error: { message } } },
+    };
   }
   const e = /** @type {any} */ (error);
   let message = e?.message ?? String(error);
@@ -326,13 +344,18 @@ function rpcError(id, error, registry) {
     typeof e === 'object' && e && 'error_code' in e
       ? { ...e, message: withPgvectorHint(String(e.message ?? '')) }
       : { is_panic: false, message, meta: e?.meta ?? {} };
-  return { jsonrpc: '2.0', id, error: { code: 4466, message: 'An error happened. Check the data field for details.', data } };
+  return {
+    jsonrpc: '2.0',
+    id,
+    error: { code: 4466, message: 'An error happened. Check the data field for details.', data },
+  };
 }
 
 /** Database errors that mean "pgvector is not there", with what to do about each. */
 export const PGVECTOR_HINTS = [
   {
-    pattern: /extension "vector" is not available|could not open extension control file "[^"]*vector\.control"/,
+    pattern:
+      /extension "vector" is not available|could not open extension control file "[^"]*vector\.control"/,
     hint: `pgvector is not installed on this PostgreSQL server, so \`CREATE EXTENSION vector\` cannot run.
 Fix it on the server, then run the migration again:
   - Debian/Ubuntu (PGDG packages): apt install postgresql-<major>-pgvector   (e.g. postgresql-17-pgvector)
@@ -362,14 +385,19 @@ function withPgvectorHint(message) {
 function describeAdapterError(error) {
   const e = /** @type {any} */ (error);
   const cause = e?.cause ?? e;
-  return [cause?.originalMessage ?? cause?.message ?? cause?.kind ?? JSON.stringify(cause), cause?.originalCode ? `(${cause.originalCode})` : '']
+  return [
+    cause?.originalMessage ?? cause?.message ?? cause?.kind ?? JSON.stringify(cause),
+    cause?.originalCode ? `(${cause.originalCode})` : '',
+  ]
     .filter(Boolean)
     .join(' ');
 }
 
 async function runRpc(options) {
   const engineModule = await loadWasmEngine();
-  const datamodels = options.datamodels.map((file) => /** @type {[string, string]} */ ([file, readFileSync(file, 'utf8')]));
+  const datamodels = options.datamodels.map(
+    (file) => /** @type {[string, string]} */ ([file, readFileSync(file, 'utf8')]),
+  );
   const factory = adapterFactory(options.datasource);
   const bound = bindMigrationAwareSqlAdapterFactory(/** @type {any} */ (factory));
   const engine = await engineModule.SchemaEngine.new(
@@ -416,7 +444,11 @@ async function runRpc(options) {
     const method = RENAMED[message.method] ?? message.method;
     const fn = /** @type {any} */ (engine)[method];
     if (typeof fn !== 'function' || method === 'free' || method === 'constructor') {
-      return { jsonrpc: '2.0', id: message.id, error: { code: -32601, message: `Method not found: ${message.method}` } };
+      return {
+        jsonrpc: '2.0',
+        id: message.id,
+        error: { code: -32601, message: `Method not found: ${message.method}` },
+      };
     }
     try {
       const override = OVERRIDES[method];
@@ -442,7 +474,9 @@ async function main() {
   const options = parseArgs(process.argv.slice(2));
   if (options.version) {
     const engineModule = await loadWasmEngine();
-    process.stdout.write(`schema-engine-cli ${engineModule.version()} (wasm, prisma-pgvector offline bridge)\n`);
+    process.stdout.write(
+      `schema-engine-cli ${engineModule.version()} (wasm, prisma-pgvector offline bridge)\n`,
+    );
     return 0;
   }
   if (options.positional[0] === 'cli') return runCliCommand(options.positional[1], options.datasource);

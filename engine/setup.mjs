@@ -32,13 +32,15 @@ export function nativeSchemaEngineInstalled() {
  * @returns {'custom' | 'native' | 'wasm'}
  */
 export function useOfflineSchemaEngine(env = process.env) {
-  if (env.PRISMA_SCHEMA_ENGINE_BINARY && env.PRISMA_SCHEMA_ENGINE_BINARY !== offlineSchemaEnginePath) return 'custom';
+  if (env.PRISMA_SCHEMA_ENGINE_BINARY && env.PRISMA_SCHEMA_ENGINE_BINARY !== offlineSchemaEnginePath)
+    return 'custom';
   const mode = env.PRISMA_PGVECTOR_SCHEMA_ENGINE ?? 'auto';
   if (!['auto', 'native', 'wasm'].includes(mode)) {
     throw new Error(`PRISMA_PGVECTOR_SCHEMA_ENGINE must be auto, native or wasm (got "${mode}").`);
   }
   if (mode === 'native' || (mode === 'auto' && nativeSchemaEngineInstalled())) return 'native';
-  if (!existsSync(offlineSchemaEnginePath)) throw new Error(`offline schema engine missing: ${offlineSchemaEnginePath}`);
+  if (!existsSync(offlineSchemaEnginePath))
+    throw new Error(`offline schema engine missing: ${offlineSchemaEnginePath}`);
   env.PRISMA_SCHEMA_ENGINE_BINARY = offlineSchemaEnginePath;
   return 'wasm';
 }

@@ -9,8 +9,8 @@
  */
 import { rmSync } from 'node:fs';
 import { PrismaPg } from '@prisma/adapter-pg';
-import { HashingEmbedder } from '../src/embedder.js';
 import { startEmbeddedServer } from '../src/embedded/server.js';
+import { HashingEmbedder } from '../src/embedder.js';
 import { PrismaClient } from '../src/generated/prisma/client.js';
 import { runPrismaCli } from '../src/prisma-cli.js';
 import { encodeVectorBinary } from '../src/vector.js';
@@ -24,7 +24,10 @@ const documents = [
   { content: 'Run VACUUM ANALYZE after bulk inserts so the planner sees the new rows', type: 'article' },
   { content: 'Grocery list: apples, bread, coffee beans', type: 'note' },
   { content: 'Call the plumber about the kitchen sink on Monday', type: 'note' },
-  { content: 'Cosine distance is the pgvector <=> operator; similarity is one minus the distance', type: 'article' },
+  {
+    content: 'Cosine distance is the pgvector <=> operator; similarity is one minus the distance',
+    type: 'article',
+  },
 ];
 
 function step(message: string): void {
@@ -55,8 +58,9 @@ async function main(): Promise<void> {
       step(`Embedding and inserting ${documents.length} documents`);
       const vectors = await embedder.embed(documents.map((d) => d.content));
       await prisma.$transaction(
-        documents.map((d, i) =>
-          prisma.$executeRaw`
+        documents.map(
+          (d, i) =>
+            prisma.$executeRaw`
             INSERT INTO documents (content, metadata, embedding)
             VALUES (${d.content}, ${JSON.stringify({ type: d.type })}::jsonb, ${encodeVectorBinary(vectors[i]!)}::vector(1536))`,
         ),
@@ -72,7 +76,11 @@ async function main(): Promise<void> {
          ORDER BY embedding <=> ${encodeVectorBinary(q!)}::vector(1536)
          LIMIT 3`;
       console.table(
-        rows.map((r) => ({ similarity: Number((1 - r.distance).toFixed(3)), type: r.type, content: r.content })),
+        rows.map((r) => ({
+          similarity: Number((1 - r.distance).toFixed(3)),
+          type: r.type,
+          content: r.content,
+        })),
       );
     } finally {
       await prisma.$disconnect();

@@ -58,7 +58,8 @@ export async function checkDrift(options: CheckDriftOptions = {}): Promise<Drift
   const own = options.databaseUrl === undefined;
   try {
     const deploy = await runPrismaCli(['migrate', 'deploy'], { databaseUrl: reference.url, cwd });
-    if (deploy.code !== 0) throw new Error(`prisma migrate deploy failed on a fresh database:\n${deploy.stdout}${deploy.stderr}`);
+    if (deploy.code !== 0)
+      throw new Error(`prisma migrate deploy failed on a fresh database:\n${deploy.stdout}${deploy.stderr}`);
     const databaseUrl = options.databaseUrl ?? reference.url;
     const checks: DriftCheck[] = [];
     checks.push(
@@ -80,7 +81,11 @@ export async function checkDrift(options: CheckDriftOptions = {}): Promise<Drift
       ),
     );
     checks.push(await catalogueDiff(databaseUrl, reference.url));
-    return { clean: checks.every((c) => c.clean), database: own ? 'embedded' : redactUrl(databaseUrl), checks };
+    return {
+      clean: checks.every((c) => c.clean),
+      database: own ? 'embedded' : redactUrl(databaseUrl),
+      checks,
+    };
   } finally {
     await reference.stop();
   }
@@ -93,7 +98,10 @@ async function prismaDiff(
   databaseUrl: string,
   cwd: string,
 ): Promise<DriftCheck> {
-  const result = await runPrismaCli(['migrate', 'diff', ...args, '--script', '--exit-code'], { databaseUrl, cwd });
+  const result = await runPrismaCli(['migrate', 'diff', ...args, '--script', '--exit-code'], {
+    databaseUrl,
+    cwd,
+  });
   // --exit-code: 0 = empty diff, 2 = changes, anything else = error.
   if (result.code === 0) return { name, description, clean: true, sql: '' };
   if (result.code === 2) return { name, description, clean: false, sql: result.stdout.trim() };
@@ -135,7 +143,9 @@ async function readCatalogue(url: string): Promise<Map<string, CatalogueEntry>> 
     const { rows } = await client.query<{ key: string; definition: string; drop_sql: string }>(CATALOGUE_SQL);
     // Index definitions name the schema (`ON public.documents`): compare them without it.
     const unqualified = (def: string) => def.replace(/ ON (?:"(?:[^"]|"")+"|[^\s."]+)\./, ' ON ');
-    return new Map(rows.map((r) => [r.key, { key: r.key, definition: unqualified(r.definition), fix: r.drop_sql }]));
+    return new Map(
+      rows.map((r) => [r.key, { key: r.key, definition: unqualified(r.definition), fix: r.drop_sql }]),
+    );
   } finally {
     await client.end();
   }
@@ -153,7 +163,9 @@ async function catalogueDiff(databaseUrl: string, referenceUrl: string): Promise
         lines.push(`-- missing in the database: ${key}`);
         lines.push(key.startsWith('index ') ? `${want.definition};` : `-- expected ${want.definition}`);
       } else if (have.definition !== want.definition) {
-        lines.push(`-- differs: ${key}\n--   database:   ${have.definition}\n--   migrations: ${want.definition}`);
+        lines.push(
+          `-- differs: ${key}\n--   database:   ${have.definition}\n--   migrations: ${want.definition}`,
+        );
         if (key.startsWith('index ')) lines.push(`${want.fix};\n${want.definition};`);
       }
     }
@@ -165,7 +177,13 @@ async function catalogueDiff(databaseUrl: string, referenceUrl: string): Promise
     }
     return { name, description, clean: lines.length === 0, sql: lines.join('\n') };
   } catch (error) {
-    return { name, description, clean: false, sql: '', error: error instanceof Error ? error.message : String(error) };
+    return {
+      name,
+      description,
+      clean: false,
+      sql: '',
+      error: error instanceof Error ? error.message : String(error),
+    };
   }
 }
 

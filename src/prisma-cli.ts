@@ -29,9 +29,16 @@ export interface PrismaCliOptions {
  * const { code, stdout } = await runPrismaCli(['migrate', 'deploy'], { databaseUrl: server.url });
  * ```
  */
-export function runPrismaCli(args: readonly string[], options: PrismaCliOptions = {}): Promise<PrismaCliResult> {
+export function runPrismaCli(
+  args: readonly string[],
+  options: PrismaCliOptions = {},
+): Promise<PrismaCliResult> {
   const cwd = resolve(options.cwd ?? process.cwd());
-  const bin = join(dirname(createRequire(join(cwd, 'package.json')).resolve('prisma/package.json')), 'build', 'index.js');
+  const bin = join(
+    dirname(createRequire(join(cwd, 'package.json')).resolve('prisma/package.json')),
+    'build',
+    'index.js',
+  );
   const env: Record<string, string> = {};
   const merged = {
     ...process.env,

@@ -49,7 +49,9 @@ export const driftCommand: Command = {
       const body = check.error ? `error: ${check.error}` : check.sql;
       console.log(body.replace(/^/gm, '         | '));
     }
-    console.log(report.clean ? 'No drift.' : 'Drift found: fix the database or write a migration (see above).');
+    console.log(
+      report.clean ? 'No drift.' : 'Drift found: fix the database or write a migration (see above).',
+    );
     return report.clean ? 0 : 1;
   },
 };

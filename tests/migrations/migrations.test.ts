@@ -1,6 +1,6 @@
+import { createRequire } from 'node:module';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRequire } from 'node:module';
 import { checkDrift, type DriftReport } from '../../src/drift.js';
 import { openTestDatabase, type TestDatabase } from '../support/database.js';
 import { runNode, runPrisma } from '../support/prisma-cli.js';
@@ -30,7 +30,10 @@ describe('prisma migrate deploy', () => {
     const { rows } = await client.query<{ migration_name: string; finished_at: Date | null }>(
       'SELECT migration_name, finished_at FROM _prisma_migrations ORDER BY migration_name',
     );
-    expect(rows.map((r) => r.migration_name)).toEqual(['20261125000000_init', '20261125000100_vector_indexes']);
+    expect(rows.map((r) => r.migration_name)).toEqual([
+      '20261125000000_init',
+      '20261125000100_vector_indexes',
+    ]);
     expect(rows.every((r) => r.finished_at !== null)).toBe(true);
 
     const again = await cli(['migrate', 'deploy']);
@@ -151,7 +154,9 @@ describe('query plans', () => {
   };
 
   it('uses the HNSW index for ORDER BY embedding <=> $1 LIMIT 10', async () => {
-    const text = await plan('SELECT id FROM documents ORDER BY embedding <=> $1::vector(1536) LIMIT 10', [query]);
+    const text = await plan('SELECT id FROM documents ORDER BY embedding <=> $1::vector(1536) LIMIT 10', [
+      query,
+    ]);
     expect(text).toMatch(/Index Scan using documents_embedding_hnsw_idx/);
     expect(text).not.toMatch(/Seq Scan/);
   });
@@ -177,7 +182,7 @@ describe('query plans', () => {
     try {
       // A selective containment filter on 1000 rows: GIN bitmap scan when sequential scans are off-limits.
       await client.query('SET LOCAL enable_seqscan = off');
-      const text = await plan("SELECT id FROM documents WHERE metadata @> '{\"n\": 7}'", []);
+      const text = await plan('SELECT id FROM documents WHERE metadata @> \'{"n": 7}\'', []);
       expect(text).toMatch(/Bitmap Index Scan on documents_metadata_gin_idx/);
     } finally {
       await client.query('ROLLBACK');
@@ -214,7 +219,9 @@ describe('drift', () => {
       const catalogue = byName['database-to-migrations']?.sql ?? '';
       expect(catalogue).toContain('-- missing in the database: index documents_embedding_article_hnsw_idx');
       expect(catalogue).toContain('-- differs: index documents_embedding_hnsw_idx');
-      expect(catalogue).toMatch(/USING hnsw \(embedding vector_cosine_ops\) WITH \(m='16', ef_construction='64'\);/);
+      expect(catalogue).toMatch(
+        /USING hnsw \(embedding vector_cosine_ops\) WITH \(m='16', ef_construction='64'\);/,
+      );
     } finally {
       await client.query('DROP INDEX documents_embedding_hnsw_idx');
       await client.query(

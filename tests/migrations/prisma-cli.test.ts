@@ -1,4 +1,13 @@
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -28,7 +37,11 @@ afterAll(async () => {
 });
 
 const prisma = (args: string[], env: Record<string, string> = {}) =>
-  runPrisma(args, { databaseUrl: server.url, cwd: project, env: { PRISMA_SCHEMA_ENGINE_BINARY: '', ...env } });
+  runPrisma(args, {
+    databaseUrl: server.url,
+    cwd: project,
+    env: { PRISMA_SCHEMA_ENGINE_BINARY: '', ...env },
+  });
 
 const migrationDirs = () =>
   readdirSync(join(project, 'prisma', 'migrations'), { withFileTypes: true })
@@ -78,7 +91,10 @@ describe.skipIf(externalUrl !== undefined)('Prisma CLI, offline', () => {
   it('migrate dev writes a real migration for a schema change, and keeps the vector indexes', async () => {
     const schemaPath = join(project, 'prisma', 'schema.prisma');
     const original = readFileSync(schemaPath, 'utf8');
-    writeFileSync(schemaPath, original.replace('  content   String', '  content   String\n  title     String?'));
+    writeFileSync(
+      schemaPath,
+      original.replace('  content   String', '  content   String\n  title     String?'),
+    );
     try {
       const dev = await prisma(['migrate', 'dev', '--name', 'add_title']);
       expect(dev.code, dev.stdout + dev.stderr).toBe(0);
@@ -118,7 +134,9 @@ describe.skipIf(externalUrl !== undefined)('Prisma CLI, offline', () => {
     expect(pull.stdout).toContain(
       `@@index([embedding], map: "documents_embedding_article_hnsw_idx", where: raw("((metadata ->> 'type'::text) = 'article'::text)"))`,
     );
-    expect(pull.stdout).toContain('@@index([metadata(ops: JsonbPathOps)], map: "documents_metadata_gin_idx", type: Gin)');
+    expect(pull.stdout).toContain(
+      '@@index([metadata(ops: JsonbPathOps)], map: "documents_metadata_gin_idx", type: Gin)',
+    );
   });
 });
 

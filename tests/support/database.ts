@@ -61,7 +61,8 @@ export async function openTestDatabase(options: OpenTestDatabaseOptions = {}): P
   try {
     if (options.migrate ?? true) {
       const result = await runPrisma(['migrate', 'deploy'], { databaseUrl: url });
-      if (result.code !== 0) throw new Error(`prisma migrate deploy failed:\n${result.stdout}\n${result.stderr}`);
+      if (result.code !== 0)
+        throw new Error(`prisma migrate deploy failed:\n${result.stdout}\n${result.stderr}`);
     }
   } catch (error) {
     await dropSchema?.();

@@ -1,0 +1,175 @@
+/**
+ * The few pieces of the PostgreSQL wire protocol (v3) the embedded server needs to inspect or produce
+ * messages itself. A message is a type byte, an int32 length (counting itself, not the type byte), a body.
+ */
+
+/** Frontend (client → server) message types after startup: Bind, Close, CopyData/Done/Fail, ... */
+const FRONTEND_MESSAGE_TYPES = new Set([...'BCdcfDEFHPpQSX'].map((c) => c.charCodeAt(0)));
+
+/**
+ * Message type bytes used by the embedded server, by name.
+ *
+ * ### Examples
+ * ```ts
+ * message[0] === MessageType.Query;
+ * ```
+ */
+export const MessageType = {
+  Query: 0x51, // 'Q'
+  CopyData: 0x64, // 'd'
+  CopyDone: 0x63, // 'c'
+  CopyFail: 0x66, // 'f'
+  Flush: 0x48, // 'H'
+  Sync: 0x53, // 'S'
+  CopyInResponse: 0x47, // 'G'
+} as const;
+
+/**
+ * True when `type` may start a frontend message once the connection is up. PostgreSQL answers any other
+ * type with a FATAL error, which kills PGlite's only backend.
+ *
+ * ### Examples
+ * ```ts
+ * isFrontendMessageType(0x51); // true ('Q')
+ * isFrontendMessageType(0x3f); // false ('?')
+ * ```
+ */
+export function isFrontendMessageType(type: number): boolean {
+  return FRONTEND_MESSAGE_TYPES.has(type);
+}
+
+/**
+ * Builds one typed message.
+ *
+ * ### Examples
+ * ```ts
+ * encodeMessage(MessageType.CopyDone); // 'c' 00 00 00 04
+ * ```
+ */
+export function encodeMessage(type: number, body: Uint8Array = new Uint8Array(0)): Uint8Array {
+  const message = new Uint8Array(5 + body.length);
+  message[0] = type;
+  new DataView(message.buffer).setInt32(1, 4 + body.length);
+  message.set(body, 5);
+  return message;
+}
+
+/**
+ * Builds a CopyFail message: the client aborts a COPY FROM STDIN with `reason`.
+ *
+ * ### Examples
+ * ```ts
+ * encodeCopyFail('input too large');
+ * ```
+ */
+export function encodeCopyFail(reason: string): Uint8Array {
+  return encodeMessage(MessageType.CopyFail, cString(reason));
+}
+
+/**
+ * Builds an ErrorResponse. A FATAL one tells the client the connection is over.
+ *
+ * ### Examples
+ * ```ts
+ * encodeErrorResponse('FATAL', '08P01', 'invalid frontend message type 63');
+ * ```
+ */
+export function encodeErrorResponse(
+  severity: 'ERROR' | 'FATAL',
+  sqlState: string,
+  message: string,
+): Uint8Array {
+  const fields = [`S${severity}`, `V${severity}`, `C${sqlState}`, `M${message}`].map((field) =>
+    cString(field),
+  );
+  return encodeMessage(0x45 /* 'E' */, concatBytes([...fields, new Uint8Array(1)]));
+}
+
+/**
+ * The SQL text of a Query ('Q') message.
+ *
+ * ### Examples
+ * ```ts
+ * queryText(encodeMessage(MessageType.Query, cString('SELECT 1'))); // 'SELECT 1'
+ * ```
+ */
+export function queryText(message: Uint8Array): string {
+  const end = message[message.length - 1] === 0 ? message.length - 1 : message.length;
+  return new TextDecoder().decode(message.subarray(5, end));
+}
+
+/**
+ * Splits a stream of backend messages into whole messages (views, not copies). An incomplete tail, if any,
+ * comes last as it is.
+ *
+ * ### Examples
+ * ```ts
+ * splitMessages(output).filter((m) => m[0] !== MessageType.CopyInResponse);
+ * ```
+ */
+export function splitMessages(data: Uint8Array): Uint8Array[] {
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const messages: Uint8Array[] = [];
+  let offset = 0;
+  while (offset + 5 <= data.length) {
+    const end = offset + 1 + view.getInt32(offset + 1);
+    if (end <= offset + 4 || end > data.length) break;
+    messages.push(data.subarray(offset, end));
+    offset = end;
+  }
+  if (offset < data.length) messages.push(data.subarray(offset));
+  return messages;
+}
+
+/**
+ * Concatenates byte arrays into a new one.
+ *
+ * ### Examples
+ * ```ts
+ * concatBytes([query, ...copyData, encodeMessage(MessageType.CopyDone)]);
+ * ```
+ */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+/**
+ * True when `sql` is exactly one `COPY ... FROM STDIN` statement (leading comments and a trailing `;`
+ * allowed). Anything with another `;` in it is not, even if it would be: the embedded server only
+ * buffers COPY data for a query that is this one statement.
+ *
+ * ### Examples
+ * ```ts
+ * isSingleCopyFromStdin('COPY documents (id, content) FROM STDIN WITH (FORMAT binary);'); // true
+ * isSingleCopyFromStdin('SELECT 1; COPY t FROM STDIN'); // false
+ * ```
+ */
+export function isSingleCopyFromStdin(sql: string): boolean {
+  const statement = stripLeadingComments(sql).replace(/;\s*$/, '');
+  return /^copy\s/i.test(statement) && !statement.includes(';') && /\bfrom\s+stdin\b/i.test(statement);
+}
+
+function stripLeadingComments(sql: string): string {
+  let rest = sql.trimStart();
+  for (;;) {
+    if (rest.startsWith('--')) {
+      const newline = rest.indexOf('\n');
+      rest = newline < 0 ? '' : rest.slice(newline + 1).trimStart();
+    } else if (rest.startsWith('/*')) {
+      const end = rest.indexOf('*/');
+      rest = end < 0 ? '' : rest.slice(end + 2).trimStart();
+    } else {
+      return rest;
+    }
+  }
+}
+
+function cString(text: string): Uint8Array {
+  return new TextEncoder().encode(`${text}\0`);
+}

@@ -1,0 +1,39 @@
+// Needs the generated client (git-ignored): PRISMA_SCHEMA_ENGINE_BINARY=/bin/true npx prisma generate
+import { describe, expect, it } from 'vitest';
+import { createEmbeddedPrismaClient } from '../../src/embedded/prisma-client.js';
+import { PrismaClient } from '../../src/generated/prisma/client.js';
+
+describe('createEmbeddedPrismaClient', () => {
+  it('runs a generated PrismaClient on an in-memory PGlite with pgvector', { timeout: 30_000 }, async () => {
+    const { prisma, database, close } = await createEmbeddedPrismaClient(PrismaClient, { memory: true });
+    try {
+      expect(database.dataDir).toBeUndefined();
+      // The schema's documents table, as the migrations create it.
+      await prisma.$executeRawUnsafe('CREATE EXTENSION vector');
+      await prisma.$executeRawUnsafe(`CREATE TABLE documents (
+        id text PRIMARY KEY, content text NOT NULL, metadata jsonb, embedding vector(1536),
+        created_at timestamp(3) NOT NULL DEFAULT CURRENT_TIMESTAMP)`);
+
+      const document = await prisma.document.create({
+        data: { content: 'hello', metadata: { type: 'article' } },
+      });
+      const embedding = `[${Array.from({ length: 1536 }, (_, i) => (i % 7) / 7).join(',')}]`;
+      expect(
+        await prisma.$executeRaw`UPDATE documents SET embedding = ${embedding}::vector WHERE id = ${document.id}`,
+      ).toBe(1);
+      const hits = await prisma.$queryRaw<{ id: string; similarity: number }[]>`
+        SELECT id, 1 - (embedding <=> ${embedding}::vector) AS similarity
+        FROM documents ORDER BY embedding <=> ${embedding}::vector LIMIT 1`;
+      expect(hits).toHaveLength(1);
+      expect(hits[0]?.id).toBe(document.id);
+      expect(hits[0]?.similarity).toBeCloseTo(1, 6);
+      expect(
+        await prisma.document.count({ where: { metadata: { path: ['type'], equals: 'article' } } }),
+      ).toBe(1);
+    } finally {
+      await close();
+      await close();
+    }
+    expect(database.closed).toBe(true);
+  });
+});
