@@ -24,7 +24,11 @@ export type PgVectorErrorCode =
   | 'OPERATOR_MISMATCH'
   | 'INDEX_DIMENSION_LIMIT'
   | 'INDEX_ROW_TOO_LARGE'
+  // index builds and maintenance (src/index-build.ts, src/maintenance.ts)
+  | 'INSUFFICIENT_TRAINING_DATA'
+  | 'INDEX_BUILD_FAILED'
   | 'DATABASE_ERROR'
+  | 'IN_TRANSACTION'
   // embedded database
   | 'PORT_IN_USE'
   | 'DATA_DIR_LOCKED'

@@ -1,18 +1,16 @@
-// Needs the generated client (git-ignored): PRISMA_SCHEMA_ENGINE_BINARY=/bin/true npx prisma generate
+// Needs the generated client (git-ignored), which `npm ci` / `npm run generate` produce.
 import { describe, expect, it } from 'vitest';
 import { createEmbeddedPrismaClient } from '../../src/embedded/prisma-client.js';
 import { PrismaClient } from '../../src/generated/prisma/client.js';
+import { applyMigrations } from '../integration/helpers.js';
 
 describe('createEmbeddedPrismaClient', () => {
   it('runs a generated PrismaClient on an in-memory PGlite with pgvector', { timeout: 30_000 }, async () => {
     const { prisma, database, close } = await createEmbeddedPrismaClient(PrismaClient, { memory: true });
     try {
       expect(database.dataDir).toBeUndefined();
-      // The schema's documents table, as the migrations create it.
-      await prisma.$executeRawUnsafe('CREATE EXTENSION vector');
-      await prisma.$executeRawUnsafe(`CREATE TABLE documents (
-        id text PRIMARY KEY, content text NOT NULL, metadata jsonb, embedding vector(1536),
-        created_at timestamp(3) NOT NULL DEFAULT CURRENT_TIMESTAMP)`);
+      // The schema's documents table and indexes, as the migrations create them.
+      await applyMigrations(database.pglite);
 
       const document = await prisma.document.create({
         data: { content: 'hello', metadata: { type: 'article' } },

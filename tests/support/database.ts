@@ -41,10 +41,22 @@ export async function openTestDatabase(options: OpenTestDatabaseOptions = {}): P
   let dropSchema: (() => Promise<void>) | undefined;
   if (externalUrl) {
     schema = `ppv_test_${randomBytes(5).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: externalUrl });
+    const admin = new pg.Client({ connectionString: externalUrl, options: `-c search_path=${schema}` });
     await admin.connect();
-    await admin.query(`CREATE SCHEMA "${schema}"`);
-    await admin.end();
+    try {
+      // Isolation relies on the server honouring startup options (search_path). The embedded wire server
+      // (pglite-socket) ignores them, so it cannot stand in for an external server here.
+      const { rows } = await admin.query<{ search_path: string }>('SHOW search_path');
+      if (rows[0]?.search_path !== schema) {
+        throw new Error(
+          `TEST_DATABASE_URL: the server ignored the startup option search_path (got "${rows[0]?.search_path}"). ` +
+            'Use a real PostgreSQL + pgvector; the embedded database is what the tests use without it.',
+        );
+      }
+      await admin.query(`CREATE SCHEMA "${schema}"`);
+    } finally {
+      await admin.end();
+    }
     const u = new URL(externalUrl);
     u.searchParams.set('schema', schema);
     url = u.toString();

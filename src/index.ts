@@ -1,0 +1,64 @@
+// The public API of prisma-pgvector: re-exports only. The embedded database has its own entry point
+// (`prisma-pgvector/embedded`).
+
+export * from './embedder.js';
+export * from './errors.js';
+export * from './filter.js';
+export * from './metric.js';
+export {
+  assertMetricSupported,
+  DEFAULT_EF_SEARCH,
+  ITERATIVE_SCAN_SINCE,
+  MAX_EF_SEARCH,
+  MAX_PROBES,
+  parsePgvectorVersion,
+  pgvectorAtLeast,
+  planSearchTuning,
+  type SearchSettings,
+  type SearchTuning,
+  type SearchTuningContext,
+  type SearchTuningRequest,
+} from './search-tuning.js';
+export {
+  batchRows,
+  createVectorStore,
+  type DocumentPatch,
+  type HitFields,
+  type InsertBatch,
+  type MaintenanceResult,
+  type SearchHit,
+  type SearchOptions,
+  type SearchPlan,
+  type SearchResult,
+  type StoredDocument,
+  type TextInput,
+  VectorStore,
+  type VectorStoreClient,
+  type WriteManyOptions,
+  type WriteManyResult,
+} from './store.js';
+export {
+  type ColumnNames,
+  DEFAULT_COLUMNS,
+  ITERATIVE_SCANS,
+  type IterativeScan,
+  MAX_BIND_PARAMETERS,
+  quoteIdentifier,
+  type ResolvedStoreConfig,
+  resolveStoreConfig,
+  STORE_DEFAULTS,
+  type StoreTransactionOptions,
+  type VectorEncodingOption,
+  type VectorStoreConfig,
+} from './store-config.js';
+export { type VectorStoreExtension, vectorStoreExtension } from './store-extension.js';
+export type { DocumentInput, Embedding, EmbeddingInput } from './store-input.js';
+export { HIT_FIELDS, type HitField } from './store-sql.js';
+export {
+  type ErrorContext,
+  EXTENSION_MISSING_FIX,
+  serverErrorFields,
+  shortenVectorsIn,
+  translateDatabaseError,
+} from './translate-error.js';
+export * from './vector.js';

@@ -1,0 +1,399 @@
+/**
+ * Configuration of a vector store: which table and columns hold the documents, the embedding's type and
+ * size, the metric its index was built for, and the knobs of bulk loads and filtered searches. Validated once,
+ * when the store is created; every identifier is checked and quoted here, so that SQL builders only ever
+ * receive quoted identifiers.
+ */
+
+import { raw, type Sql } from '@prisma/client/runtime/client';
+import { type Embedder, HashingEmbedder } from './embedder.js';
+import { PgVectorError } from './errors.js';
+import { type PartialIndexPredicate, partialIndexPredicateSql } from './filter.js';
+import {
+  INDEX_METHODS,
+  type IndexMethod,
+  isMetric,
+  METRIC_NAMES,
+  type Metric,
+  opclassFor,
+  VECTOR_TYPES,
+  type VectorType,
+} from './metric.js';
+import { MAX_DIMENSIONS } from './vector.js';
+
+/** How vectors travel to the server; `'auto'` picks per driver adapter (see {@link VectorStoreConfig}). */
+export type VectorEncodingOption = 'auto' | 'binary' | 'text';
+
+/**
+ * pgvector's iterative index scans (pgvector ≥ 0.8): `'off'`, `'strict_order'` (results exactly in distance
+ * order) or `'relaxed_order'` (better recall, slightly out of order; the store re-sorts them).
+ */
+export type IterativeScan = 'off' | 'strict_order' | 'relaxed_order';
+
+/** Every {@link IterativeScan} value. */
+export const ITERATIVE_SCANS = [
+  'off',
+  'strict_order',
+  'relaxed_order',
+] as const satisfies readonly IterativeScan[];
+
+/** Column names of the documents table. */
+export interface ColumnNames {
+  /** Primary key, text. Default `id`. */
+  readonly id: string;
+  /** The chunk of text. Default `content`. */
+  readonly content: string;
+  /** `jsonb` metadata, nullable. Default `metadata`. */
+  readonly metadata: string;
+  /** The vector column (`vector(n)`, `halfvec(n)`, `sparsevec(n)` or `bit(n)`), nullable. Default `embedding`. */
+  readonly embedding: string;
+  /** Creation time with a default. Default `created_at`. */
+  readonly createdAt: string;
+}
+
+/** Options of the transactions the store opens itself (never on a caller's transaction). */
+export interface StoreTransactionOptions {
+  /** Milliseconds to wait for a connection and `BEGIN`. Default 10 000. */
+  readonly maxWait?: number;
+  /** Milliseconds a transaction may stay open (bulk loads are long). Default 300 000. */
+  readonly timeout?: number;
+}
+
+/**
+ * Configuration of {@link createVectorStore}. Every field is optional; the defaults match the `Document`
+ * model of `prisma/schema.prisma` and its migrations.
+ *
+ * ### Examples
+ * ```ts
+ * createVectorStore(prisma); // documents table, vector(1536), cosine, HNSW
+ * createVectorStore(prisma, {
+ *   schema: 'search',
+ *   table: 'chunks',
+ *   columns: { createdAt: 'inserted_at' },
+ *   dimensions: 768,
+ *   vectorType: 'halfvec',
+ *   partialIndexPredicates: [],
+ *   embedder: myEmbedder,
+ * });
+ * ```
+ */
+export interface VectorStoreConfig<T extends VectorType = VectorType> {
+  /** Table name. Default `documents`. */
+  readonly table?: string;
+  /** Schema of the table. Default: none (the connection's `search_path`). */
+  readonly schema?: string;
+  /** Column names; the missing ones keep their defaults. */
+  readonly columns?: Partial<ColumnNames>;
+  /** Dimensions of the embedding column (`vector(1536)` → 1536; for `bit`, the number of bits). Default 1536. */
+  readonly dimensions?: number;
+  /** Type of the embedding column. Default `vector`. */
+  readonly vectorType?: T;
+  /**
+   * The metric the vector index was built for (its operator class). Searches use it unless told otherwise;
+   * a search with another metric cannot use the index. Default `cosine` (`vector_cosine_ops`).
+   */
+  readonly metric?: Metric;
+  /** The vector index's access method: decides which settings tune a search. Default `hnsw`. */
+  readonly indexMethod?: IndexMethod;
+  /**
+   * Predicates of the partial vector indexes on the table, so that a filter `{ [key]: value }` is written as
+   * the literal predicate and the planner can use the partial index. Default `[{ key: 'type', value: 'article' }]`
+   * (the `documents_embedding_article_hnsw_idx` migration); pass `[]` when the table has none.
+   */
+  readonly partialIndexPredicates?: readonly PartialIndexPredicate[];
+  /** Most rows per `INSERT` statement of a bulk write (also capped by 65 535 bind parameters). Default 500. */
+  readonly batchSize?: number;
+  /** A bulk write of at least this many rows ends with `ANALYZE`. `Infinity` turns it off. Default 1000. */
+  readonly analyzeThreshold?: number;
+  /**
+   * Turns texts into vectors for `addText`, `addTexts` and `searchText`. Its `dimensions` must equal
+   * `dimensions`. Default: a {@link HashingEmbedder} of the store's dimensions (dense types only).
+   */
+  readonly embedder?: Embedder;
+  /**
+   * How vectors are sent. `'binary'` (pgvector's binary format, 4 + 4·dims bytes) works through
+   * `@prisma/adapter-pg`; `'text'` works through every adapter (`pglite-prisma-adapter` needs it). `'auto'`
+   * (default) reads the client's driver adapter name: binary for `@prisma/adapter-pg`, text otherwise.
+   */
+  readonly vectorEncoding?: VectorEncodingOption;
+  /**
+   * Iterative scan used by filtered searches that do not choose one, so that they return k rows when k rows
+   * match. Default `relaxed_order` (the store re-sorts the rows by distance).
+   */
+  readonly filteredIterativeScan?: IterativeScan;
+  /** Options of the transactions the store opens. */
+  readonly transactionOptions?: StoreTransactionOptions;
+}
+
+/** A validated configuration with every default filled in and every identifier quoted. */
+export interface ResolvedStoreConfig {
+  /** `"schema"."table"` or `"table"`, as SQL. */
+  readonly table: Sql;
+  /** The same, as text, for messages. */
+  readonly tableName: string;
+  /** Quoted column identifiers. */
+  readonly columns: { readonly [K in keyof ColumnNames]: Sql };
+  /** Unquoted column names (`id` is compared with server error fields). */
+  readonly columnNames: ColumnNames;
+  readonly dimensions: number;
+  readonly vectorType: VectorType;
+  readonly metric: Metric;
+  readonly indexMethod: IndexMethod;
+  readonly partialIndexPredicates: readonly PartialIndexPredicate[];
+  readonly batchSize: number;
+  readonly analyzeThreshold: number;
+  readonly embedder: Embedder | undefined;
+  readonly vectorEncoding: VectorEncodingOption;
+  readonly filteredIterativeScan: IterativeScan;
+  readonly transactionOptions: Required<StoreTransactionOptions>;
+}
+
+/** PostgreSQL's limit on bind parameters in one statement (the protocol counts them in an int16). */
+export const MAX_BIND_PARAMETERS = 65_535;
+
+/** Default column names (the `Document` model). */
+export const DEFAULT_COLUMNS: ColumnNames = {
+  id: 'id',
+  content: 'content',
+  metadata: 'metadata',
+  embedding: 'embedding',
+  createdAt: 'created_at',
+};
+
+/** The defaults of {@link VectorStoreConfig}, matching `prisma/schema.prisma`. */
+export const STORE_DEFAULTS = {
+  table: 'documents',
+  dimensions: 1536,
+  vectorType: 'vector',
+  metric: 'cosine',
+  indexMethod: 'hnsw',
+  partialIndexPredicates: [{ key: 'type', value: 'article' }],
+  batchSize: 500,
+  analyzeThreshold: 1000,
+  vectorEncoding: 'auto',
+  filteredIterativeScan: 'relaxed_order',
+  transactionOptions: { maxWait: 10_000, timeout: 300_000 },
+} as const;
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_$]*$/;
+const MAX_IDENTIFIER_LENGTH = 63;
+const CONFIG_KEYS = [
+  'table',
+  'schema',
+  'columns',
+  'dimensions',
+  'vectorType',
+  'metric',
+  'indexMethod',
+  'partialIndexPredicates',
+  'batchSize',
+  'analyzeThreshold',
+  'embedder',
+  'vectorEncoding',
+  'filteredIterativeScan',
+  'transactionOptions',
+] as const satisfies readonly (keyof VectorStoreConfig)[];
+
+function configError(message: string, fix?: string): PgVectorError {
+  return new PgVectorError('INVALID_CONFIG', message, fix === undefined ? {} : { fix });
+}
+
+function shown(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+  if (value === null) return 'null';
+  return typeof value === 'object' ? 'an object' : String(value);
+}
+
+/**
+ * Checks an identifier from configuration (letters, digits, `_`, `$`, not starting with a digit or `$`, at
+ * most 63 characters — PostgreSQL's limit) and returns it double-quoted. Quoting keeps the exact case:
+ * `quoteIdentifier('createdAt')` is `"createdAt"`, the column Prisma creates for a field without `@map`.
+ * Throws `INVALID_CONFIG` naming the setting otherwise.
+ *
+ * ### Examples
+ * ```ts
+ * quoteIdentifier('documents', 'table');   // '"documents"'
+ * quoteIdentifier('my table', 'table');    // throws INVALID_CONFIG
+ * ```
+ */
+export function quoteIdentifier(name: unknown, setting: string): string {
+  if (typeof name !== 'string' || !IDENTIFIER.test(name) || name.length > MAX_IDENTIFIER_LENGTH) {
+    throw configError(
+      `${setting} must be an identifier of letters, digits, _ and $ (not starting with a digit or $), ` +
+        `at most ${MAX_IDENTIFIER_LENGTH} characters; got ${shown(name)}`,
+    );
+  }
+  return `"${name}"`;
+}
+
+function positiveInteger(value: unknown, setting: string, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
+    throw configError(`${setting} must be an integer from 1 to ${max}, got ${shown(value)}`);
+  }
+  return value;
+}
+
+function oneOf<V extends string>(value: unknown, allowed: readonly V[], setting: string): V {
+  if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as V;
+  throw configError(
+    `${setting} must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${shown(value)}`,
+  );
+}
+
+function resolveColumns(columns: unknown): ColumnNames {
+  if (columns === undefined) return DEFAULT_COLUMNS;
+  if (typeof columns !== 'object' || columns === null) {
+    throw configError(`columns must be an object of column names, got ${shown(columns)}`);
+  }
+  const unknownKey = Object.keys(columns).find((k) => !Object.hasOwn(DEFAULT_COLUMNS, k));
+  if (unknownKey !== undefined) {
+    throw configError(
+      `unknown column setting '${unknownKey}'; columns are: ${Object.keys(DEFAULT_COLUMNS).join(', ')}`,
+    );
+  }
+  const merged = { ...DEFAULT_COLUMNS };
+  for (const [key, value] of Object.entries(columns)) {
+    if (value !== undefined) merged[key as keyof ColumnNames] = value as string;
+  }
+  const names = Object.values(merged);
+  const duplicate = names.find((n, i) => names.indexOf(n) !== i);
+  if (duplicate !== undefined) throw configError(`column '${duplicate}' is configured for two purposes`);
+  return merged;
+}
+
+function resolveEmbedder(
+  embedder: unknown,
+  dimensions: number,
+  vectorType: VectorType,
+): Embedder | undefined {
+  if (embedder === undefined) {
+    return vectorType === 'vector' || vectorType === 'halfvec'
+      ? new HashingEmbedder({ dimensions })
+      : undefined;
+  }
+  const e = embedder as Partial<Embedder> | null;
+  if (typeof e !== 'object' || e === null || typeof e.embed !== 'function') {
+    throw configError('embedder must be an object with `dimensions` and `embed(texts)`');
+  }
+  if (vectorType !== 'vector' && vectorType !== 'halfvec') {
+    throw configError(`an embedder produces dense vectors; vectorType '${vectorType}' cannot store them`);
+  }
+  if (e.dimensions !== dimensions) {
+    throw configError(
+      `embedder.dimensions (${shown(e.dimensions)}) differs from dimensions (${dimensions})`,
+      'configure the store with the dimensions of the embedding model, and the column to match',
+    );
+  }
+  return embedder as Embedder;
+}
+
+function resolveTransactionOptions(options: unknown): Required<StoreTransactionOptions> {
+  const defaults = STORE_DEFAULTS.transactionOptions;
+  if (options === undefined) return { ...defaults };
+  if (typeof options !== 'object' || options === null) {
+    throw configError(`transactionOptions must be an object, got ${shown(options)}`);
+  }
+  const o = options as StoreTransactionOptions;
+  const unknownKey = Object.keys(o).find((k) => k !== 'maxWait' && k !== 'timeout');
+  if (unknownKey !== undefined) throw configError(`unknown transactionOptions setting '${unknownKey}'`);
+  return {
+    maxWait: positiveInteger(o.maxWait ?? defaults.maxWait, 'transactionOptions.maxWait', 2 ** 31 - 1),
+    timeout: positiveInteger(o.timeout ?? defaults.timeout, 'transactionOptions.timeout', 2 ** 31 - 1),
+  };
+}
+
+/**
+ * Validates a {@link VectorStoreConfig} and fills in the defaults. Throws `INVALID_CONFIG` naming the first
+ * bad setting: an unknown key, an identifier that is not a plain SQL identifier, dimensions outside the
+ * type's range, a metric the vector type or index method does not have, a bad partial-index predicate, an
+ * embedder of other dimensions.
+ *
+ * ### Examples
+ * ```ts
+ * resolveStoreConfig({}).tableName;                    // 'documents'
+ * resolveStoreConfig({ schema: 'app' }).table.text;    // '"app"."documents"'
+ * resolveStoreConfig({ metric: 'hamming' });           // throws: 'hamming' is not available for type 'vector'
+ * ```
+ */
+export function resolveStoreConfig(config: VectorStoreConfig = {}): ResolvedStoreConfig {
+  if (typeof config !== 'object' || config === null) {
+    throw configError(`the store configuration must be an object, got ${shown(config)}`);
+  }
+  const unknownKey = Object.keys(config).find((k) => !(CONFIG_KEYS as readonly string[]).includes(k));
+  if (unknownKey !== undefined) {
+    throw configError(`unknown setting '${unknownKey}'; settings are: ${CONFIG_KEYS.join(', ')}`);
+  }
+  const tableName = config.table ?? STORE_DEFAULTS.table;
+  const quotedTable = quoteIdentifier(tableName, 'table');
+  const quotedSchema = config.schema === undefined ? undefined : quoteIdentifier(config.schema, 'schema');
+  const columnNames = resolveColumns(config.columns);
+  const columns = {
+    id: raw(quoteIdentifier(columnNames.id, 'columns.id')),
+    content: raw(quoteIdentifier(columnNames.content, 'columns.content')),
+    metadata: raw(quoteIdentifier(columnNames.metadata, 'columns.metadata')),
+    embedding: raw(quoteIdentifier(columnNames.embedding, 'columns.embedding')),
+    createdAt: raw(quoteIdentifier(columnNames.createdAt, 'columns.createdAt')),
+  };
+
+  const vectorType = oneOf(config.vectorType ?? STORE_DEFAULTS.vectorType, VECTOR_TYPES, 'vectorType');
+  const dimensions = positiveInteger(
+    config.dimensions ?? STORE_DEFAULTS.dimensions,
+    'dimensions',
+    MAX_DIMENSIONS[vectorType],
+  );
+  const metricValue = config.metric ?? STORE_DEFAULTS.metric;
+  if (!isMetric(metricValue)) throw configError(`metric must be one of ${METRIC_NAMES.join(', ')}`);
+  const indexMethod = oneOf(config.indexMethod ?? STORE_DEFAULTS.indexMethod, INDEX_METHODS, 'indexMethod');
+  // Throws INVALID_CONFIG naming the valid choices when the type or the index method lacks the metric.
+  opclassFor(metricValue, vectorType, indexMethod);
+
+  const predicates = config.partialIndexPredicates ?? STORE_DEFAULTS.partialIndexPredicates;
+  if (!Array.isArray(predicates))
+    throw configError('partialIndexPredicates must be an array of { key, value }');
+  for (const p of predicates) partialIndexPredicateSql(columns.metadata, p);
+
+  const batchSize = positiveInteger(
+    config.batchSize ?? STORE_DEFAULTS.batchSize,
+    'batchSize',
+    MAX_BIND_PARAMETERS,
+  );
+  const analyzeThreshold = config.analyzeThreshold ?? STORE_DEFAULTS.analyzeThreshold;
+  if (
+    typeof analyzeThreshold !== 'number' ||
+    !(Number.isInteger(analyzeThreshold) || analyzeThreshold === Number.POSITIVE_INFINITY) ||
+    analyzeThreshold < 1
+  ) {
+    throw configError(`analyzeThreshold must be an integer ≥ 1 or Infinity, got ${shown(analyzeThreshold)}`);
+  }
+
+  const filteredIterativeScan = oneOf(
+    config.filteredIterativeScan ?? STORE_DEFAULTS.filteredIterativeScan,
+    ITERATIVE_SCANS,
+    'filteredIterativeScan',
+  );
+  if (indexMethod === 'ivfflat' && filteredIterativeScan === 'strict_order') {
+    throw configError("IVFFlat has no 'strict_order' iterative scan", "use 'relaxed_order' or 'off'");
+  }
+
+  return {
+    table: raw(quotedSchema === undefined ? quotedTable : `${quotedSchema}.${quotedTable}`),
+    tableName: config.schema === undefined ? tableName : `${config.schema}.${tableName}`,
+    columns,
+    columnNames,
+    dimensions,
+    vectorType,
+    metric: metricValue,
+    indexMethod,
+    partialIndexPredicates: predicates,
+    batchSize,
+    analyzeThreshold,
+    embedder: resolveEmbedder(config.embedder, dimensions, vectorType),
+    vectorEncoding: oneOf(
+      config.vectorEncoding ?? STORE_DEFAULTS.vectorEncoding,
+      ['auto', 'binary', 'text'],
+      'vectorEncoding',
+    ),
+    filteredIterativeScan,
+    transactionOptions: resolveTransactionOptions(config.transactionOptions),
+  };
+}

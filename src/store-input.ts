@@ -1,0 +1,274 @@
+/**
+ * Validation of what callers hand the store — documents, ids, metadata, vectors — before any SQL runs.
+ * Every error names where the bad value is (`docs[17].embedding: …`) and never shows a whole vector.
+ */
+
+import type { Sql } from '@prisma/client/runtime/client';
+import { PgVectorError } from './errors.js';
+import type { VectorType } from './metric.js';
+import type { ResolvedStoreConfig } from './store-config.js';
+import type { RowValues } from './store-sql.js';
+import {
+  type BitVectorInput,
+  type DenseVectorInput,
+  type SparseVector,
+  type SparseVectorInput,
+  type VectorEncoding,
+  vectorParam,
+} from './vector.js';
+
+/** The vector a store of type `T` accepts: dense numbers, a sparse vector, or bits. */
+export type EmbeddingInput<T extends VectorType> = T extends 'bit'
+  ? BitVectorInput
+  : T extends 'sparsevec'
+    ? SparseVectorInput
+    : DenseVectorInput;
+
+/** The vector a store of type `T` returns: `number[]`, a {@link SparseVector} (zero-based), or a `0`/`1` string. */
+export type Embedding<T extends VectorType> = T extends 'bit'
+  ? string
+  : T extends 'sparsevec'
+    ? SparseVector
+    : number[];
+
+/**
+ * A document to write. `id` defaults to the column default (`gen_random_uuid()::text` on `documents`) and
+ * `createdAt` to `now()`; `metadata` is a JSON object; `embedding` may be left out (or `null`) and set later
+ * with `update` — such rows are never returned by `search`.
+ */
+export interface DocumentInput<M extends object = Record<string, unknown>, T extends VectorType = 'vector'> {
+  readonly id?: string;
+  readonly content: string;
+  readonly metadata?: M | null;
+  readonly embedding?: EmbeddingInput<T> | null;
+  readonly createdAt?: Date;
+}
+
+const DOCUMENT_KEYS = ['id', 'content', 'metadata', 'embedding', 'createdAt'];
+const MAX_JSON_DEPTH = 100;
+
+function argumentError(message: string, fix?: string): PgVectorError {
+  return new PgVectorError('INVALID_ARGUMENT', message, fix === undefined ? {} : { fix });
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (value instanceof Date) return 'a Date';
+  if (typeof value === 'object') return `an object (${value.constructor?.name ?? 'no prototype'})`;
+  return `a ${typeof value}`;
+}
+
+/** Plain object: `{}` or `Object.create(null)`, not a Date, Map or class instance. */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * Re-raises a validation error with the place it happened in front of its message, keeping code and fix.
+ *
+ * ### Examples
+ * ```ts
+ * atPath(error, 'docs[3].embedding'); // "docs[3].embedding: expected 1536 dimensions, got 3: […]"
+ * ```
+ */
+export function atPath(error: unknown, path: string): unknown {
+  if (!(error instanceof PgVectorError)) return error;
+  const suffix = error.fix === undefined ? '' : `\nFix: ${error.fix}`;
+  const message =
+    suffix !== '' && error.message.endsWith(suffix) ? error.message.slice(0, -suffix.length) : error.message;
+  return new PgVectorError(error.code, `${path}: ${message}`, {
+    cause: error,
+    ...(error.server === undefined ? {} : { server: error.server }),
+    ...(error.fix === undefined ? {} : { fix: error.fix }),
+  });
+}
+
+/**
+ * Validates document content (a string without NUL characters, which PostgreSQL text cannot store).
+ *
+ * ### Examples
+ * ```ts
+ * checkContent('hello', 'content'); // 'hello'
+ * ```
+ */
+export function checkContent(value: unknown, path: string): string {
+  return checkText(value, path);
+}
+
+function checkText(value: unknown, path: string): string {
+  if (typeof value !== 'string') throw argumentError(`${path} must be a string, got ${describe(value)}`);
+  if (value.includes('\u0000')) {
+    throw argumentError(`${path} contains a NUL character (\\u0000), which PostgreSQL text cannot store`);
+  }
+  return value;
+}
+
+function checkJson(value: unknown, path: string, depth: number): void {
+  if (depth > MAX_JSON_DEPTH) throw argumentError(`${path}: nested deeper than ${MAX_JSON_DEPTH} levels`);
+  if (value === null || typeof value === 'boolean') return;
+  if (typeof value === 'string') {
+    checkText(value, path);
+    return;
+  }
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw argumentError(`${path} is ${value}, which JSON cannot hold`);
+    return;
+  }
+  if (Array.isArray(value)) {
+    value.forEach((v, i) => {
+      checkJson(v, `${path}[${i}]`, depth + 1);
+    });
+    return;
+  }
+  if (isPlainObject(value)) {
+    for (const [k, v] of Object.entries(value)) {
+      if (v === undefined) continue;
+      checkText(k, `${path} key`);
+      checkJson(v, `${path}.${k}`, depth + 1);
+    }
+    return;
+  }
+  throw argumentError(
+    `${path} is ${describe(value)}, not a JSON value`,
+    value instanceof Date ? 'store dates as ISO strings (date.toISOString())' : undefined,
+  );
+}
+
+/**
+ * Validates metadata (a plain JSON object, or `null`/`undefined` for none) and returns its JSON text, or
+ * `null`. Rejects what JSON or `jsonb` would silently change or refuse: `NaN`/`Infinity`, Dates, Maps, class
+ * instances, BigInts, NUL characters. Keys whose value is `undefined` are dropped, as `JSON.stringify` does.
+ *
+ * ### Examples
+ * ```ts
+ * metadataJson({ type: 'article', tags: ['a'] }, 'metadata'); // '{"type":"article","tags":["a"]}'
+ * metadataJson({ at: new Date() }, 'metadata');               // throws INVALID_ARGUMENT: metadata.at is a Date …
+ * ```
+ */
+export function metadataJson(value: unknown, path: string): string | null {
+  if (value === undefined || value === null) return null;
+  if (!isPlainObject(value))
+    throw argumentError(`${path} must be a plain object or null, got ${describe(value)}`);
+  checkJson(value, path, 0);
+  return JSON.stringify(value);
+}
+
+/**
+ * Validates an id (a non-empty string without NUL characters).
+ *
+ * ### Examples
+ * ```ts
+ * checkId('doc-1', 'id'); // 'doc-1'
+ * checkId(42, 'id');      // throws INVALID_ARGUMENT: id must be a string, got a number
+ * ```
+ */
+export function checkId(value: unknown, path: string): string {
+  const id = checkText(value, path);
+  if (id === '') throw argumentError(`${path} is empty`);
+  return id;
+}
+
+/**
+ * Validates a list of ids (strings) and returns it without duplicates, in first-seen order.
+ *
+ * ### Examples
+ * ```ts
+ * checkIds(['a', 'b', 'a'], 'ids'); // ['a', 'b']
+ * ```
+ */
+export function checkIds(value: unknown, path: string): string[] {
+  if (!Array.isArray(value)) throw argumentError(`${path} must be an array of ids, got ${describe(value)}`);
+  return [...new Set(value.map((id, i) => checkId(id, `${path}[${i}]`)))];
+}
+
+function isZeroVector(value: unknown): boolean {
+  if (!(Array.isArray(value) || value instanceof Float32Array || value instanceof Float64Array)) return false;
+  for (const x of value as Iterable<unknown>) if (x !== 0) return false;
+  return true;
+}
+
+/**
+ * Validates a vector for the store's column type and dimensions and returns it as ONE bind parameter with its
+ * cast (`$1::vector(1536)`), in the given encoding. With the cosine metric, a zero vector is refused: its cosine
+ * distance is undefined (NaN) and a cosine index does not hold it.
+ *
+ * ### Examples
+ * ```ts
+ * vectorSql(config, [0.1, 0.2, 0.3], 'embedding', 'binary'); // Sql: $1::vector(3) with a 16-byte Buffer
+ * ```
+ */
+export function vectorSql(
+  config: ResolvedStoreConfig,
+  value: unknown,
+  path: string,
+  encoding: VectorEncoding,
+  cosine: boolean,
+): Sql {
+  try {
+    if (cosine && isZeroVector(value)) {
+      throw new PgVectorError(
+        'INVALID_VECTOR',
+        'a zero vector has no cosine distance (NaN); an index skips it',
+        {
+          fix: 'normalise vectors before storing them, or use the l2 or innerProduct metric',
+        },
+      );
+    }
+    switch (config.vectorType) {
+      case 'vector':
+      case 'halfvec':
+        return vectorParam(value as DenseVectorInput, config.vectorType, config.dimensions, encoding);
+      case 'sparsevec':
+        return vectorParam(value as SparseVectorInput, 'sparsevec', config.dimensions, encoding);
+      case 'bit':
+        return vectorParam(value as BitVectorInput, 'bit', config.dimensions, encoding);
+    }
+  } catch (error) {
+    throw atPath(error, path);
+  }
+}
+
+/**
+ * Validates one document and returns its values ready to bind (see {@link RowValues}). Unknown keys are
+ * refused (a typo such as `embeding` would otherwise store a row without a vector). With `requireId`
+ * (upserts), `id` must be given.
+ *
+ * ### Examples
+ * ```ts
+ * prepareRow(config, { content: 'hello', metadata: { type: 'note' }, embedding: v }, 'docs[0]', 'binary', false);
+ * ```
+ */
+export function prepareRow(
+  config: ResolvedStoreConfig,
+  doc: unknown,
+  path: string,
+  encoding: VectorEncoding,
+  requireId: boolean,
+): RowValues {
+  if (!isPlainObject(doc)) throw argumentError(`${path} must be a document object, got ${describe(doc)}`);
+  const unknownKey = Object.keys(doc).find((k) => !DOCUMENT_KEYS.includes(k));
+  if (unknownKey !== undefined) {
+    throw argumentError(
+      `${path} has an unknown key '${unknownKey}'; documents have: ${DOCUMENT_KEYS.join(', ')}`,
+    );
+  }
+  if (requireId && doc.id === undefined) throw argumentError(`${path}.id is required to upsert`);
+  const createdAt = doc.createdAt;
+  if (createdAt !== undefined && !(createdAt instanceof Date && !Number.isNaN(createdAt.getTime()))) {
+    throw argumentError(`${path}.createdAt must be a valid Date, got ${describe(createdAt)}`);
+  }
+  const embedding =
+    doc.embedding === undefined || doc.embedding === null
+      ? null
+      : vectorSql(config, doc.embedding, `${path}.embedding`, encoding, config.metric === 'cosine');
+  return {
+    ...(doc.id === undefined ? {} : { id: checkId(doc.id, `${path}.id`) }),
+    content: checkText(doc.content, `${path}.content`),
+    metadataJson: metadataJson(doc.metadata, `${path}.metadata`),
+    embedding,
+    ...(createdAt === undefined ? {} : { createdAt }),
+  };
+}
