@@ -39,16 +39,34 @@ export function runPrismaCli(
     'build',
     'index.js',
   );
+  return runNode([bin, ...args], {
+    cwd,
+    timeoutMs: options.timeoutMs,
+    env: { ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}), ...options.env },
+  });
+}
+
+/**
+ * Runs `node <args>` as a child process with this process's environment plus `env` (`undefined` removes a
+ * variable) and NO_COLOR; resolves with the exit code and the output, never rejects on a non-zero exit.
+ */
+export function runNode(
+  args: readonly string[],
+  options: {
+    cwd?: string;
+    env?: Readonly<Record<string, string | undefined>>;
+    timeoutMs?: number | undefined;
+  } = {},
+): Promise<PrismaCliResult> {
   const env: Record<string, string> = {};
-  const merged = {
-    ...process.env,
-    NO_COLOR: '1',
-    ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
-    ...options.env,
-  };
-  for (const [k, v] of Object.entries(merged)) if (v !== undefined) env[k] = v;
+  for (const [k, v] of Object.entries({ ...process.env, NO_COLOR: '1', ...options.env }))
+    if (v !== undefined) env[k] = v;
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...args], {
+      cwd: options.cwd,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => {
