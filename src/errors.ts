@@ -22,6 +22,8 @@ export type PgVectorErrorCode =
   | 'EXTENSION_MISSING'
   | 'EXTENSION_TOO_OLD'
   | 'OPERATOR_MISMATCH'
+  /** No vector index serves the query (none exists for the column/metric, or the planner does not use it). */
+  | 'INDEX_NOT_USED'
   | 'INDEX_DIMENSION_LIMIT'
   | 'INDEX_ROW_TOO_LARGE'
   // index builds and maintenance (src/index-build.ts, src/maintenance.ts)

@@ -1,9 +1,20 @@
 #!/usr/bin/env node
+import { adviseCommand } from './advise.js';
+import { buildIndexCommand } from './build-index.js';
 import type { Command } from './command.js';
 import { dbCommand } from './db.js';
 import { driftCommand } from './drift.js';
+import { maintainCommand } from './maintain.js';
+import { migrationCommand } from './migration-index.js';
 
-const commands: readonly Command[] = [dbCommand, driftCommand];
+const commands: readonly Command[] = [
+  dbCommand,
+  driftCommand,
+  adviseCommand,
+  buildIndexCommand,
+  migrationCommand,
+  maintainCommand,
+];
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -1,0 +1,164 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type EmbeddedServer, startEmbeddedServer } from '../../src/embedded/server.js';
+import { externalUrl } from '../support/database.js';
+import { runNode } from '../support/prisma-cli.js';
+
+// advise, build-index and maintain as users run them: exit codes, human output, --json shape.
+
+const run = (args: string[]) =>
+  runNode(['--import', 'tsx', 'src/cli/index.ts', ...args], { timeoutMs: 120_000 });
+let server: EmbeddedServer;
+
+beforeAll(async () => {
+  server = await startEmbeddedServer({ port: 0, memory: true });
+  const c = new pg.Client(server.url);
+  await c.connect();
+  await c.query('CREATE EXTENSION vector');
+  await c.query('CREATE TABLE docs (id serial PRIMARY KEY, embedding vector(8))');
+  await c.query(`INSERT INTO docs (embedding)
+    SELECT (SELECT array_agg(random())::real[] FROM generate_series(1, 8) WHERE g > 0)::vector(8) FROM generate_series(1, 600) g`);
+  await c.end();
+});
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+describe('advise', () => {
+  it('prints the advice; --json has method, params, reasons, warnings', async () => {
+    const human = await run(['advise', '--rows', '2000000', '--dimensions', '1536', '--memory', '4GB']);
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).toMatch(/^IVFFLAT \(lists = 1414, probes = 38\)/);
+    const json = await run(['advise', '--rows', '5000', '--dimensions', '3072', '--json']);
+    expect(json.code).toBe(0);
+    const out = JSON.parse(json.stdout);
+    expect(out).toMatchObject({ ok: true, method: 'hnsw', params: { m: 16, efConstruction: 64 } });
+    expect(out.reasons.length).toBeGreaterThan(0);
+    expect(out.warnings.join(' ')).toContain('halfvec(3072)');
+  });
+
+  it('reads rows and dimensions from the database', async () => {
+    const r = await run(['advise', '--url', server.url, '--table', 'docs', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ rows: 600, dimensions: 8, method: 'hnsw' });
+  });
+
+  it('bad options exit 2; --help exits 0', async () => {
+    expect((await run(['advise', '--rows', 'many', '--dimensions', '8'])).code).toBe(2);
+    expect((await run(['advise', '--bogus'])).code).toBe(2);
+    const help = await run(['advise', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('Usage: prisma-pgvector advise');
+  });
+});
+
+describe.skipIf(externalUrl !== undefined)('build-index and maintain', () => {
+  it('build-index --dry-run prints the DDL; refusals exit 1 with the fix', async () => {
+    const dry = await run([
+      'build-index',
+      '--table',
+      'docs',
+      '--type',
+      'vector',
+      '--dimensions',
+      '8',
+      '--dry-run',
+    ]);
+    expect(dry.code).toBe(0);
+    expect(dry.stdout.trim()).toBe(
+      'CREATE INDEX "docs_embedding_hnsw_idx" ON "docs" USING hnsw ("embedding" vector_cosine_ops) WITH (m = 16, ef_construction = 64);',
+    );
+    const big = await run([
+      'build-index',
+      '--table',
+      'docs',
+      '--type',
+      'vector',
+      '--dimensions',
+      '3072',
+      '--dry-run',
+      '--json',
+    ]);
+    expect(big.code).toBe(1);
+    expect(JSON.parse(big.stdout).error).toMatchObject({
+      code: 'INDEX_DIMENSION_LIMIT',
+      fix: expect.stringContaining('halfvec(3072)'),
+    });
+  });
+
+  it('build-index builds concurrently and reports progress as unavailable on the embedded server', async () => {
+    const r = await run([
+      'build-index',
+      '--url',
+      server.url,
+      '--table',
+      'docs',
+      '--concurrently',
+      '--m',
+      '8',
+      '--ef-construction',
+      '32',
+    ]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain('Built docs_embedding_hnsw_idx');
+    expect(r.stderr).toContain('progress unavailable: both connections share one server session');
+  });
+
+  it('build-index: the IVFFlat training guard refuses (exit 1), --force builds', async () => {
+    const args = [
+      'build-index',
+      '--url',
+      server.url,
+      '--table',
+      'docs',
+      '--method',
+      'ivfflat',
+      '--lists',
+      '20',
+      '--json',
+    ];
+    const refused = await run(args);
+    expect(refused.code).toBe(1);
+    expect(JSON.parse(refused.stdout).error.code).toBe('INSUFFICIENT_TRAINING_DATA');
+    const forced = await run([...args, '--force']);
+    expect(forced.code, forced.stdout).toBe(0);
+    const out = JSON.parse(forced.stdout);
+    expect(out).toMatchObject({
+      ok: true,
+      name: 'docs_embedding_ivfflat_idx',
+      training: { ok: false, minRows: 1000 },
+    });
+  });
+
+  it('maintain --json reports per table and index; exit 0', async () => {
+    const c = new pg.Client(server.url);
+    await c.connect();
+    await c.query('DELETE FROM docs WHERE id % 2 = 0');
+    await c.query('SELECT pg_stat_force_next_flush()');
+    await c.end();
+    const r = await run(['maintain', '--url', server.url, '--table', 'docs', '--json']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.ok).toBe(true);
+    expect(report.tables[0].recommendation.step).toBe('reindex-vacuum-analyze');
+    expect(
+      report.tables[0].actions.map((a: { action: string; target: string }) => `${a.action} ${a.target}`),
+    ).toEqual([
+      'reindex docs_embedding_hnsw_idx',
+      'reindex docs_embedding_ivfflat_idx',
+      'vacuum-analyze docs',
+    ]);
+    const human = await run(['maintain', '--url', server.url, '--dry-run']);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toContain('planned VACUUM (ANALYZE) "public"."docs"');
+  });
+
+  it('maintain without a database exits 2', async () => {
+    const r = await runNode(['--import', 'tsx', 'src/cli/index.ts', 'maintain'], {
+      env: { DATABASE_URL: '' },
+    });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('pass --url or set DATABASE_URL');
+  });
+});

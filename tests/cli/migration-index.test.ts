@@ -1,0 +1,134 @@
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkDrift } from '../../src/drift.js';
+import { type EmbeddedServer, startEmbeddedServer } from '../../src/embedded/server.js';
+import { externalUrl } from '../support/database.js';
+import { repoRoot, runNode, runPrisma } from '../support/prisma-cli.js';
+
+// `prisma-pgvector migration index` as a user runs it, in a scratch copy of the project; then the real
+// `prisma migrate deploy`, and the drift check (all three checks) must be clean.
+
+let project: string;
+let server: EmbeddedServer;
+const cli = join(repoRoot, 'src', 'cli', 'index.ts');
+const run = (args: string[]) =>
+  runNode(['--import', 'tsx', cli, ...args], { cwd: project, timeoutMs: 180_000 });
+const migrations = () =>
+  readdirSync(join(project, 'prisma', 'migrations'), { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+    .sort();
+
+beforeAll(async () => {
+  project = mkdtempSync(join(tmpdir(), 'ppv-migidx-'));
+  cpSync(join(repoRoot, 'prisma'), join(project, 'prisma'), { recursive: true });
+  cpSync(join(repoRoot, 'prisma.config.ts'), join(project, 'prisma.config.ts'));
+  writeFileSync(join(project, 'package.json'), '{ "type": "module" }\n');
+  for (const link of ['node_modules', 'engine']) symlinkSync(join(repoRoot, link), join(project, link));
+  server = await startEmbeddedServer({ port: 0, memory: true });
+});
+
+afterAll(async () => {
+  await server?.stop();
+  if (project) rmSync(project, { recursive: true, force: true });
+});
+
+describe.skipIf(externalUrl !== undefined)('migration index', () => {
+  it('--help, and bad options exit 2', async () => {
+    const help = await run(['migration', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('prisma migrate resolve --applied');
+    const bad = await run(['migration', 'index', '--json']);
+    expect(bad.code).toBe(2);
+    expect(JSON.parse(bad.stdout)).toEqual({
+      ok: false,
+      error: { code: 'USAGE', message: '--name is required' },
+    });
+    const sub = await run(['migration', 'drop']);
+    expect(sub.code).toBe(2);
+  });
+
+  it('refuses what pgvector would refuse, with the fix, exit 1', async () => {
+    const r = await run([
+      'migration',
+      'index',
+      '--name',
+      'x_idx',
+      '--method',
+      'ivfflat',
+      '--metric',
+      'l1',
+      '--json',
+    ]);
+    expect(r.code).toBe(1);
+    const out = JSON.parse(r.stdout);
+    expect(out.error.code).toBe('INVALID_CONFIG');
+    expect(out.error.fix).toContain("'hnsw'");
+    expect(migrations()).toHaveLength(2);
+  });
+
+  it('writes a partial-index migration, --apply adds the @@index line, deploy + drift are clean', async () => {
+    const r = await run([
+      'migration',
+      'index',
+      '--name',
+      'documents_embedding_note_hnsw_idx',
+      '--column',
+      'embedding',
+      '--method',
+      'hnsw',
+      '--metric',
+      'cosine',
+      '--m',
+      '16',
+      '--ef-construction',
+      '64',
+      '--where',
+      "(metadata ->> 'type') = 'note'",
+      '--apply',
+      '--json',
+    ]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.predicate).toBe("((metadata ->> 'type'::text) = 'note'::text)");
+    expect(out.prismaLine).toBe(
+      `@@index([embedding], map: "documents_embedding_note_hnsw_idx", where: raw("((metadata ->> 'type'::text) = 'note'::text)"))`,
+    );
+    expect(out.migrationName).toMatch(/^\d{14}_documents_embedding_note_hnsw_idx$/);
+    expect(migrations().at(-1)).toBe(out.migrationName);
+    const sql = readFileSync(out.migrationFile, 'utf8');
+    expect(sql).toContain(
+      `CREATE INDEX "documents_embedding_note_hnsw_idx" ON "documents" USING hnsw ("embedding" vector_cosine_ops) WITH (m = 16, ef_construction = 64) WHERE (metadata ->> 'type') = 'note';`,
+    );
+    expect(sql).not.toContain('CONCURRENTLY "');
+    const schema = readFileSync(join(project, 'prisma', 'schema.prisma'), 'utf8');
+    expect(schema).toContain(`  ${out.prismaLine}\n  @@map("documents")`);
+
+    const deploy = await runPrisma(['migrate', 'deploy'], { databaseUrl: server.url, cwd: project });
+    expect(deploy.code, deploy.stdout + deploy.stderr).toBe(0);
+    const drift = await checkDrift({ cwd: project, databaseUrl: server.url });
+    expect(drift.checks.map((c) => [c.name, c.clean, c.sql, c.error])).toEqual([
+      ['migrations-to-schema', true, '', undefined],
+      ['database-to-schema', true, '', undefined],
+      ['database-to-migrations', true, '', undefined],
+    ]);
+  });
+
+  it('without --apply prints the line to add (human output) and leaves schema.prisma alone', async () => {
+    const before = readFileSync(join(project, 'prisma', 'schema.prisma'), 'utf8');
+    const r = await run(['migration', 'index', '--name', 'documents_embedding_l2_idx', '--metric', 'l2']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('Add this line to model Document');
+    expect(r.stdout).toContain('@@index([embedding], map: "documents_embedding_l2_idx")');
+    expect(readFileSync(join(project, 'prisma', 'schema.prisma'), 'utf8')).toBe(before);
+    // the same name again is refused by the scratch database? no: the schema does not have it yet, but the
+    // migrations do, so the scratch CREATE INDEX fails with "already exists"
+    const again = await run(['migration', 'index', '--name', 'documents_embedding_l2_idx', '--json']);
+    expect(again.code).toBe(1);
+    expect(JSON.parse(again.stdout).error.message).toContain('already exists');
+    const dirs = migrations();
+    rmSync(join(project, 'prisma', 'migrations', dirs.at(-1) as string), { recursive: true });
+  });
+});
