@@ -106,6 +106,13 @@ export interface VectorStoreConfig<T extends VectorType = VectorType> {
   /** A bulk write of at least this many rows ends with `ANALYZE`. `Infinity` turns it off. Default 1000. */
   readonly analyzeThreshold?: number;
   /**
+   * After a bulk write of at least `analyzeThreshold` rows that ran in the store's own transaction, run
+   * `VACUUM (ANALYZE)` once it has committed (the playbook's "VACUUM ANALYZE after bulk inserts"; VACUUM
+   * cannot run inside a transaction). In a caller's transaction the store runs `ANALYZE` and sets
+   * `vacuumRecommended` instead. Default true.
+   */
+  readonly vacuumAfterBulk?: boolean;
+  /**
    * Turns texts into vectors for `addText`, `addTexts` and `searchText`. Its `dimensions` must equal
    * `dimensions`. Default: a {@link HashingEmbedder} of the store's dimensions (dense types only).
    */
@@ -142,6 +149,7 @@ export interface ResolvedStoreConfig {
   readonly partialIndexPredicates: readonly PartialIndexPredicate[];
   readonly batchSize: number;
   readonly analyzeThreshold: number;
+  readonly vacuumAfterBulk: boolean;
   readonly embedder: Embedder | undefined;
   readonly vectorEncoding: VectorEncodingOption;
   readonly filteredIterativeScan: IterativeScan;
@@ -170,6 +178,7 @@ export const STORE_DEFAULTS = {
   partialIndexPredicates: [{ key: 'type', value: 'article' }],
   batchSize: 500,
   analyzeThreshold: 1000,
+  vacuumAfterBulk: true,
   vectorEncoding: 'auto',
   filteredIterativeScan: 'relaxed_order',
   transactionOptions: { maxWait: 10_000, timeout: 300_000 },
@@ -188,11 +197,17 @@ const CONFIG_KEYS = [
   'partialIndexPredicates',
   'batchSize',
   'analyzeThreshold',
+  'vacuumAfterBulk',
   'embedder',
   'vectorEncoding',
   'filteredIterativeScan',
   'transactionOptions',
 ] as const satisfies readonly (keyof VectorStoreConfig)[];
+
+function booleanSetting(value: unknown, name: string): boolean {
+  if (typeof value !== 'boolean') throw configError(`${name} must be true or false, got ${shown(value)}`);
+  return value;
+}
 
 function configError(message: string, fix?: string): PgVectorError {
   return new PgVectorError('INVALID_CONFIG', message, fix === undefined ? {} : { fix });
@@ -387,6 +402,10 @@ export function resolveStoreConfig(config: VectorStoreConfig = {}): ResolvedStor
     partialIndexPredicates: predicates,
     batchSize,
     analyzeThreshold,
+    vacuumAfterBulk: booleanSetting(
+      config.vacuumAfterBulk ?? STORE_DEFAULTS.vacuumAfterBulk,
+      'vacuumAfterBulk',
+    ),
     embedder: resolveEmbedder(config.embedder, dimensions, vectorType),
     vectorEncoding: oneOf(
       config.vectorEncoding ?? STORE_DEFAULTS.vectorEncoding,

@@ -185,7 +185,9 @@ export interface WriteManyResult {
   readonly batches: number;
   /** Whether `ANALYZE` ran, in the same transaction, because at least `analyzeThreshold` rows were written. */
   readonly analyzed: boolean;
-  /** True after a large write: run `maintain()` (VACUUM ANALYZE) when the load is done. */
+  /** Whether `VACUUM (ANALYZE)` ran after the commit (`vacuumAfterBulk`, outside a caller's transaction). */
+  readonly vacuumed: boolean;
+  /** True after a large write that could not vacuum (in a caller's transaction, or `vacuumAfterBulk: false`). */
   readonly vacuumRecommended: boolean;
 }
 
@@ -824,6 +826,9 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
         : batches.length === 1 && !analyze
           ? await run(this.client)
           : await this.transaction(operation, run);
+    // The playbook's VACUUM ANALYZE after a bulk load: only possible once our own transaction has committed.
+    const vacuumed = analyze && this.config.vacuumAfterBulk && !this.inTransaction;
+    if (vacuumed) await this.maintain();
     const inserted = upsert ? written.filter((r) => r.inserted === true).length : written.length;
     return {
       inserted,
@@ -831,7 +836,8 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
       ids: written.map((r) => String(r.id)),
       batches: batches.length,
       analyzed: analyze,
-      vacuumRecommended: analyze,
+      vacuumed,
+      vacuumRecommended: analyze && !vacuumed,
     };
   }
 

@@ -405,6 +405,7 @@ describe('bulk writes', () => {
       metric: 'l2',
       batchSize: 65_535,
       analyzeThreshold: 20_000,
+      vacuumAfterBulk: false,
     });
     // 3 parameters per row (content, metadata, embedding): at most 21 845 rows per INSERT.
     const docs = Array.from({ length: 25_000 }, (_, i) => ({
@@ -420,6 +421,7 @@ describe('bulk writes', () => {
       updated: 0,
       batches: 2,
       analyzed: true,
+      vacuumed: false,
       vacuumRecommended: true,
     });
     expect(result.ids).toHaveLength(25_000);
@@ -432,6 +434,35 @@ describe('bulk writes', () => {
     const maintained = await store.maintain();
     expect(maintained.statement).toBe(`VACUUM (ANALYZE) "${db.schema}"."bulk_items"`);
     expect((await store.deleteWhere({}, { all: true })).vacuumRecommended).toBe(true);
+  });
+
+  it('vacuums after a large bulk load on its own, and only recommends it inside a caller transaction', async () => {
+    const store = createVectorStore(db.prisma, {
+      schema: db.schema,
+      table: 'bulk_items',
+      dimensions: 2,
+      analyzeThreshold: 50,
+    });
+    const vacuumCount = async () => {
+      await pgc.query('SELECT pg_stat_force_next_flush()');
+      const { rows } = await pgc.query(
+        `SELECT vacuum_count::int AS n FROM pg_stat_user_tables WHERE relid = '"${db.schema}"."bulk_items"'::regclass`,
+      );
+      return rows[0].n as number;
+    };
+    const docs = (tag: string) =>
+      Array.from({ length: 60 }, (_, i) => ({ content: `${tag}${i}`, embedding: [1, i + 1] }));
+    const before = await vacuumCount();
+    const own = await store.addMany(docs('own'));
+    expect(own).toMatchObject({ inserted: 60, analyzed: true, vacuumed: true, vacuumRecommended: false });
+    expect(await vacuumCount()).toBe(before + 1);
+
+    const inTx = await db.prisma.$transaction((tx) => store.withClient(tx).addMany(docs('tx')), {
+      timeout: 60_000,
+    });
+    expect(inTx).toMatchObject({ inserted: 60, analyzed: true, vacuumed: false, vacuumRecommended: true });
+    expect(await vacuumCount()).toBe(before + 1);
+    await store.deleteWhere({}, { all: true });
   });
 
   it('upsertMany inserts new ids and replaces existing ones in one statement per batch', async () => {
