@@ -25,6 +25,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import { bindMigrationAwareSqlAdapterFactory, ColumnTypeEnum } from '@prisma/driver-adapter-utils';
 import * as bg from '@prisma/schema-engine-wasm/schema_engine_bg';
 import pg from 'pg';
+import { PGVECTOR_HINTS, pgvectorHint as withPgvectorHint } from './pgvector-hints.mjs';
 
 const require = createRequire(import.meta.url);
 
@@ -351,35 +352,8 @@ function rpcError(id, error, registry) {
   };
 }
 
-/** Database errors that mean "pgvector is not there", with what to do about each. */
-export const PGVECTOR_HINTS = [
-  {
-    pattern:
-      /extension "vector" is not available|could not open extension control file "[^"]*vector\.control"/,
-    hint: `pgvector is not installed on this PostgreSQL server, so \`CREATE EXTENSION vector\` cannot run.
-Fix it on the server, then run the migration again:
-  - Debian/Ubuntu (PGDG packages): apt install postgresql-<major>-pgvector   (e.g. postgresql-17-pgvector)
-  - RHEL/Fedora: dnf install pgvector_<major>;  macOS (Homebrew): brew install pgvector
-  - Docker: use the pgvector/pgvector:pg<major> image
-  - Managed: Supabase (Database > Extensions > vector), Neon / AWS RDS / Aurora / Cloud SQL / Azure Flexible
-    Server (allow-list "vector" in azure.extensions) support it; the migration's CREATE EXTENSION then works.
-  - Local development without a server: \`npm run db\` serves an embedded PostgreSQL with pgvector.
-Prisma has recorded the migration as failed: after the fix, run
-  npx prisma migrate resolve --rolled-back <migration name>   and then   npx prisma migrate deploy`,
-  },
-  {
-    pattern: /permission denied to create extension "vector"|must be (superuser|owner)[^\n]*extension/,
-    hint: `This database user may not create the vector extension. Ask an administrator to run
-\`CREATE EXTENSION vector;\` in this database once (RDS: a user with rds_superuser; PostgreSQL 13+: the
-database owner can when the extension is trusted), then run the migration again.`,
-  },
-];
-
-/** Adds our explanation to a database error that means pgvector is missing. */
-function withPgvectorHint(message) {
-  const found = PGVECTOR_HINTS.find((h) => h.pattern.test(message));
-  return found ? `${found.hint}\n\nDatabase error:\n${message}` : message;
-}
+// The pgvector advice lives in pgvector-hints.mjs (shared with `prisma-pgvector doctor`); re-exported here.
+export { PGVECTOR_HINTS };
 
 /** A driver adapter error (`{ kind, originalMessage, … }` or an Error) in one readable line. */
 function describeAdapterError(error) {

@@ -1,10 +1,41 @@
 // The public API of prisma-pgvector: re-exports only. The embedded database has its own entry point
 // (`prisma-pgvector/embedded`).
 
+export * from './doctor.js';
+export { type CheckDriftOptions, checkDrift, type DriftCheck, type DriftReport } from './drift.js';
 export * from './embedder.js';
 export * from './errors.js';
 export * from './filter.js';
+export * from './index-advisor.js';
+export {
+  type BuildIndexOptions,
+  type BuildIndexResult,
+  type BuildProgress,
+  buildIndex,
+  describeVectorColumn,
+  findInvalidIndexes,
+  type InvalidIndex,
+} from './index-build.js';
+export {
+  type CreateIndexMigrationOptions,
+  createIndexMigration,
+  type IndexMigration,
+} from './index-migration.js';
+export {
+  defaultIndexName,
+  dropIndexDdl,
+  INDEX_DIMENSION_LIMITS,
+  INDEX_PARAMETER_LIMITS,
+  type IndexExpression,
+  type IndexSpec,
+  indexDdl,
+  prismaIndexLine,
+  type ResolvedIndexSpec,
+  resolveIndexSpec,
+} from './indexes.js';
+export * from './maintenance.js';
 export * from './metric.js';
+export { type PrismaCliOptions, type PrismaCliResult, runPrismaCli } from './prisma-cli.js';
 export {
   assertMetricSupported,
   DEFAULT_EF_SEARCH,
@@ -61,4 +92,16 @@ export {
   shortenVectorsIn,
   translateDatabaseError,
 } from './translate-error.js';
+export {
+  DEFAULT_EF_SEARCH_LADDER,
+  DEFAULT_PROBES_LADDER,
+  formatTuneResult,
+  type PersistScope,
+  recallAtK,
+  recommendValue,
+  type TuneOptions,
+  type TuneResult,
+  type TuneStep,
+  tune,
+} from './tuning.js';
 export * from './vector.js';

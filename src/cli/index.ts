@@ -3,9 +3,11 @@ import { adviseCommand } from './advise.js';
 import { buildIndexCommand } from './build-index.js';
 import type { Command } from './command.js';
 import { dbCommand } from './db.js';
+import { doctorCommand } from './doctor.js';
 import { driftCommand } from './drift.js';
 import { maintainCommand } from './maintain.js';
 import { migrationCommand } from './migration-index.js';
+import { tuneCommand } from './tune.js';
 
 const commands: readonly Command[] = [
   dbCommand,
@@ -14,6 +16,8 @@ const commands: readonly Command[] = [
   buildIndexCommand,
   migrationCommand,
   maintainCommand,
+  doctorCommand,
+  tuneCommand,
 ];
 
 function usage(): string {

@@ -1,0 +1,89 @@
+/** `prisma-pgvector doctor` as a user runs it: a child process against the embedded database's URL. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openTestDatabase, type TestDatabase } from '../support/database.js';
+import { runNode } from '../support/prisma-cli.js';
+
+let db: TestDatabase;
+
+const doctorCli = (args: string[], env: Record<string, string | undefined> = {}) =>
+  runNode(['--import', 'tsx', 'src/cli/index.ts', 'doctor', ...args], {
+    env: { DATABASE_URL: undefined, ...env },
+  });
+
+beforeAll(async () => {
+  db = await openTestDatabase();
+});
+
+afterAll(async () => {
+  await db?.close();
+});
+
+describe('prisma-pgvector doctor', () => {
+  it('prints the JSON report and exits 0 when nothing fails (a warning is not a failure)', async () => {
+    const run = await doctorCli(['--url', db.url, '--table', 'documents', '--json']);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const report = JSON.parse(run.stdout);
+    expect(report.checks).toHaveLength(10);
+    for (const check of report.checks) {
+      expect(Object.keys(check)).toEqual(
+        expect.arrayContaining(['id', 'title', 'status', 'message', 'findings']),
+      );
+      expect(['pass', 'warn', 'fail']).toContain(check.status);
+    }
+    expect(report.checks.find((c: { id: string }) => c.id === 'ef-search')).toMatchObject({
+      status: 'warn',
+      fix: expect.stringContaining('prisma-pgvector tune'),
+    });
+    expect(report.summary).toMatchObject({ ok: true, fail: 0, warn: 1, pass: 9, pgvectorVersion: '0.8.7' });
+  });
+
+  it('exits 1 on warnings with --strict, and takes the URL from DATABASE_URL', async () => {
+    const run = await doctorCli(['--table', 'documents', '--strict'], { DATABASE_URL: db.url });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/^WARN {2}ef-search +hnsw\.ef_search is 40/m);
+    expect(run.stdout).toMatch(/^PASS {2}extension +vector: pgvector 0\.8\.7 is installed/m);
+  });
+
+  it('prints one line per check with the fix, and exits 1 when a check fails', async () => {
+    const run = await doctorCli([
+      '--url',
+      db.url,
+      '--table',
+      'documents',
+      '--k',
+      '50',
+      '--filter',
+      "documents:metadata->>'type' = 'note'",
+    ]);
+    expect(run.code).toBe(1);
+    const lines = run.stdout.split('\n').filter((l) => /^(PASS|WARN|FAIL) /.test(l));
+    expect(lines.map((l) => l.split(/ +/)[1])).toEqual([
+      'extension',
+      'dimensions',
+      'missing-index',
+      'operator-mismatch',
+      'ivfflat-lists',
+      'stale-stats',
+      'ef-search',
+      'partial-index',
+      'index-size',
+      'invalid-index',
+    ]);
+    expect(run.stdout).toMatch(/^FAIL {2}ef-search .*k = 50/m);
+    expect(run.stdout).toMatch(/^WARN {2}partial-index .*'note'::text/m);
+    expect(run.stdout).toMatch(
+      /^ +fix: CREATE INDEX CONCURRENTLY "documents_embedding_hnsw_p[0-9a-f]{8}_idx"/m,
+    );
+    expect(run.stdout).toMatch(/7 passed, 1 warned, 1 failed|8 passed, 1 warned, 1 failed/);
+  });
+
+  it('exits 2 without a database, and prints its help', async () => {
+    const none = await doctorCli([]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('pass --url or set DATABASE_URL');
+    const help = await doctorCli(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('Usage: prisma-pgvector doctor');
+  });
+});

@@ -1,0 +1,128 @@
+/** `prisma-pgvector tune` as a user runs it: a child process against the embedded database's URL. */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { random, randomVector } from '../integration/helpers.js';
+import { openTestDatabase, type TestDatabase } from '../support/database.js';
+import { runNode } from '../support/prisma-cli.js';
+
+const DIMS = 32;
+let db: TestDatabase;
+let dir: string;
+
+const tuneCli = (args: string[]) =>
+  runNode(
+    [
+      '--import',
+      'tsx',
+      'src/cli/index.ts',
+      'tune',
+      '--url',
+      db.url,
+      '--table',
+      'cli_items',
+      '--column',
+      'e',
+      ...args,
+    ],
+    {
+      env: { DATABASE_URL: undefined },
+    },
+  );
+
+beforeAll(async () => {
+  db = await openTestDatabase();
+  dir = mkdtempSync(join(tmpdir(), 'ppv-tune-'));
+  const client = await db.connect();
+  try {
+    await client.query(`CREATE TABLE cli_items (id serial PRIMARY KEY, e vector(${DIMS}))`);
+    const next = random(11);
+    const values = Array.from({ length: 1500 }, () => `[${randomVector(next, DIMS).join(',')}]`);
+    await client.query(`INSERT INTO cli_items (e) SELECT unnest($1::text[])::vector(${DIMS})`, [values]);
+    await client.query(
+      'CREATE INDEX cli_items_idx ON cli_items USING hnsw (e vector_cosine_ops) WITH (m = 4, ef_construction = 8)',
+    );
+    await client.query('ANALYZE cli_items');
+  } finally {
+    await client.end();
+  }
+});
+
+afterAll(async () => {
+  rmSync(dir, { recursive: true, force: true });
+  await db?.close();
+});
+
+describe('prisma-pgvector tune', () => {
+  it('prints the ladder table and the recommendation, exit 0', async () => {
+    const run = await tuneCli(['--sample', '10', '--target', '0.5']);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(
+      `Tuning hnsw.ef_search for ${db.schema}.cli_items.e (index cli_items_idx, cosine, k = 10, 10 queries)`,
+    );
+    expect(run.stdout).toMatch(/^ef_search {2}recall {2}p50 ms {2}p95 ms$/m);
+    expect(run.stdout).toMatch(/^ +10 +\d\.\d{3} +\d+\.\d\d +\d+\.\d\d/m);
+    expect(run.stdout).toMatch(/^Recommended: hnsw\.ef_search = \d+ \(recall \d\.\d{3} ≥ 0\.5\)$/m);
+  });
+
+  it('--json with --queries FILE and --persist role', async () => {
+    const next = random(12);
+    const file = join(dir, 'queries.json');
+    writeFileSync(
+      file,
+      JSON.stringify([randomVector(next, DIMS), randomVector(next, DIMS), randomVector(next, DIMS)]),
+    );
+    const run = await tuneCli([
+      '--queries',
+      file,
+      '--ladder',
+      '40,1000',
+      '--target',
+      '0.5',
+      '--persist',
+      'role',
+      '--json',
+    ]);
+    expect(run.code).toBe(0);
+    const result = JSON.parse(run.stdout);
+    expect(result).toMatchObject({
+      table: `${db.schema}.cli_items`,
+      column: 'e',
+      method: 'hnsw',
+      setting: 'hnsw.ef_search',
+      index: 'cli_items_idx',
+      queries: 3,
+      k: 10,
+      target: 0.5,
+    });
+    expect(result.steps.map((s: { value: number }) => s.value)).toEqual([40, 1000]);
+    expect(Object.keys(result.steps[0])).toEqual(['value', 'recall', 'p50Ms', 'p95Ms', 'plannerUsesIndex']);
+    expect(result.persisted).toEqual({
+      scope: 'role',
+      sql: `ALTER ROLE CURRENT_USER SET hnsw.ef_search = ${result.recommended}`,
+    });
+    const client = await db.connect();
+    try {
+      await client.query('ALTER ROLE CURRENT_USER RESET hnsw.ef_search');
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('exits 1 when no ladder value reaches the target', async () => {
+    // ef_search 10 < k 50: an HNSW scan returns at most 10 rows, so recall@50 ≤ 0.2.
+    const run = await tuneCli(['--sample', '5', '--k', '50', '--ladder', '10', '--target', '0.9']);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/No ef_search value reached recall 0\.9 \(best 0\.\d+\)/);
+  });
+
+  it('exits non-zero with the reason for a bad column or option', async () => {
+    const run = await tuneCli(['--column', 'nope', '--sample', '3']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('column cli_items.nope not found');
+    const persist = await tuneCli(['--persist', 'everywhere']);
+    expect(persist.code).toBe(2);
+  });
+});
