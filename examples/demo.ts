@@ -7,13 +7,22 @@
  *    vector store, embedded offline by the hashing embedder — as the playbook says for a first bulk load:
  *    vector indexes dropped, rows loaded in batches, indexes rebuilt with the migration's own definitions,
  *    then VACUUM ANALYZE;
- * 4. prints a plain search and a filtered search (served by the partial HNSW index), with the plan of each.
+ * 4. prints a plain search and a filtered search (served by the partial HNSW index), with the plan of each;
+ * 5. tunes hnsw.ef_search against exact search and persists it, then runs the doctor's checks.
  */
 import { readFileSync, rmSync } from 'node:fs';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { startEmbeddedServer } from '../src/embedded/server.js';
 import { PrismaClient } from '../src/generated/prisma/client.js';
-import { createVectorStore, HashingEmbedder, type SearchPlan } from '../src/index.js';
+import {
+  createVectorStore,
+  doctor,
+  formatDoctorReport,
+  formatTuneResult,
+  HashingEmbedder,
+  type SearchPlan,
+  tune,
+} from '../src/index.js';
 import { runPrismaCli } from '../src/prisma-cli.js';
 
 const DATA_DIR = '.data/demo';
@@ -108,6 +117,18 @@ async function main(): Promise<void> {
     } finally {
       await prisma.$disconnect();
     }
+
+    step('Tuning hnsw.ef_search against exact search (recall@10 ≥ 0.95), persisted for the database');
+    const tuned = await tune(server.url, { table: 'documents', k: 10, sample: 30, persist: 'database' });
+    console.log(formatTuneResult(tuned).replace(/^/gm, '  '));
+
+    step('Doctor: the playbook red lines, checked on the live database');
+    const report = await doctor(server.url, {
+      k: 10,
+      largeTableRows: 1000,
+      commonFilters: [{ table: 'documents', predicate: "metadata ->> 'type' = 'article'" }],
+    });
+    console.log(formatDoctorReport(report).replace(/^/gm, '  '));
   } finally {
     await server.stop();
   }
