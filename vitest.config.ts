@@ -10,5 +10,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 180_000,
     typecheck: { enabled: true, include: ['tests/**/*.test-d.ts'] },
+    // The JSON report lets .ci/run print a one-line count of passed and failed tests.
+    reporters: ['default', ['json', { outputFile: 'test-results/vitest.json' }]],
   },
 });
