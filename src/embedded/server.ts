@@ -4,9 +4,10 @@ import { isErrnoException } from './data-dir.js';
 import { probeWireServer } from './health-probe.js';
 import { type EmbeddedDatabase, type EmbeddedDatabaseOptions, openEmbeddedDatabase } from './pglite.js';
 import { Watchdog, type WatchdogOptions } from './watchdog.js';
-import { createWireGuard, type WireGuard } from './wire-guard.js';
+import { createWireGuard, DEFAULT_STALLED_BATCH_TIMEOUT_MS, type WireGuard } from './wire-guard.js';
 
 export type { WatchdogOptions } from './watchdog.js';
+export { DEFAULT_STALLED_BATCH_TIMEOUT_MS } from './wire-guard.js';
 
 /**
  * Port of `prisma-pgvector db` and of {@link startEmbeddedServer} when none is given.
@@ -31,7 +32,10 @@ export const DEFAULT_MAX_CONNECTIONS = 32;
 
 /** Something the server did on its own, reported through {@link EmbeddedServerOptions.onEvent}. */
 export type EmbeddedServerEvent =
-  /** Probes wait behind one client's open transaction or COPY: the others wait too. Once per episode. */
+  /**
+   * Probes wait behind one client's open transaction, COPY or unfinished extended-query batch: the others
+   * wait too. Once per episode.
+   */
   | { readonly type: 'blocked'; readonly message: string }
   /** The wire server stopped answering and was restarted on the same port (clients were disconnected). */
   | { readonly type: 'socket-restarted'; readonly message: string }
@@ -51,6 +55,14 @@ export interface EmbeddedServerOptions extends EmbeddedDatabaseOptions {
    * single Postgres session of PGlite. Default {@link DEFAULT_MAX_CONNECTIONS}.
    */
   readonly maxConnections?: number | undefined;
+  /**
+   * Each client has the session to itself from its first extended-query message (Parse, Bind, ...) until
+   * its Sync is answered. A client that stops in between, silent for this long while other clients wait,
+   * gets a FATAL error and is disconnected; its batch is rolled back. 0: never (everyone then waits until it
+   * disconnects; the watchdog reports `blocked`). Open transactions are not affected. Default
+   * {@link DEFAULT_STALLED_BATCH_TIMEOUT_MS} (10 s).
+   */
+  readonly stalledBatchTimeoutMs?: number | undefined;
   /**
    * Probe the server over the wire and repair it when it stops answering: restart the socket server on the
    * same port, or reopen the database from its data directory when its backend exited. Without it, a
@@ -116,7 +128,18 @@ export async function startEmbeddedServer(options: EmbeddedServerOptions = {}): 
       `Invalid maxConnections ${maxConnections}: expected an integer ≥ 1.`,
     );
   }
-  const server = new WireServer(options, port, maxConnections);
+  const stalledBatchTimeoutMs = options.stalledBatchTimeoutMs ?? DEFAULT_STALLED_BATCH_TIMEOUT_MS;
+  if (
+    !Number.isInteger(stalledBatchTimeoutMs) ||
+    stalledBatchTimeoutMs < 0 ||
+    stalledBatchTimeoutMs > 2 ** 31 - 1
+  ) {
+    throw new PgVectorError(
+      'INVALID_CONFIG',
+      `Invalid stalledBatchTimeoutMs ${stalledBatchTimeoutMs}: expected an integer from 0 to ${2 ** 31 - 1} (ms).`,
+    );
+  }
+  const server = new WireServer({ ...options, stalledBatchTimeoutMs }, port, maxConnections);
   await server.start();
   return server;
 }
@@ -136,6 +159,7 @@ class WireServer implements EmbeddedServer {
   #database!: EmbeddedDatabase;
   #listening!: Listening;
   readonly #databaseOptions: EmbeddedDatabaseOptions;
+  readonly #stalledBatchTimeoutMs: number | undefined;
   readonly #onEvent: (event: EmbeddedServerEvent) => void;
   readonly #watchdog: Watchdog | undefined;
   #running = false;
@@ -151,6 +175,7 @@ class WireServer implements EmbeddedServer {
     this.port = port;
     this.maxConnections = maxConnections;
     this.#databaseOptions = { dataDir: options.dataDir, memory: options.memory, vector: options.vector };
+    this.#stalledBatchTimeoutMs = options.stalledBatchTimeoutMs;
     this.#onEvent = options.onEvent ?? (() => {});
     this.stopped = new Promise((resolve) => {
       this.#resolveStopped = resolve;
@@ -165,7 +190,7 @@ class WireServer implements EmbeddedServer {
             this.#onEvent({
               type: 'blocked',
               message:
-                'A client has kept a transaction (or a COPY) open for a while; all other clients wait until it ends.',
+                'A client has kept a transaction (or a COPY, or an extended-query batch without Sync) open for a while; all other clients wait until it ends.',
             }),
           onUnresponsive: (reason, again) => this.#serially(() => this.#onUnresponsive(reason, again)),
         })
@@ -216,15 +241,18 @@ class WireServer implements EmbeddedServer {
 
   /** Starts a PGLiteSocketServer for the current database, behind a fresh wire guard, on `this.port`. */
   async #listen(): Promise<Listening> {
-    const guard = createWireGuard(this.#database, () => this.#onBackendTerminated());
+    const guard = createWireGuard(this.#database, () => this.#onBackendTerminated(), {
+      stalledBatchTimeoutMs: this.#stalledBatchTimeoutMs,
+    });
     // The watchdog's probe gets a connection slot of its own.
     const maxConnections = this.maxConnections + (this.#watchdog ? 1 : 0);
     const socketServer = new PGLiteSocketServer({
-      db: guard.pglite,
+      db: this.#database.pglite,
       host: this.host,
       port: this.port,
       maxConnections,
     });
+    guard.attach(socketServer); // the guard schedules the clients' messages, not pglite-socket's queue
     try {
       await socketServer.start();
     } catch (error) {

@@ -1,10 +1,14 @@
-import type { ExecProtocolOptionsStream, PGlite } from '@electric-sql/pglite';
+import type { ExecProtocolOptionsStream } from '@electric-sql/pglite';
+import type { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import type { EmbeddedDatabase } from './pglite.js';
 import {
   concatBytes,
   encodeCopyFail,
   encodeErrorResponse,
   encodeMessage,
+  encodeParse,
+  endsWithReadyForQuery,
+  isExtendedQueryMessage,
   isFrontendMessageType,
   isSingleCopyFromStdin,
   MessageType,
@@ -23,13 +27,40 @@ import {
  */
 export const COPY_BUFFER_LIMIT_BYTES = 512 * 1024 * 1024;
 
-/** The PGlite facade handed to `PGLiteSocketServer`, and what it knows about the clients. */
-export interface WireGuard {
-  /** Pass this, not the database's own PGlite, to `PGLiteSocketServer`. */
-  readonly pglite: PGlite;
+/**
+ * Default of `stalledBatchTimeoutMs`: how long a client may stay silent in the middle of an extended-query
+ * batch (Parse, Bind, ... but no Sync yet) while other clients wait for the session, before it is
+ * disconnected with a FATAL error and its batch rolled back.
+ *
+ * ### Examples
+ * ```ts
+ * await startEmbeddedServer({ stalledBatchTimeoutMs: 2 * DEFAULT_STALLED_BATCH_TIMEOUT_MS });
+ * ```
+ */
+export const DEFAULT_STALLED_BATCH_TIMEOUT_MS = 10_000;
+
+/** Options of {@link createWireGuard}. */
+export interface WireGuardOptions {
   /**
-   * True while one client holds the single session for itself: an open transaction, or a COPY FROM STDIN
-   * being received. Other clients wait until it ends; that is not a wedge.
+   * See {@link DEFAULT_STALLED_BATCH_TIMEOUT_MS} (the default); 0 turns the rule off: a stalled client then
+   * blocks everyone until it disconnects (the watchdog reports `blocked`).
+   */
+  readonly stalledBatchTimeoutMs?: number | undefined;
+}
+
+/** What the guard does for the socket server, and what it knows about the clients. */
+export interface WireGuard {
+  /**
+   * Puts the guard between `server` and PGlite: replaces the server's query queue with the guard's
+   * scheduler. Call once, before `server.start()`.
+   *
+   * @throws Error when `server` is not the `@electric-sql/pglite-socket` 0.2 server this was written for.
+   */
+  attach(server: PGLiteSocketServer): void;
+  /**
+   * True while one client holds the single session for itself: an open transaction, a COPY FROM STDIN
+   * being received, an extended-query batch not yet completed by a Sync. Other clients wait until it
+   * ends; that is not a wedge.
    */
   readonly heldByClient: boolean;
 }
@@ -41,33 +72,95 @@ interface CopyIn {
   overflow: boolean;
 }
 
+/** One frontend message waiting for the session, as pglite-socket's connection handler enqueues it. */
+interface Pending {
+  readonly handlerId: number;
+  readonly message: Uint8Array;
+  /** Writes to that client's socket (still works after the message has been answered). */
+  readonly onData: (data: Uint8Array) => void;
+  readonly resolve: (bytes: number) => void;
+  readonly reject: (error: Error) => void;
+}
+
 /**
- * Wraps the PGlite instance that `@electric-sql/pglite-socket` drives, fixing what makes that server wedge:
+ * The query queue interface that pglite-socket 0.2's connection handlers call (`QueryQueueManager`, not
+ * exported by the package): the guard's scheduler implements it.
+ */
+interface SocketQueryQueue {
+  enqueue(handlerId: number, message: Uint8Array, onData: (data: Uint8Array) => void): Promise<number>;
+  clearQueueForHandler(handlerId: number): void;
+  clearTransactionIfNeeded(handlerId: number): Promise<void>;
+  getQueueLength(): number;
+}
+
+/** The private parts of pglite-socket 0.2's `PGLiteSocketServer` and `PGLiteSocketHandler` the guard uses. */
+interface SocketServerInternals {
+  queryQueue: SocketQueryQueue;
+  readonly handlers: Set<{ readonly handlerId: number; handleError?: (error: Error) => void }>;
+}
+
+/** Ends an extended-query batch a client left unfinished: an error (the implicit transaction aborts), then Sync. */
+const ABORT_BATCH = concatBytes([
+  encodeParse('-- prisma-pgvector: rolling back a batch its client left unfinished\nABORT BATCH'),
+  encodeMessage(MessageType.Sync),
+]);
+
+/**
+ * Stands between `@electric-sql/pglite-socket` and PGlite, fixing what makes that server wedge or mix
+ * up its clients:
  *
+ * - One client at a time: all connections share PGlite's single session, and pglite-socket hands PGlite
+ *   one message at a time, so two clients' extended-query batches (Parse, Bind, Describe, Execute, Sync)
+ *   would interleave (`unnamed prepared statement does not exist`, or another client's rows). The guard's
+ *   scheduler keeps the session for one client from its first extended-query message until its Sync has
+ *   been answered with ReadyForQuery, during an open transaction, and while a COPY FROM STDIN is being
+ *   received; other clients' messages wait, first come first served. A client that leaves a batch
+ *   unfinished and silent for `stalledBatchTimeoutMs` while others wait gets a FATAL error and is
+ *   disconnected; its batch is rolled back. A client that disconnects has its batch, COPY or
+ *   transaction rolled back.
  * - A frontend message with an unknown type gets a FATAL ErrorResponse from us; PGlite never sees it
  *   (PostgreSQL's own FATAL would end PGlite's only backend).
- * - `COPY ... FROM STDIN` works: pglite-socket hands PGlite one message at a time, but PGlite must receive
- *   the query, all CopyData and CopyDone in one call. The guard answers the query with the real
- *   CopyInResponse (from a zero-row run of the same COPY: statement triggers see it), buffers the data (up to
- *   {@link COPY_BUFFER_LIMIT_BYTES}) and runs the whole COPY once CopyDone or CopyFail arrives. Other
- *   clients wait meanwhile (as during a transaction). Only a query that is a single COPY statement is
- *   handled; any other COPY FROM STDIN (multi-statement query, extended protocol) still ends the backend
- *   (see {@link EmbeddedDatabase.terminated}).
- * - PGlite errors never reach pglite-socket's query queue, which stops processing for good after one
- *   rejected query: the client gets a FATAL ErrorResponse instead, and `onBackendTerminated` runs when
- *   the backend is gone.
- * - While the backend is terminated, it reports no transaction and skips the ROLLBACK pglite-socket
- *   runs when a client disconnects inside one.
+ * - `COPY ... FROM STDIN` works: PGlite must receive the query, all CopyData and CopyDone in one call. The
+ *   guard answers the query with the real CopyInResponse (from a zero-row run of the same COPY: statement
+ *   triggers see it), buffers the data (up to {@link COPY_BUFFER_LIMIT_BYTES}) and runs the whole COPY
+ *   once CopyDone or CopyFail arrives. Only a query that is a single COPY statement is handled; any other
+ *   COPY FROM STDIN (multi-statement query, extended protocol) still ends the backend (see
+ *   {@link EmbeddedDatabase.terminated}).
+ * - PGlite errors never stop the queue (pglite-socket's own queue stops for good after one rejected
+ *   query): the client gets a FATAL ErrorResponse instead, and `onBackendTerminated` runs when the
+ *   backend is gone.
  *
  * ### Examples
  * ```ts
  * const guard = createWireGuard(database, () => scheduleRestart());
- * const server = new PGLiteSocketServer({ db: guard.pglite, port: 54320 });
+ * const server = new PGLiteSocketServer({ db: database.pglite, port: 54320 });
+ * guard.attach(server);
+ * await server.start();
  * ```
  */
-export function createWireGuard(database: EmbeddedDatabase, onBackendTerminated: () => void): WireGuard {
+export function createWireGuard(
+  database: EmbeddedDatabase,
+  onBackendTerminated: () => void,
+  options: WireGuardOptions = {},
+): WireGuard {
   const target = database.pglite;
+  const stalledBatchTimeoutMs = options.stalledBatchTimeoutMs ?? DEFAULT_STALLED_BATCH_TIMEOUT_MS;
+  let attached: SocketServerInternals | undefined;
+
+  // ---- The session's state, as far as the wire protocol shows it ----
+
   let copy: CopyIn | undefined;
+  /** An extended-query message has run and no ReadyForQuery has answered it yet. */
+  let batch = false;
+
+  const inTransaction = (): boolean => {
+    if (database.terminated || database.closed) return false;
+    try {
+      return target.isInTransaction();
+    } catch {
+      return false;
+    }
+  };
 
   /** Runs `message` on PGlite and returns its whole output. */
   const collect = async (message: Uint8Array, syncToFs: boolean | undefined): Promise<Uint8Array> => {
@@ -123,10 +216,8 @@ export function createWireGuard(database: EmbeddedDatabase, onBackendTerminated:
     options.onRawData(concatBytes(output.filter((_, index) => index !== header)));
   };
 
-  const execProtocolRawStream = async (
-    message: Uint8Array,
-    options: ExecProtocolOptionsStream,
-  ): Promise<void> => {
+  /** Runs one client message on PGlite (which the caller holds exclusively); never rejects. */
+  const execute = async (message: Uint8Array, options: ExecProtocolOptionsStream): Promise<void> => {
     try {
       if (database.terminated) throw new Error('backend terminated');
       const type = message[0] ?? 0;
@@ -143,6 +234,7 @@ export function createWireGuard(database: EmbeddedDatabase, onBackendTerminated:
     } catch (error) {
       copy = undefined;
       if (database.terminated) {
+        batch = false;
         options.onRawData(
           encodeErrorResponse(
             'FATAL',
@@ -158,38 +250,206 @@ export function createWireGuard(database: EmbeddedDatabase, onBackendTerminated:
     }
   };
 
-  const isInTransaction = (): boolean => {
-    if (database.terminated) return false;
-    return copy !== undefined || target.isInTransaction();
+  /** Runs one client message holding PGlite exclusively, and follows the batch state; never rejects. */
+  const run = async (pending: Pending): Promise<number> => {
+    const type = pending.message[0] ?? 0;
+    const duringCopy = copy !== undefined;
+    let bytes = 0;
+    let tail = new Uint8Array(0);
+    const onRawData = (data: Uint8Array): void => {
+      bytes += data.length;
+      tail = data.length >= 6 ? data.slice(-6) : concatBytes([tail, data]).slice(-6);
+      pending.onData(data);
+    };
+    try {
+      await target.runExclusive(() => execute(pending.message, { onRawData }));
+    } catch (error) {
+      // runExclusive itself failed (the database is closing): the client learns it like any other failure.
+      const reason = error instanceof Error ? error.message : String(error);
+      onRawData(encodeErrorResponse('FATAL', 'XX000', `embedded server error: ${reason}`));
+    }
+    if (database.terminated) {
+      batch = false;
+    } else if (!duringCopy && isExtendedQueryMessage(type)) {
+      batch = true;
+    } else if (type !== MessageType.CopyData && endsWithReadyForQuery(tail)) {
+      batch = false; // the Sync (or a simple query) has been answered
+    }
+    return bytes;
   };
 
-  // pglite-socket calls exec() only to roll back the transaction of a client that disconnected.
-  const exec: PGlite['exec'] = async (query, options) => {
+  /** Undoes what a client left on the session: an unfinished batch, a COPY being received, a transaction. */
+  const rollBack = async (): Promise<void> => {
     copy = undefined; // a COPY being received had not run yet: dropping its data is the whole rollback
-    if (database.terminated || !target.isInTransaction()) return [];
-    try {
-      return await target.exec(query, options);
-    } catch {
-      // pglite-socket does not handle a rejection here (it would crash the process); the next client
-      // statement reports any remaining problem.
-      return [];
+    if (batch && !database.terminated && !database.closed) {
+      try {
+        await target.runExclusive(() => collect(ABORT_BATCH, undefined));
+      } catch {
+        // a closing database: nothing left to undo
+      }
+    }
+    batch = false;
+    if (inTransaction()) {
+      try {
+        await target.exec('ROLLBACK'); // takes PGlite's lock itself
+      } catch {
+        // the next client statement reports any remaining problem
+      }
     }
   };
 
-  const overrides: Partial<Record<PropertyKey, unknown>> = { execProtocolRawStream, isInTransaction, exec };
-  const pglite = new Proxy(target, {
-    get(object, property) {
-      if (property in overrides) return overrides[property];
-      const value: unknown = Reflect.get(object, property, object);
-      // PGlite's methods use private fields: they must run on the instance, not on the proxy.
-      return typeof value === 'function' ? value.bind(object) : value;
+  // ---- The scheduler: who may use the session now ----
+
+  const queue: Pending[] = [];
+  let pumping = false;
+  /** The client holding the session (see {@link WireGuard.heldByClient}). */
+  let owner: number | undefined;
+  /** The owner's socket, through the writer of its last message. */
+  let ownerOutput: ((data: Uint8Array) => void) | undefined;
+  let ownerSilentSince = 0;
+  /** The client whose message PGlite is running. */
+  let running: number | undefined;
+  /** Clients that disconnected: whatever they hold must be rolled back. */
+  const gone = new Set<number>();
+  /** Clients disconnected by the stall rule: their later messages are refused. */
+  const evicted = new Set<number>();
+  let stallTimer: NodeJS.Timeout | undefined;
+
+  const holdsSession = (): boolean => copy !== undefined || batch || inTransaction();
+
+  const pump = async (): Promise<void> => {
+    if (pumping) return;
+    pumping = true;
+    clearTimeout(stallTimer);
+    try {
+      for (;;) {
+        if (owner !== undefined && gone.has(owner)) {
+          gone.delete(owner);
+          await rollBack();
+          owner = undefined;
+          ownerOutput = undefined;
+          continue;
+        }
+        // First come, first served; while a client holds the session, only its messages.
+        const index = owner === undefined ? 0 : queue.findIndex((p) => p.handlerId === owner);
+        const next = index < 0 ? undefined : queue.splice(index, 1)[0];
+        if (!next) break;
+        running = next.handlerId;
+        let bytes: number;
+        try {
+          bytes = await run(next);
+        } catch (error) {
+          // Not expected (run reports failures to the client); pglite-socket then drops the connection.
+          next.reject(error instanceof Error ? error : new Error(String(error)));
+          gone.add(next.handlerId);
+          owner = next.handlerId;
+          continue;
+        } finally {
+          running = undefined;
+        }
+        if (holdsSession()) {
+          owner = next.handlerId;
+          ownerOutput = next.onData;
+          ownerSilentSince = Date.now();
+        } else {
+          owner = undefined;
+          ownerOutput = undefined;
+          gone.delete(next.handlerId);
+        }
+        next.resolve(bytes);
+      }
+    } finally {
+      pumping = false;
+      armStallTimer();
+    }
+  };
+
+  /** True when the owner holds the session only for an unfinished batch and keeps others waiting. */
+  const isStalling = (): boolean =>
+    owner !== undefined &&
+    batch &&
+    copy === undefined &&
+    !inTransaction() &&
+    queue.length > 0 &&
+    !queue.some((p) => p.handlerId === owner);
+
+  function armStallTimer(): void {
+    clearTimeout(stallTimer);
+    stallTimer = undefined;
+    if (stalledBatchTimeoutMs <= 0 || pumping || !isStalling()) return;
+    stallTimer = setTimeout(onStall, Math.max(0, ownerSilentSince + stalledBatchTimeoutMs - Date.now()));
+    stallTimer.unref();
+  }
+
+  function onStall(): void {
+    stallTimer = undefined;
+    if (pumping || !isStalling() || owner === undefined) return;
+    if (Date.now() - ownerSilentSince < stalledBatchTimeoutMs) {
+      armStallTimer();
+      return;
+    }
+    const stalled = owner;
+    ownerOutput?.(
+      encodeErrorResponse(
+        'FATAL',
+        '25P03',
+        `terminating connection: the client left an extended-query batch (Parse/Bind/Execute) without a Sync ` +
+          `for ${stalledBatchTimeoutMs} ms while other clients waited for the embedded server's single session; ` +
+          'the batch was rolled back',
+      ),
+    );
+    evicted.add(stalled);
+    gone.add(stalled);
+    // pglite-socket then detaches the client: its socket closes, and it calls clearTransactionIfNeeded.
+    const handler = [...(attached?.handlers ?? [])].find((h) => h.handlerId === stalled);
+    handler?.handleError?.(new Error('stalled extended-query batch'));
+    void pump();
+  }
+
+  const scheduler: SocketQueryQueue = {
+    enqueue(handlerId, message, onData) {
+      if (evicted.has(handlerId)) {
+        return Promise.reject(new Error('connection terminated after a stalled extended-query batch'));
+      }
+      return new Promise<number>((resolve, reject) => {
+        queue.push({ handlerId, message, onData, resolve, reject });
+        void pump();
+      });
     },
-  });
+    clearQueueForHandler(handlerId) {
+      evicted.delete(handlerId);
+      for (let i = queue.length - 1; i >= 0; i--) {
+        const pending = queue[i];
+        if (pending?.handlerId === handlerId) {
+          queue.splice(i, 1);
+          pending.reject(new Error('Handler disconnected'));
+        }
+      }
+    },
+    // pglite-socket calls this when a client disconnects.
+    async clearTransactionIfNeeded(handlerId) {
+      if (owner !== handlerId && running !== handlerId) return;
+      gone.add(handlerId);
+      await pump();
+    },
+    getQueueLength() {
+      return queue.length;
+    },
+  };
 
   return {
-    pglite,
+    attach(server) {
+      const internals = server as unknown as Partial<SocketServerInternals>;
+      if (typeof internals.queryQueue?.enqueue !== 'function' || !(internals.handlers instanceof Set)) {
+        throw new Error(
+          'The embedded server needs @electric-sql/pglite-socket 0.2.x (its query queue was not found).',
+        );
+      }
+      internals.queryQueue = scheduler;
+      attached = internals as SocketServerInternals;
+    },
     get heldByClient() {
-      return isInTransaction();
+      return !database.terminated && (owner !== undefined || holdsSession());
     },
   };
 }

@@ -16,13 +16,64 @@ const FRONTEND_MESSAGE_TYPES = new Set([...'BCdcfDEFHPpQSX'].map((c) => c.charCo
  */
 export const MessageType = {
   Query: 0x51, // 'Q'
+  Parse: 0x50, // 'P'
+  Bind: 0x42, // 'B'
+  Describe: 0x44, // 'D'
+  Execute: 0x45, // 'E'
+  Close: 0x43, // 'C'
   CopyData: 0x64, // 'd'
   CopyDone: 0x63, // 'c'
   CopyFail: 0x66, // 'f'
   Flush: 0x48, // 'H'
   Sync: 0x53, // 'S'
-  CopyInResponse: 0x47, // 'G'
+  CopyInResponse: 0x47, // 'G' (backend)
+  ReadyForQuery: 0x5a, // 'Z' (backend)
 } as const;
+
+/** Frontend messages of the extended query protocol that a Sync completes. */
+const EXTENDED_QUERY_MESSAGE_TYPES = new Set<number>([
+  MessageType.Parse,
+  MessageType.Bind,
+  MessageType.Describe,
+  MessageType.Execute,
+  MessageType.Close,
+  MessageType.Flush,
+]);
+
+/**
+ * True when `type` is a message of the extended query protocol (Parse, Bind, Describe, Execute, Close,
+ * Flush): it leaves an unfinished batch on the session until the client's Sync is answered.
+ *
+ * ### Examples
+ * ```ts
+ * isExtendedQueryMessage(MessageType.Parse); // true
+ * isExtendedQueryMessage(MessageType.Sync); // false: it ends the batch
+ * ```
+ */
+export function isExtendedQueryMessage(type: number): boolean {
+  return EXTENDED_QUERY_MESSAGE_TYPES.has(type);
+}
+
+/**
+ * True when `output` (the end of what the backend sent) ends with a ReadyForQuery message: the backend
+ * has finished the client's query or Sync. Pass at least the last 6 bytes.
+ *
+ * ### Examples
+ * ```ts
+ * endsWithReadyForQuery(Uint8Array.of(0x5a, 0, 0, 0, 5, 0x49)); // true ('Z', idle)
+ * ```
+ */
+export function endsWithReadyForQuery(output: Uint8Array): boolean {
+  const at = output.length - 6;
+  return (
+    at >= 0 &&
+    output[at] === MessageType.ReadyForQuery &&
+    output[at + 1] === 0 &&
+    output[at + 2] === 0 &&
+    output[at + 3] === 0 &&
+    output[at + 4] === 5
+  );
+}
 
 /**
  * True when `type` may start a frontend message once the connection is up. PostgreSQL answers any other
@@ -64,6 +115,18 @@ export function encodeMessage(type: number, body: Uint8Array = new Uint8Array(0)
  */
 export function encodeCopyFail(reason: string): Uint8Array {
   return encodeMessage(MessageType.CopyFail, cString(reason));
+}
+
+/**
+ * Builds a Parse message for the unnamed statement, with no parameter types given.
+ *
+ * ### Examples
+ * ```ts
+ * concatBytes([encodeParse('SELECT $1::int'), encodeMessage(MessageType.Sync)]);
+ * ```
+ */
+export function encodeParse(sql: string): Uint8Array {
+  return encodeMessage(MessageType.Parse, concatBytes([cString(''), cString(sql), new Uint8Array(2)]));
 }
 
 /**

@@ -14,7 +14,7 @@ import {
   type VectorStore,
   vectorStoreExtension,
 } from '../../src/index.js';
-import { externalUrl, openTestDatabase, type TestDatabase } from '../support/database.js';
+import { openTestDatabase, type TestDatabase } from '../support/database.js';
 import { exactDistance, itemsTableSql, prismaOn, random, randomBits, randomVector } from './helpers.js';
 
 type Meta = {
@@ -480,52 +480,48 @@ describe('bulk writes', () => {
     await store.deleteByIds(['u1', 'u2']);
   });
 
-  // The embedded wire server runs every connection in ONE session and hands PGlite one protocol message at a
-  // time, so two clients' extended-protocol messages interleave (Parse A, Parse B, Bind A →
-  // "unnamed prepared statement does not exist"): this test needs a real server (TEST_DATABASE_URL). The
-  // in-process test (store-pglite.test.ts) runs the same workload through several Prisma clients.
-  it.skipIf(!externalUrl)(
-    'concurrent adds and searches from several clients give consistent counts',
-    async () => {
-      const clients = Array.from({ length: 4 }, () => prismaOn(db.url, db.schema, 2));
-      try {
-        const stores = clients.map((c) =>
-          createVectorStore(c, { schema: db.schema, table: 'bulk_items', dimensions: 2, metric: 'l2' }),
-        );
-        const work = stores.flatMap((store, s) => [
-          ...Array.from({ length: 5 }, (_, b) =>
-            store.addMany(
-              Array.from({ length: 20 }, (_, i) => ({
-                id: `c${s}-${b}-${i}`,
-                content: `${s}`,
-                metadata: { s },
-                embedding: [s + 1, i],
-              })),
-              { batchSize: 7 },
-            ),
+  // Four Prisma clients (pools of 2) at once. On the embedded wire server every connection shares ONE
+  // session: its wire guard keeps the session for one client from Parse to Sync (and for a transaction), so
+  // the clients' extended-protocol messages cannot interleave. store-pglite.test.ts runs the same in-process.
+  it('concurrent adds and searches from several clients give consistent counts', async () => {
+    const clients = Array.from({ length: 4 }, () => prismaOn(db.url, db.schema, 2));
+    try {
+      const stores = clients.map((c) =>
+        createVectorStore(c, { schema: db.schema, table: 'bulk_items', dimensions: 2, metric: 'l2' }),
+      );
+      const work = stores.flatMap((store, s) => [
+        ...Array.from({ length: 5 }, (_, b) =>
+          store.addMany(
+            Array.from({ length: 20 }, (_, i) => ({
+              id: `c${s}-${b}-${i}`,
+              content: `${s}`,
+              metadata: { s },
+              embedding: [s + 1, i],
+            })),
+            { batchSize: 7 },
           ),
-          store.search([1, 1], { k: 5, filter: { s } }),
-          store.search([1, 1], { k: 5 }),
-        ]);
-        const outcomes = await Promise.all(work);
-        const inserted = outcomes.reduce((n, o) => n + ('inserted' in o ? o.inserted : 0), 0);
-        expect(inserted).toBe(400);
-        expect(await count('bulk_items')).toBe(400);
-        for (const [s, store] of stores.entries()) {
-          const { results } = await store.search([s + 1, 0], { k: 25, filter: { s } });
-          expect(results).toHaveLength(20);
-          expect(results.every((h) => h.content === `${s}`)).toBe(true);
-        }
-      } finally {
-        await Promise.all(clients.map((c) => c.$disconnect()));
+        ),
+        store.search([1, 1], { k: 5, filter: { s } }),
+        store.search([1, 1], { k: 5 }),
+      ]);
+      const outcomes = await Promise.all(work);
+      const inserted = outcomes.reduce((n, o) => n + ('inserted' in o ? o.inserted : 0), 0);
+      expect(inserted).toBe(400);
+      expect(await count('bulk_items')).toBe(400);
+      for (const [s, store] of stores.entries()) {
+        const { results } = await store.search([s + 1, 0], { k: 25, filter: { s } });
+        expect(results).toHaveLength(25); // k of the 100 rows each client wrote
+        expect(results.every((h) => h.content === `${s}`)).toBe(true);
       }
-      await createVectorStore(db.prisma, {
-        schema: db.schema,
-        table: 'bulk_items',
-        dimensions: 2,
-      }).deleteWhere({}, { all: true });
-    },
-  );
+    } finally {
+      await Promise.all(clients.map((c) => c.$disconnect()));
+    }
+    await createVectorStore(db.prisma, {
+      schema: db.schema,
+      table: 'bulk_items',
+      dimensions: 2,
+    }).deleteWhere({}, { all: true });
+  });
 });
 
 describe('transactions', () => {
