@@ -6,6 +6,7 @@ import type { Command } from './command.js';
 import {
   bytesOption,
   expressionOption,
+  INDEX_SPEC_OPTIONS,
   intOption,
   methodOption,
   metricOption,
@@ -58,18 +59,9 @@ export const buildIndexCommand: Command = {
       const { values } = parseArgs({
         args: [...argv],
         options: {
+          ...INDEX_SPEC_OPTIONS,
           url: { type: 'string' },
-          table: { type: 'string' },
-          schema: { type: 'string' },
-          column: { type: 'string' },
           name: { type: 'string' },
-          method: { type: 'string' },
-          metric: { type: 'string' },
-          m: { type: 'string' },
-          'ef-construction': { type: 'string' },
-          lists: { type: 'string' },
-          where: { type: 'string' },
-          expression: { type: 'string' },
           type: { type: 'string' },
           dimensions: { type: 'string' },
           concurrently: { type: 'boolean', default: false },

@@ -5,6 +5,20 @@ import type { IndexExpression } from '../indexes.js';
 import { INDEX_METHODS, type IndexMethod, type Metric, parseMetric } from '../metric.js';
 
 /** A usage error: printed with a pointer to `--help`, exit code 2. */
+/** `parseArgs` options that describe an index, shared by `build-index` and `migration index`. */
+export const INDEX_SPEC_OPTIONS = {
+  table: { type: 'string' },
+  column: { type: 'string' },
+  method: { type: 'string' },
+  metric: { type: 'string' },
+  m: { type: 'string' },
+  'ef-construction': { type: 'string' },
+  lists: { type: 'string' },
+  where: { type: 'string' },
+  expression: { type: 'string' },
+  schema: { type: 'string' },
+} as const;
+
 export class UsageError extends Error {
   override readonly name = 'UsageError';
 }

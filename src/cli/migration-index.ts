@@ -3,6 +3,7 @@ import { createIndexMigration } from '../index-migration.js';
 import type { Command } from './command.js';
 import {
   expressionOption,
+  INDEX_SPEC_OPTIONS,
   intOption,
   methodOption,
   metricOption,
@@ -51,17 +52,8 @@ export const migrationCommand: Command = {
       const { values } = parseArgs({
         args: rest,
         options: {
+          ...INDEX_SPEC_OPTIONS,
           name: { type: 'string' },
-          column: { type: 'string' },
-          table: { type: 'string' },
-          method: { type: 'string' },
-          metric: { type: 'string' },
-          m: { type: 'string' },
-          'ef-construction': { type: 'string' },
-          lists: { type: 'string' },
-          where: { type: 'string' },
-          expression: { type: 'string' },
-          schema: { type: 'string' },
           migrations: { type: 'string' },
           apply: { type: 'boolean', default: false },
           json: { type: 'boolean', default: false },
