@@ -15,7 +15,7 @@
  * applied without running it: `prisma migrate resolve --applied <migration folder name>`.
  */
 
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
 import { startEmbeddedServer } from './embedded/server.js';
@@ -246,6 +246,11 @@ export async function createIndexMigration(options: CreateIndexMigrationOptions)
   const resolved = resolveIndexSpec(spec);
   const ddl = indexDdl(resolved);
 
+  if (!existsSync(migrationsDir)) {
+    throw new PgVectorError('INVALID_CONFIG', `The migrations folder ${migrationsDir} does not exist.`, {
+      fix: 'run from the project root, or pass --migrations <dir> (Prisma 7: migrations.path in prisma.config.ts)',
+    });
+  }
   const existing = readdirSync(migrationsDir, { withFileTypes: true })
     .filter((d) => d.isDirectory())
     .map((d) => d.name)
