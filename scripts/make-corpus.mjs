@@ -41,7 +41,10 @@ const rand = () => {
 const pick = (xs) => xs[Math.floor(rand() * xs.length)];
 const pickType = () => {
   let r = rand();
-  for (const [t, p] of TYPES) if ((r -= p) < 0) return t;
+  for (const [t, p] of TYPES) {
+    r -= p;
+    if (r < 0) return t;
+  }
   return TYPES[0][0];
 };
 
