@@ -1,0 +1,169 @@
+/**
+ * Where the benchmark runs: the embedded database (PGlite + pgvector over the wire, in a child process) by
+ * default, or the PostgreSQL that `DATABASE_URL` names. Also: what machine and engine a run measured, and
+ * the tables it uses (shaped like `documents`, one per dimension, without vector indexes until asked).
+ */
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { cpus, freemem, loadavg, platform, release, totalmem } from 'node:os';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
+import { PrismaClient } from '../src/generated/prisma/client.js';
+
+/** A database to measure, and how to let it go. */
+export interface Engine {
+  readonly url: string;
+  readonly embedded: boolean;
+  /** pid of the embedded server's process (to read its memory), if any. */
+  readonly serverPid: number | undefined;
+  close(): Promise<void>;
+}
+
+/** Starts the embedded server in a child process, or uses `databaseUrl`. */
+export async function openEngine(databaseUrl: string | undefined): Promise<Engine> {
+  if (databaseUrl !== undefined && databaseUrl !== '') {
+    return { url: databaseUrl, embedded: false, serverPid: undefined, close: async () => {} };
+  }
+  const script = fileURLToPath(new URL('./server.ts', import.meta.url));
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', script], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const line = await new Promise<string>((resolve, reject) => {
+    const rl = createInterface({ input: child.stdout! });
+    rl.once('line', (l) => resolve(l));
+    child.once('exit', (code) => reject(new Error(`embedded server exited (${code}) before serving`)));
+  });
+  const { url, pid } = JSON.parse(line) as { url: string; pid: number };
+  return {
+    url,
+    embedded: true,
+    serverPid: pid,
+    close: async () => {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.stdin?.end();
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** Resident memory of a process in bytes (Linux `/proc`), or NaN where unavailable. */
+export function rssOf(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m === null ? Number.NaN : Number(m[1]) * 1024;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** What was measured on: printed and saved with every run. */
+export interface RunInfo {
+  readonly date: string;
+  readonly machine: {
+    readonly cores: number;
+    readonly cpu: string;
+    readonly memoryGiB: number;
+    readonly freeMemoryGiB: number;
+    readonly loadAverage: readonly number[];
+    readonly platform: string;
+    readonly node: string;
+  };
+  readonly engine: {
+    readonly kind: 'embedded (PGlite over the wire, separate process)' | 'DATABASE_URL';
+    readonly server: string;
+    readonly pgvector: string;
+    readonly pglite?: string;
+    readonly pglitePgvector?: string;
+    readonly parallelMaintenanceWorkers: string;
+  };
+}
+
+function packageVersion(name: string): string {
+  const path = fileURLToPath(new URL(`../node_modules/${name}/package.json`, import.meta.url));
+  return (JSON.parse(readFileSync(path, 'utf8')) as { version: string }).version;
+}
+
+/** Reads the machine and engine facts. */
+export async function runInfo(engine: Engine, client: pg.Client): Promise<RunInfo> {
+  const { rows } = await client.query<{ server: string; pgvector: string; workers: string }>(
+    `SELECT version() AS server,
+            (SELECT extversion FROM pg_extension WHERE extname = 'vector') AS pgvector,
+            current_setting('max_parallel_maintenance_workers') AS workers`,
+  );
+  const row = rows[0]!;
+  return {
+    date: new Date().toISOString(),
+    machine: {
+      cores: cpus().length,
+      cpu: cpus()[0]?.model ?? 'unknown',
+      memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+      freeMemoryGiB: Math.round((freemem() / 2 ** 30) * 10) / 10,
+      loadAverage: loadavg().map((x) => Math.round(x * 100) / 100),
+      platform: `${platform()} ${release()}`,
+      node: process.version,
+    },
+    engine: {
+      kind: engine.embedded ? 'embedded (PGlite over the wire, separate process)' : 'DATABASE_URL',
+      server: row.server,
+      pgvector: row.pgvector,
+      ...(engine.embedded
+        ? {
+            pglite: packageVersion('@electric-sql/pglite'),
+            pglitePgvector: packageVersion('@electric-sql/pglite-pgvector'),
+          }
+        : {}),
+      parallelMaintenanceWorkers: engine.embedded
+        ? `${row.workers} configured, none possible (PGlite is a single process: no parallel workers)`
+        : row.workers,
+    },
+  };
+}
+
+/** A `pg` client, connected. */
+export async function pgClient(url: string): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  return client;
+}
+
+/** A Prisma Client over `@prisma/adapter-pg` with a pool of `max` connections (what the store is built for). */
+export function prismaClient(url: string, max: number, queryPlanCacheMaxSize?: number): PrismaClient {
+  return new PrismaClient({
+    adapter: new PrismaPg({ connectionString: url, max }),
+    ...(queryPlanCacheMaxSize === undefined ? {} : { queryPlanCacheMaxSize }),
+  });
+}
+
+/** The bench table of a dimension, quoted: `"bench_1536"`. */
+export function tableName(dims: number, prefix = 'bench'): string {
+  return `${prefix}_${dims}`;
+}
+
+/** CREATE TABLE shaped like the `documents` migration, with `vector(dims)` and no vector index. */
+export function createTableSql(table: string, dims: number): string {
+  return `CREATE TABLE "${table}" (
+    "id" TEXT NOT NULL DEFAULT (gen_random_uuid())::text PRIMARY KEY,
+    "content" TEXT NOT NULL,
+    "metadata" JSONB,
+    "embedding" vector(${dims}),
+    "created_at" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP
+  )`;
+}
+
+/** Drops and creates a bench table (and the extension, if missing). */
+export async function resetTable(client: pg.Client, table: string, dims: number): Promise<void> {
+  await client.query('CREATE EXTENSION IF NOT EXISTS vector');
+  await client.query(`DROP TABLE IF EXISTS "${table}"`);
+  await client.query(createTableSql(table, dims));
+}
+
+/** The HNSW index of the `documents` migration (cosine, m = 16, ef_construction = 64) on a bench table. */
+export function hnswIndexSql(table: string): string {
+  return `CREATE INDEX "${table}_embedding_hnsw_idx" ON "${table}" USING hnsw ("embedding" vector_cosine_ops) WITH (m = 16, ef_construction = 64)`;
+}

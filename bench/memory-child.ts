@@ -1,0 +1,66 @@
+/**
+ * One bulk load through the store in a process of its own, for the memory measurement: rows come from a
+ * generator, `addMany` gets them in chunks, and the process's RSS is sampled every 10 ms. Arguments: one JSON
+ * object `{ url, table, dims, rows, chunk, batchSize, seed }`; prints one JSON line with the figures.
+ */
+
+import { createVectorStore } from '../src/store.js';
+import { toDoc } from './bulk-load.js';
+import { Mixture } from './dataset.js';
+import { prismaClient } from './engine.js';
+
+interface Args {
+  readonly url: string;
+  readonly table: string;
+  readonly dims: number;
+  readonly rows: number;
+  readonly chunk: number;
+  readonly batchSize: number;
+  readonly seed: number;
+  /** PrismaClient's `queryPlanCacheMaxSize` (0 turns the query plan cache off); absent: Prisma's default. */
+  readonly queryPlanCacheMaxSize?: number;
+}
+
+const args = JSON.parse(process.argv[2] ?? '{}') as Args;
+const prisma = prismaClient(args.url, 1, args.queryPlanCacheMaxSize);
+const store = createVectorStore(prisma, {
+  table: args.table,
+  dimensions: args.dims,
+  partialIndexPredicates: [],
+  // One ANALYZE for the whole load (maintain() below), not one per chunk.
+  analyzeThreshold: Number.POSITIVE_INFINITY,
+});
+await store.pgvectorVersion();
+const mixture = new Mixture({ dims: args.dims, clusters: 50, spread: 0.5, seed: args.seed });
+
+let peak = process.memoryUsage.rss();
+let peakHeap = process.memoryUsage().heapUsed;
+const baseline = peak;
+const sample = () => {
+  peak = Math.max(peak, process.memoryUsage.rss());
+  peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
+};
+const timer = setInterval(sample, 10);
+const start = performance.now();
+let chunk: ReturnType<typeof toDoc>[] = [];
+let inserted = 0;
+for (const row of mixture.rows(args.rows)) {
+  chunk.push(toDoc(row));
+  if (chunk.length === args.chunk) {
+    inserted += (await store.addMany(chunk, { batchSize: args.batchSize })).inserted;
+    chunk = [];
+    sample();
+  }
+}
+if (chunk.length > 0) inserted += (await store.addMany(chunk, { batchSize: args.batchSize })).inserted;
+await store.maintain();
+const seconds = (performance.now() - start) / 1000;
+sample();
+clearInterval(timer);
+// With --expose-gc (the parent passes it): what is still reachable after the load, i.e. retained, not garbage.
+(globalThis as { gc?: () => void }).gc?.();
+const heapAfterGc = process.memoryUsage().heapUsed;
+await prisma.$disconnect();
+process.stdout.write(
+  `${JSON.stringify({ rows: args.rows, inserted, baselineRss: baseline, peakRss: peak, peakHeapUsed: peakHeap, heapAfterGc, seconds })}\n`,
+);

@@ -1,0 +1,287 @@
+/**
+ * Recall of the HNSW index against exact search (computed in JS over the same float4 vectors), across
+ * `hnsw.ef_search`, and filtered searches at 10% and 1% selectivity with and without iterative scans.
+ * All searches go through the store; every query visits every contender in rotated order (interleaved).
+ */
+
+import type pg from 'pg';
+import type { PrismaClient } from '../src/generated/prisma/client.js';
+import { createVectorStore } from '../src/store.js';
+import type { IterativeScan } from '../src/store-config.js';
+import { exactTopK, type Row, recallOf } from './dataset.js';
+import { type Goal, goal, now, type Summary, summarize } from './stats.js';
+
+export const EF_LADDER = [10, 20, 40, 80, 160, 320] as const;
+export const RECALL_TARGET = 0.95;
+
+export interface LadderPoint {
+  readonly efSearch: number;
+  readonly recall: number;
+  readonly minRecall: number;
+  readonly latencyMs: Summary;
+}
+
+export interface FilteredCase {
+  readonly name: string;
+  readonly selectivity: number;
+  readonly iterativeScan: IterativeScan | 'n/a';
+  readonly recall: number;
+  readonly minRows: number;
+  readonly meanRows: number;
+  /** Rows matching the filter (k or fewer means the search should return them all). */
+  readonly matching: number;
+  /** Fewest rows returned ÷ min(k, matching rows): 1 = every query got all it could get. */
+  readonly fillRatio: number;
+  readonly fullFraction: number;
+  readonly latencyMs: Summary;
+  readonly p50VsUnfiltered: number;
+  readonly indexes: string[];
+}
+
+export interface RecallResult {
+  readonly dims: number;
+  readonly rows: number;
+  readonly queries: number;
+  readonly k: number;
+  readonly ladder: LadderPoint[];
+  readonly recommendedEfSearch: number | undefined;
+  readonly recommendedBy: string;
+  /** The bench's own rule on its own ladder (smallest ef_search with mean recall ≥ 0.95), for comparison. */
+  readonly benchRule: number | undefined;
+  /** What src/tuning.ts measured (recall vs its own exact search, p50 of the bare query), when it ran. */
+  readonly tuner?: {
+    readonly recommended: number | undefined;
+    readonly steps: readonly { value: number; recall: number; p50Ms: number; plannerUsesIndex: boolean }[];
+    readonly seconds: number;
+  };
+  readonly tunerError?: string;
+  readonly filtered: FilteredCase[];
+  readonly goals: Goal[];
+}
+
+/** The smallest ef_search whose mean recall reaches the target (the tuner's rule). */
+export function recommend(ladder: readonly LadderPoint[], target = RECALL_TARGET): number | undefined {
+  return ladder.find((p) => p.recall >= target)?.efSearch;
+}
+
+/** Runs the recall ladder and the filtered searches on a loaded, indexed table. */
+export async function benchRecall(opts: {
+  readonly client: pg.Client;
+  readonly prisma: PrismaClient;
+  readonly table: string;
+  readonly dims: number;
+  readonly rows: readonly Row[];
+  readonly queries: readonly Float32Array[];
+  readonly rounds: number;
+  readonly log: (line: string) => void;
+}): Promise<RecallResult> {
+  const { prisma, table, dims, rows, queries, rounds, log } = opts;
+  const k = 10;
+  const store = createVectorStore(prisma, { table, dimensions: dims, partialIndexPredicates: [] });
+  const vectors = rows.map((r) => r.embedding);
+  const truth = queries.map((q) => exactTopK(vectors, q, k).map((i) => rows[i]!.id));
+
+  const lat = new Map<number, number[]>(EF_LADDER.map((ef) => [ef, []]));
+  const rec = new Map<number, number[]>(EF_LADDER.map((ef) => [ef, []]));
+  for (let r = 0; r < rounds; r++) {
+    for (const [i, q] of queries.entries()) {
+      for (let j = 0; j < EF_LADDER.length; j++) {
+        const ef = EF_LADDER[(i + j + r) % EF_LADDER.length]!;
+        const start = now();
+        const { results } = await store.search(q, { k, efSearch: ef });
+        lat.get(ef)!.push(now() - start);
+        if (r === 0)
+          rec.get(ef)!.push(
+            recallOf(
+              truth[i]!,
+              results.map((h) => h.id),
+            ),
+          );
+      }
+    }
+  }
+  const ladder = EF_LADDER.map((ef) => {
+    const rs = rec.get(ef)!;
+    return {
+      efSearch: ef,
+      recall: rs.reduce((s, x) => s + x, 0) / rs.length,
+      minRecall: Math.min(...rs),
+      latencyMs: summarize(lat.get(ef)!),
+    };
+  });
+  for (const p of ladder) {
+    log(
+      `    ${dims}d ef_search ${String(p.efSearch).padStart(3)}: recall@10 ${p.recall.toFixed(3)}, p50 ${p.latencyMs.median.toFixed(2)} ms`,
+    );
+  }
+  const benchRule = recommend(ladder);
+  // The tuner's recommendation (src/tuning.ts, the same rule, measured on its own through pg) when it is
+  // there and works; otherwise the bench's rule on its own ladder.
+  let tuner: RecallResult['tuner'];
+  let tunerError: string | undefined;
+  try {
+    const { tune } = await import('../src/tuning.js');
+    const start = now();
+    const t = await tune(opts.client, {
+      table,
+      k,
+      target: RECALL_TARGET,
+      efSearchLadder: EF_LADDER,
+      queries: queries.map((q) => Array.from(q)),
+    });
+    tuner = {
+      recommended: t.recommended,
+      steps: t.steps.map((x) => ({
+        value: x.value,
+        recall: x.recall,
+        p50Ms: x.p50Ms,
+        plannerUsesIndex: x.plannerUsesIndex,
+      })),
+      seconds: (now() - start) / 1000,
+    };
+    log(
+      `    ${dims}d tuner (src/tuning.ts): recommends ef_search ${t.recommended ?? 'none'} in ${tuner.seconds.toFixed(1)} s`,
+    );
+  } catch (error) {
+    tunerError = error instanceof Error ? error.message : String(error);
+    log(`    ${dims}d tuner failed, using the bench's rule: ${tunerError}`);
+  }
+  const recommendedEfSearch = tuner === undefined ? benchRule : tuner.recommended;
+  const recommendedBy =
+    tuner === undefined
+      ? `the bench's rule (smallest ef_search of the ladder with mean recall@10 ≥ ${RECALL_TARGET}); src/tuning.ts failed: ${tunerError}`
+      : `src/tuning.ts \`tune()\` on the same queries and ladder (the bench's own rule gives ${benchRule ?? 'none'})`;
+  const ef = recommendedEfSearch ?? EF_LADDER[EF_LADDER.length - 1]!;
+
+  // Filtered searches, at the recommended ef_search.
+  const cases = [
+    { name: 'unfiltered', selectivity: 1, key: undefined, scan: undefined },
+    { name: '10%, iterative (store default)', selectivity: 0.1, key: 's10', scan: undefined },
+    { name: '10%, iterativeScan off', selectivity: 0.1, key: 's10', scan: 'off' },
+    { name: '1%, iterative (store default)', selectivity: 0.01, key: 's1', scan: undefined },
+    { name: '1%, iterativeScan off', selectivity: 0.01, key: 's1', scan: 'off' },
+  ] as const;
+  const filterOf = (key: 's10' | 's1' | undefined) => (key === undefined ? undefined : { [key]: 'y' });
+  const filteredTruth = cases.map((c) =>
+    c.key === undefined
+      ? truth
+      : queries.map((q) =>
+          exactTopK(vectors, q, k, (i) => rows[i]!.metadata[c.key] === 'y').map((i) => rows[i]!.id),
+        ),
+  );
+  const fl = cases.map(() => [] as number[]);
+  const fr = cases.map(() => [] as number[]);
+  const fn = cases.map(() => [] as number[]);
+  let scanUsed = 'relaxed_order';
+  for (let r = 0; r < rounds; r++) {
+    for (const [i, q] of queries.entries()) {
+      for (let j = 0; j < cases.length; j++) {
+        const ci = (i + j + r) % cases.length;
+        const c = cases[ci]!;
+        const filter = filterOf(c.key);
+        const start = now();
+        const res = await store.search(q, {
+          k,
+          efSearch: ef,
+          ...(filter === undefined ? {} : { filter }),
+          ...(c.scan === undefined ? {} : { iterativeScan: c.scan }),
+        });
+        fl[ci]!.push(now() - start);
+        if (c.key !== undefined && c.scan === undefined && res.settings.iterativeScan !== undefined) {
+          scanUsed = res.settings.iterativeScan;
+        }
+        if (r === 0) {
+          fr[ci]!.push(
+            recallOf(
+              filteredTruth[ci]![i]!,
+              res.results.map((h) => h.id),
+            ),
+          );
+          fn[ci]!.push(res.results.length);
+        }
+      }
+    }
+  }
+  const unfilteredP50 = summarize(fl[0]!).median;
+  const filtered: FilteredCase[] = [];
+  for (const [ci, c] of cases.entries()) {
+    const filter = filterOf(c.key);
+    const plan = await store.explainSearch(queries[0]!, {
+      k,
+      efSearch: ef,
+      ...(filter === undefined ? {} : { filter }),
+      ...(c.scan === undefined ? {} : { iterativeScan: c.scan }),
+    });
+    const latencyMs = summarize(fl[ci]!);
+    const counts = fn[ci]!;
+    const matching =
+      c.key === undefined ? rows.length : rows.filter((row) => row.metadata[c.key] === 'y').length;
+    filtered.push({
+      name: c.name,
+      selectivity: c.selectivity,
+      iterativeScan: c.key === undefined ? 'n/a' : (c.scan ?? (scanUsed as IterativeScan)),
+      recall: fr[ci]!.reduce((s, x) => s + x, 0) / fr[ci]!.length,
+      minRows: Math.min(...counts),
+      meanRows: counts.reduce((s, x) => s + x, 0) / counts.length,
+      matching,
+      fillRatio: Math.min(...counts) / Math.min(k, matching),
+      fullFraction: counts.filter((x) => x === Math.min(k, matching)).length / counts.length,
+      latencyMs,
+      p50VsUnfiltered: latencyMs.median / unfilteredP50,
+      indexes: plan.indexes,
+    });
+  }
+  for (const f of filtered) {
+    log(
+      `    ${dims}d ${f.name.padEnd(32)} recall ${f.recall.toFixed(3)}, rows min ${f.minRows} mean ${f.meanRows.toFixed(1)}, p50 ${f.latencyMs.median.toFixed(2)} ms (${f.p50VsUnfiltered.toFixed(2)}×), ${f.indexes.join(',') || 'seq scan'}`,
+    );
+  }
+  const goals: Goal[] = [
+    goal(
+      `recall.${dims}.recommended`,
+      `${dims}d recall@10 (bench, vs exact) at the ${tuner === undefined ? "bench rule's" : "tuner's"} recommended ef_search (${recommendedEfSearch ?? 'none reached 0.95'})`,
+      recommendedEfSearch === undefined
+        ? Math.max(...ladder.map((p) => p.recall))
+        : ladder.find((p) => p.efSearch === recommendedEfSearch)!.recall,
+      { atLeast: RECALL_TARGET },
+      '',
+    ),
+  ];
+  for (const f of filtered.filter((x) => x.name.includes('iterative (store default)'))) {
+    const tag = `filtered.${dims}.${f.selectivity === 0.1 ? '10pct' : '1pct'}`;
+    goals.push(
+      goal(
+        `${tag}.rows`,
+        `${dims}d ${f.name}: fewest rows returned ÷ min(k = ${k}, ${f.matching} matching rows)`,
+        f.fillRatio,
+        { atLeast: 1 },
+        '',
+        `fewest ${f.minRows}, mean ${f.meanRows.toFixed(1)}`,
+      ),
+      goal(
+        `${tag}.recall`,
+        `${dims}d ${f.name}: recall@10 vs exact filtered search`,
+        f.recall,
+        { atLeast: 0.9 },
+        '',
+      ),
+      goal(`${tag}.latency`, `${dims}d ${f.name}: p50 ÷ unfiltered p50 (same ef_search)`, f.p50VsUnfiltered, {
+        atMost: 3,
+      }),
+    );
+  }
+  return {
+    dims,
+    rows: rows.length,
+    queries: queries.length,
+    k,
+    ladder,
+    recommendedEfSearch,
+    recommendedBy,
+    benchRule,
+    ...(tuner === undefined ? {} : { tuner }),
+    ...(tunerError === undefined ? {} : { tunerError }),
+    filtered,
+    goals,
+  };
+}

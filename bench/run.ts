@@ -1,0 +1,223 @@
+/**
+ * `npm run bench`: bulk load, search overhead, recall, filtered search, index build and memory of the
+ * vector store, on the embedded database (default) or the PostgreSQL of `DATABASE_URL`. Every comparison
+ * interleaves its contenders in one run and reports medians, p99 and ratios. Results go to
+ * `bench/results/<date>-<mode>.json`; a full run also renders docs/BENCHMARKS.md and docs/bench-recall.svg.
+ *
+ *   npm run bench                         # full: 10,000 rows × 384 dims, 5,000 × 1536
+ *   npm run bench -- --quick              # smoke run, about a minute
+ *   npm run bench -- --rows 20000         # both sizes; or --rows 384=20000,1536=8000
+ *   npm run bench -- --only bulk,search   # some sections: bulk, build, search, recall, memory
+ */
+
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { createVectorStore } from '../src/store.js';
+import { benchBulkLoad, toDoc } from './bulk-load.js';
+import { Mixture, type Row } from './dataset.js';
+import { openEngine, pgClient, prismaClient, resetTable, rssOf, runInfo } from './engine.js';
+import { benchIndexBuild } from './index-build.js';
+import { benchMemory } from './memory.js';
+import { benchRecall } from './recall.js';
+import { renderReport } from './report.js';
+import { benchSearchOverhead } from './search-overhead.js';
+import { type Goal, printGoal } from './stats.js';
+
+const SECTIONS = ['bulk', 'build', 'search', 'recall', 'memory'] as const;
+type Section = (typeof SECTIONS)[number];
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    rows: { type: 'string' },
+    only: { type: 'string' },
+    'no-docs': { type: 'boolean', default: false },
+  },
+});
+const quick = values.quick === true;
+const only = new Set<Section>(
+  values.only === undefined ? SECTIONS : (values.only.split(',').map((s) => s.trim()) as Section[]),
+);
+for (const s of only)
+  if (!SECTIONS.includes(s)) throw new Error(`--only: unknown section '${s}' (${SECTIONS.join(', ')})`);
+
+const rowsFor: Record<384 | 1536, number> = quick ? { 384: 1000, 1536: 500 } : { 384: 10_000, 1536: 5_000 };
+if (values.rows !== undefined) {
+  if (/^\d+$/.test(values.rows)) {
+    rowsFor[384] = Number(values.rows);
+    rowsFor[1536] = Number(values.rows);
+  } else {
+    for (const part of values.rows.split(',')) {
+      const [d, n] = part.split('=');
+      if ((d !== '384' && d !== '1536') || !/^\d+$/.test(n ?? ''))
+        throw new Error(`--rows: cannot read '${part}'`);
+      rowsFor[Number(d) as 384 | 1536] = Number(n);
+    }
+  }
+}
+const plan = {
+  rowsFor,
+  bulkRows: quick ? { 384: 500, 1536: 250 } : { 384: 4000, 1536: 2000 },
+  bulkRounds: quick ? 2 : 4,
+  buildRounds: quick ? 1 : 2,
+  recallQueries: quick ? 20 : 100,
+  recallRounds: quick ? 1 : 2,
+  overheadQueries: quick ? 50 : 200,
+  overheadRounds: quick ? 2 : 3,
+  memorySizes: (quick ? [2000, 6000] : [10_000, 50_000]) as [number, number],
+  memoryRounds: quick ? 1 : 2,
+  mixture: { clusters: 50, spread: 0.5, seed: 42 },
+};
+
+const started = performance.now();
+const log = (line: string) => console.log(line);
+const engine = await openEngine(process.env.DATABASE_URL);
+const client = await pgClient(engine.url);
+await client.query('CREATE EXTENSION IF NOT EXISTS vector');
+const prisma = prismaClient(engine.url, 8);
+const info = await runInfo(engine, client);
+log(`prisma-pgvector bench (${quick ? 'quick' : 'full'}) — ${info.date}`);
+log(
+  `machine: ${info.machine.cores} cores (${info.machine.cpu}), ${info.machine.memoryGiB} GiB (${info.machine.freeMemoryGiB} free), load ${info.machine.loadAverage.join(' ')}, ${info.machine.platform}, node ${info.machine.node}`,
+);
+log(
+  `engine: ${info.engine.kind}; ${info.engine.server.split(',')[0]}; pgvector ${info.engine.pgvector}${info.engine.pglite === undefined ? '' : `; @electric-sql/pglite ${info.engine.pglite}, pglite-pgvector ${info.engine.pglitePgvector}`}`,
+);
+log(`plan: ${JSON.stringify(plan)}`);
+
+const results: Record<string, unknown> = {};
+const goals: Goal[] = [];
+const section = (name: string) => log(`\n== ${name}`);
+const keep = (key: string, value: object) => {
+  results[key] = value;
+  const own = (value as { goals?: Goal[] }).goals;
+  if (own !== undefined) goals.push(...own);
+};
+
+try {
+  for (const dims of [384, 1536] as const) {
+    const mixture = new Mixture({ dims, ...plan.mixture });
+    if (only.has('bulk')) {
+      section(`bulk load, ${dims} dims, ${plan.bulkRows[dims]} rows per load, no vector index`);
+      keep(
+        `bulk${dims}`,
+        await benchBulkLoad({
+          client,
+          prisma,
+          mixture,
+          rows: plan.bulkRows[dims],
+          rounds: plan.bulkRounds,
+          log,
+        }),
+      );
+    }
+    const needsData = only.has('build') || only.has('recall') || (only.has('search') && dims === 1536);
+    if (!needsData) continue;
+
+    section(`dataset: ${rowsFor[dims]} rows × ${dims} dims through addMany`);
+    const table = `bench_${dims}`;
+    await resetTable(client, table, dims);
+    const rows: Row[] = [...mixture.rows(rowsFor[dims])];
+    const store = createVectorStore(prisma, {
+      table,
+      dimensions: dims,
+      partialIndexPredicates: [],
+      analyzeThreshold: Number.POSITIVE_INFINITY,
+    });
+    const loadStart = performance.now();
+    for (let at = 0; at < rows.length; at += 2000) await store.addMany(rows.slice(at, at + 2000).map(toDoc));
+    const loadSeconds = (performance.now() - loadStart) / 1000;
+    log(`    loaded in ${loadSeconds.toFixed(1)} s (${(rows.length / loadSeconds).toFixed(0)} rows/s)`);
+    results[`dataset${dims}`] = { rows: rows.length, dims, ...plan.mixture, loadSeconds };
+
+    section(`HNSW build, ${dims} dims, ${rows.length} rows`);
+    keep(
+      `build${dims}`,
+      await benchIndexBuild({
+        client,
+        table,
+        dims,
+        rows: rows.length,
+        rounds: only.has('build') ? plan.buildRounds : 1,
+        embedded: engine.embedded,
+        log,
+      }),
+    );
+    await store.maintain();
+    const queries = mixture.queries(Math.max(plan.recallQueries, plan.overheadQueries));
+
+    if (only.has('search') && dims === 1536) {
+      section(`search overhead, ${dims} dims, k = 10`);
+      keep(
+        `search${dims}`,
+        await benchSearchOverhead({
+          url: engine.url,
+          prisma,
+          table,
+          dims,
+          rows: rows.length,
+          queries: queries.slice(0, plan.overheadQueries),
+          rounds: plan.overheadRounds,
+          embedded: engine.embedded,
+          log,
+        }),
+      );
+    }
+    if (only.has('recall')) {
+      section(`recall and filtered search, ${dims} dims`);
+      keep(
+        `recall${dims}`,
+        await benchRecall({
+          client,
+          prisma,
+          table,
+          dims,
+          rows,
+          queries: queries.slice(0, plan.recallQueries),
+          rounds: plan.recallRounds,
+          log,
+        }),
+      );
+    }
+    await client.query(`DROP TABLE "${table}"`);
+  }
+  if (only.has('memory')) {
+    section(`memory: addMany fed from a generator, ${plan.memorySizes.join(' vs ')} rows × 384 dims`);
+    keep(
+      'memory384',
+      await benchMemory({
+        url: engine.url,
+        client,
+        dims: 384,
+        sizes: plan.memorySizes,
+        rounds: plan.memoryRounds,
+        log,
+      }),
+    );
+  }
+  results.serverRssMiB = rssOf(engine.serverPid) / 2 ** 20;
+} finally {
+  await prisma.$disconnect();
+  await client.end();
+  await engine.close();
+}
+
+const totalSeconds = (performance.now() - started) / 1000;
+const mode = quick ? 'quick' : values.only === undefined && values.rows === undefined ? 'full' : 'partial';
+const report = { info, mode, plan, totalSeconds, goals, results };
+section('goals');
+for (const g of goals) printGoal(g);
+log(
+  `\n${goals.filter((g) => g.pass).length} PASS, ${goals.filter((g) => !g.pass).length} MISS; total ${(totalSeconds / 60).toFixed(1)} min`,
+);
+
+mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+const file = new URL(`./results/${info.date.slice(0, 10)}-${mode}.json`, import.meta.url);
+writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+log(`results: ${file.pathname}`);
+if (mode === 'full' && values['no-docs'] !== true) {
+  const { markdown, svg } = renderReport(report);
+  writeFileSync(new URL('../docs/BENCHMARKS.md', import.meta.url), markdown);
+  writeFileSync(new URL('../docs/bench-recall.svg', import.meta.url), svg);
+  log('docs: docs/BENCHMARKS.md, docs/bench-recall.svg');
+}
