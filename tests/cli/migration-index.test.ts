@@ -69,7 +69,7 @@ describe.skipIf(externalUrl !== undefined)('migration index', () => {
     expect(migrations()).toHaveLength(2);
   });
 
-  it('writes a partial-index migration, --apply adds the @@index line, deploy + drift are clean', async () => {
+  it('writes partial and expression index migrations, --apply adds the @@index lines, deploy + drift are clean', async () => {
     const r = await run([
       'migration',
       'index',
@@ -105,6 +105,26 @@ describe.skipIf(externalUrl !== undefined)('migration index', () => {
     expect(sql).not.toContain('CONCURRENTLY "');
     const schema = readFileSync(join(project, 'prisma', 'schema.prisma'), 'utf8');
     expect(schema).toContain(`  ${out.prismaLine}\n  @@map("documents")`);
+
+    // An expression index (halfvec, for models above 2000 dimensions) is mirrored by the plain line too.
+    const expr = await run([
+      'migration',
+      'index',
+      '--name',
+      'documents_embedding_halfvec_idx',
+      '--column',
+      'embedding',
+      '--expression',
+      'halfvec',
+      '--apply',
+      '--json',
+    ]);
+    expect(expr.code, expr.stdout + expr.stderr).toBe(0);
+    const exprOut = JSON.parse(expr.stdout);
+    expect(exprOut.prismaLine).toBe('@@index([embedding], map: "documents_embedding_halfvec_idx")');
+    expect(readFileSync(exprOut.migrationFile, 'utf8')).toContain(
+      'USING hnsw (("embedding"::halfvec(1536)) halfvec_cosine_ops) WITH (m = 16, ef_construction = 64);',
+    );
 
     const deploy = await runPrisma(['migrate', 'deploy'], { databaseUrl: server.url, cwd: project });
     expect(deploy.code, deploy.stdout + deploy.stderr).toBe(0);
