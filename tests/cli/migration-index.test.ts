@@ -1,16 +1,17 @@
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkDrift } from '../../src/drift.js';
 import { type EmbeddedServer, startEmbeddedServer } from '../../src/embedded/server.js';
 import { externalUrl } from '../support/database.js';
 import { repoRoot, runNode, runPrisma } from '../support/prisma-cli.js';
+import { createScratchProject } from '../support/scratch-project.js';
 
 // `prisma-pgvector migration index` as a user runs it, in a scratch copy of the project; then the real
 // `prisma migrate deploy`, and the drift check (all three checks) must be clean.
 
 let project: string;
+let scratch: ReturnType<typeof createScratchProject> | undefined;
 let server: EmbeddedServer;
 const cli = join(repoRoot, 'src', 'cli', 'index.ts');
 const run = (args: string[]) =>
@@ -22,17 +23,14 @@ const migrations = () =>
     .sort();
 
 beforeAll(async () => {
-  project = mkdtempSync(join(tmpdir(), 'ppv-migidx-'));
-  cpSync(join(repoRoot, 'prisma'), join(project, 'prisma'), { recursive: true });
-  cpSync(join(repoRoot, 'prisma.config.ts'), join(project, 'prisma.config.ts'));
-  writeFileSync(join(project, 'package.json'), '{ "type": "module" }\n');
-  for (const link of ['node_modules', 'engine']) symlinkSync(join(repoRoot, link), join(project, link));
+  scratch = createScratchProject('ppv-migidx-');
+  project = scratch.dir;
   server = await startEmbeddedServer({ port: 0, memory: true });
 });
 
 afterAll(async () => {
   await server?.stop();
-  if (project) rmSync(project, { recursive: true, force: true });
+  scratch?.remove();
 });
 
 describe.skipIf(externalUrl !== undefined)('migration index', () => {
@@ -143,8 +141,8 @@ describe.skipIf(externalUrl !== undefined)('migration index', () => {
     expect(r.stdout).toContain('Add this line to model Document');
     expect(r.stdout).toContain('@@index([embedding], map: "documents_embedding_l2_idx")');
     expect(readFileSync(join(project, 'prisma', 'schema.prisma'), 'utf8')).toBe(before);
-    // the same name again is refused by the scratch database? no: the schema does not have it yet, but the
-    // migrations do, so the scratch CREATE INDEX fails with "already exists"
+    // The same name again: the new migration already creates it, so the check on the scratch database
+    // (the migrations applied, then this DDL) fails with "already exists".
     const again = await run(['migration', 'index', '--name', 'documents_embedding_l2_idx', '--json']);
     expect(again.code).toBe(1);
     expect(JSON.parse(again.stdout).error.message).toContain('already exists');

@@ -1,39 +1,28 @@
-import {
-  cpSync,
-  existsSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EmbeddedServer, startEmbeddedServer } from '../../src/embedded/server.js';
 import { externalUrl } from '../support/database.js';
-import { repoRoot, runPrisma } from '../support/prisma-cli.js';
+import { runPrisma } from '../support/prisma-cli.js';
+import { createScratchProject } from '../support/scratch-project.js';
 
 // Every Prisma CLI command the project relies on, run as users run them, in a scratch copy of the project
 // (its own prisma/ folder, so `migrate dev` may write migrations), with no network: the schema engine is
 // the offline bridge that prisma.config.ts selects.
 
 let project: string;
+let scratch: ReturnType<typeof createScratchProject> | undefined;
 let server: EmbeddedServer;
 
 beforeAll(async () => {
-  project = mkdtempSync(join(tmpdir(), 'ppv-cli-'));
-  cpSync(join(repoRoot, 'prisma'), join(project, 'prisma'), { recursive: true });
-  cpSync(join(repoRoot, 'prisma.config.ts'), join(project, 'prisma.config.ts'));
-  writeFileSync(join(project, 'package.json'), '{ "type": "module" }\n');
-  for (const link of ['node_modules', 'engine']) symlinkSync(join(repoRoot, link), join(project, link));
+  scratch = createScratchProject('ppv-cli-');
+  project = scratch.dir;
   server = await startEmbeddedServer({ port: 0, memory: true });
 });
 
 afterAll(async () => {
   await server?.stop();
-  if (project) rmSync(project, { recursive: true, force: true });
+  scratch?.remove();
 });
 
 const prisma = (args: string[], env: Record<string, string> = {}) =>
