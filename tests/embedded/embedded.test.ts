@@ -10,7 +10,7 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer, Socket } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +26,7 @@ import {
 } from '../../src/embedded/server.js';
 import { concatBytes, encodeMessage, MessageType } from '../../src/embedded/wire-protocol.js';
 import { isPgVectorError, type PgVectorErrorCode } from '../../src/errors.js';
+import { cstring, RawClient, text } from '../support/raw-pg-client.js';
 
 // The embedded database, its wire server and the `db` command, against the real PGlite.
 // initdb takes ~6 s: it runs once, then each test gets a copy of that (cleanly closed) data directory.
@@ -104,72 +105,7 @@ async function query<R extends pg.QueryResultRow>(server: EmbeddedServer, sql: s
   }
 }
 
-const text = (value: string): Uint8Array => new TextEncoder().encode(value);
-const cstring = (value: string): Uint8Array => text(`${value}\0`);
 const queryMessage = (sql: string): Uint8Array => encodeMessage(MessageType.Query, cstring(sql));
-
-/** A minimal wire-protocol client, to send what `pg` cannot (COPY FROM STDIN, invalid messages). */
-class RawClient {
-  private buffer = Buffer.alloc(0);
-  private closed = false;
-  private wake: () => void = () => {};
-
-  private constructor(private readonly socket: Socket) {
-    socket.on('data', (data) => {
-      this.buffer = Buffer.concat([this.buffer, data]);
-      this.wake();
-    });
-    socket.on('close', () => {
-      this.closed = true;
-      this.wake();
-    });
-    socket.on('error', () => {});
-  }
-
-  static async connect(port: number): Promise<RawClient> {
-    const socket = new Socket();
-    await new Promise<void>((resolve, reject) =>
-      socket.once('error', reject).connect(port, '127.0.0.1', resolve),
-    );
-    const client = new RawClient(socket);
-    const params = cstring('user\0postgres\0database\0postgres\0');
-    const startup = Buffer.alloc(8);
-    startup.writeInt32BE(8 + params.length);
-    startup.writeInt32BE(196608, 4);
-    client.send(startup, params);
-    await client.readUntil('Z');
-    return client;
-  }
-
-  send(...parts: Uint8Array[]): void {
-    this.socket.write(concatBytes(parts));
-  }
-
-  /** Reads messages up to and including the first of type `type` (or until the server closes). */
-  async readUntil(type: string): Promise<{ type: string; body: string }[]> {
-    const messages: { type: string; body: string }[] = [];
-    for (;;) {
-      while (this.buffer.length >= 5 && this.buffer.length >= 1 + this.buffer.readInt32BE(1)) {
-        const end = 1 + this.buffer.readInt32BE(1);
-        const message = {
-          type: String.fromCharCode(this.buffer[0] ?? 0),
-          body: this.buffer.subarray(5, end).toString(),
-        };
-        this.buffer = this.buffer.subarray(end);
-        messages.push(message);
-        if (message.type === type) return messages;
-      }
-      if (this.closed) return messages;
-      await new Promise<void>((resolve) => {
-        this.wake = resolve;
-      });
-    }
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-}
 
 const children: ChildProcess[] = [];
 afterAll(() => {

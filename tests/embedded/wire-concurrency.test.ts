@@ -1,6 +1,5 @@
 // Needs the generated client (git-ignored), which `npm ci` / `npm run generate` produce.
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
-import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PrismaPg } from '@prisma/adapter-pg';
@@ -16,6 +15,7 @@ import {
 import { concatBytes, encodeMessage, MessageType } from '../../src/embedded/wire-protocol.js';
 import { PrismaClient } from '../../src/generated/prisma/client.js';
 import { applyMigrations } from '../integration/helpers.js';
+import { cstring, RawClient, text } from '../support/raw-pg-client.js';
 
 // Many clients on the ONE session behind the embedded wire server: each extended-query batch (Parse ...
 // Sync) and each simple query must run as a whole, never interleaved with another client's messages.
@@ -66,8 +66,6 @@ async function count(server: EmbeddedServer, where = 'true'): Promise<number> {
   return result.rows[0]?.n ?? -1;
 }
 
-const text = (value: string): Uint8Array => new TextEncoder().encode(value);
-const cstring = (value: string): Uint8Array => text(`${value}\0`);
 const int16 = (value: number): Uint8Array => new Uint8Array([(value >> 8) & 0xff, value & 0xff]);
 const int32 = (value: number): Uint8Array => {
   const bytes = new Uint8Array(4);
@@ -91,66 +89,6 @@ const bind = (...values: string[]) =>
 const execute = () => msg('E', cstring(''), int32(0));
 const sync = () => encodeMessage(MessageType.Sync);
 const flush = () => encodeMessage(MessageType.Flush);
-
-/** A minimal wire-protocol client, to send what `pg` never would (half a batch, then silence). */
-class RawClient {
-  private buffer = Buffer.alloc(0);
-  closed = false;
-  private wake: () => void = () => {};
-
-  private constructor(private readonly socket: Socket) {
-    socket.on('data', (data) => {
-      this.buffer = Buffer.concat([this.buffer, data]);
-      this.wake();
-    });
-    socket.on('close', () => {
-      this.closed = true;
-      this.wake();
-    });
-    socket.on('error', () => {});
-  }
-
-  static async connect(port: number): Promise<RawClient> {
-    const socket = new Socket();
-    await new Promise<void>((resolve, reject) =>
-      socket.once('error', reject).connect(port, '127.0.0.1', resolve),
-    );
-    const client = new RawClient(socket);
-    const params = cstring('user\0postgres\0database\0postgres\0');
-    client.send(int32(8 + params.length), int32(196608), params);
-    await client.readUntil('Z');
-    return client;
-  }
-
-  send(...parts: Uint8Array[]): void {
-    this.socket.write(concatBytes(parts));
-  }
-
-  /** Reads messages up to and including the first of type `type` (or until the server closes). */
-  async readUntil(type: string): Promise<{ type: string; body: string }[]> {
-    const messages: { type: string; body: string }[] = [];
-    for (;;) {
-      while (this.buffer.length >= 5 && this.buffer.length >= 1 + this.buffer.readInt32BE(1)) {
-        const end = 1 + this.buffer.readInt32BE(1);
-        const message = {
-          type: String.fromCharCode(this.buffer[0] ?? 0),
-          body: this.buffer.subarray(5, end).toString(),
-        };
-        this.buffer = this.buffer.subarray(end);
-        messages.push(message);
-        if (message.type === type) return messages;
-      }
-      if (this.closed) return messages;
-      await new Promise<void>((resolve) => {
-        this.wake = resolve;
-      });
-    }
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-}
 
 /** The types of `messages`, without ParameterStatus ('S', which PGlite's backend may add before a ReadyForQuery). */
 const types = (messages: { type: string }[]): string[] =>
