@@ -22,7 +22,6 @@ export function copyFrom(
 ): Promise<number> {
   return new Promise<number>((resolve, reject) => {
     let rows = 0;
-    let failure: unknown;
     const submittable = {
       submit(connection: CopyConnection) {
         connection.query(text);
@@ -37,11 +36,11 @@ export function copyFrom(
         rows = Number(/(\d+)$/.exec(msg.text ?? '')?.[1] ?? 0);
       },
       handleReadyForQuery() {
-        if (failure === undefined) resolve(rows);
-        else reject(failure);
+        resolve(rows);
       },
+      // pg forgets the active query on an ErrorResponse: settle now (ReadyForQuery goes to no one).
       handleError(error: unknown) {
-        failure = error;
+        reject(error);
       },
       handleRowDescription() {},
       handleDataRow() {},

@@ -7,6 +7,7 @@ import {
   encodeErrorResponse,
   encodeMessage,
   encodeParse,
+  encodeQuery,
   endsWithReadyForQuery,
   isExtendedQueryMessage,
   isFrontendMessageType,
@@ -99,6 +100,13 @@ interface SocketServerInternals {
   readonly handlers: Set<{ readonly handlerId: number; handleError?: (error: Error) => void }>;
 }
 
+/** The savepoint the COPY probe runs in, inside a client's transaction. */
+const PROBE_SAVEPOINT = 'prisma_pgvector_copy_probe';
+
+function hasError(output: Uint8Array): boolean {
+  return splitMessages(output).some((m) => m[0] === MessageType.ErrorResponse);
+}
+
 /** Ends an extended-query batch a client left unfinished: an error (the implicit transaction aborts), then Sync. */
 const ABORT_BATCH = concatBytes([
   encodeParse('-- prisma-pgvector: rolling back a batch its client left unfinished\nABORT BATCH'),
@@ -121,8 +129,8 @@ const ABORT_BATCH = concatBytes([
  * - A frontend message with an unknown type gets a FATAL ErrorResponse from us; PGlite never sees it
  *   (PostgreSQL's own FATAL would end PGlite's only backend).
  * - `COPY ... FROM STDIN` works: PGlite must receive the query, all CopyData and CopyDone in one call. The
- *   guard answers the query with the real CopyInResponse (from a zero-row run of the same COPY: statement
- *   triggers see it), buffers the data (up to {@link COPY_BUFFER_LIMIT_BYTES}) and runs the whole COPY
+ *   guard answers the query with the real CopyInResponse (from a run of the same COPY aborted at once with
+ *   CopyFail, in a savepoint when a transaction is open), buffers the data (up to {@link COPY_BUFFER_LIMIT_BYTES}) and runs the whole COPY
  *   once CopyDone or CopyFail arrives. Only a query that is a single COPY statement is handled; any other
  *   COPY FROM STDIN (multi-statement query, extended protocol) still ends the backend (see
  *   {@link EmbeddedDatabase.terminated}).
@@ -170,10 +178,19 @@ export function createWireGuard(
   };
 
   const startCopy = async (query: Uint8Array, options: ExecProtocolOptionsStream): Promise<void> => {
-    // A zero-row run yields the exact CopyInResponse (column count, format) or the statement's error.
-    const messages = splitMessages(
-      await collect(concatBytes([query, encodeMessage(MessageType.CopyDone)]), false),
-    );
+    // The COPY aborted at once (CopyFail) yields the exact CopyInResponse (column count, formats) or the
+    // statement's own error, and leaves nothing behind. In an open transaction that failure would abort
+    // the client's transaction: the probe then runs inside a savepoint, rolled back after it.
+    const probe = concatBytes([query, encodeCopyFail('prisma-pgvector: reading the CopyInResponse')]);
+    const inSavepoint =
+      inTransaction() && !hasError(await collect(encodeQuery(`SAVEPOINT ${PROBE_SAVEPOINT}`), false));
+    const messages = splitMessages(await collect(probe, false));
+    if (inSavepoint) {
+      await collect(
+        encodeQuery(`ROLLBACK TO SAVEPOINT ${PROBE_SAVEPOINT}; RELEASE SAVEPOINT ${PROBE_SAVEPOINT}`),
+        false,
+      );
+    }
     const header = messages.findIndex((m) => m[0] === MessageType.CopyInResponse);
     if (header < 0) {
       options.onRawData(concatBytes(messages));

@@ -28,6 +28,7 @@ export const MessageType = {
   Sync: 0x53, // 'S'
   CopyInResponse: 0x47, // 'G' (backend)
   ReadyForQuery: 0x5a, // 'Z' (backend)
+  ErrorResponse: 0x45, // 'E' (backend; the same byte as Execute)
 } as const;
 
 /** Frontend messages of the extended query protocol that a Sync completes. */
@@ -115,6 +116,18 @@ export function encodeMessage(type: number, body: Uint8Array = new Uint8Array(0)
  */
 export function encodeCopyFail(reason: string): Uint8Array {
   return encodeMessage(MessageType.CopyFail, cString(reason));
+}
+
+/**
+ * Builds a simple Query message.
+ *
+ * ### Examples
+ * ```ts
+ * encodeQuery('SAVEPOINT probe');
+ * ```
+ */
+export function encodeQuery(sql: string): Uint8Array {
+  return encodeMessage(MessageType.Query, cString(sql));
 }
 
 /**

@@ -362,6 +362,56 @@ describe('wire guard', () => {
     ]);
   });
 
+  it('runs binary COPY inside a transaction: the probe leaves it intact, a failing COPY aborts only it', async () => {
+    const binaryRow = (id: number, note: string) => {
+      const row = Buffer.alloc(2 + 8 + 4 + Buffer.byteLength(note));
+      row.writeInt16BE(2, 0);
+      row.writeInt32BE(4, 2);
+      row.writeInt32BE(id, 6);
+      row.writeInt32BE(Buffer.byteLength(note), 10);
+      row.write(note, 14);
+      return row;
+    };
+    const binaryCopy = (...rows: Buffer[]) =>
+      concatBytes([
+        Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1'),
+        Buffer.alloc(8),
+        ...rows,
+        Buffer.from([0xff, 0xff]),
+      ]);
+    const copy = async (client: RawClient, data: Uint8Array) => {
+      client.send(queryMessage('COPY items FROM STDIN (FORMAT binary)'));
+      expect((await client.readUntil('G')).map((m) => m.type)).toEqual(['G']);
+      client.send(encodeMessage(MessageType.CopyData, data), encodeMessage(MessageType.CopyDone));
+      return (await client.readUntil('Z')).map((m) => `${m.type}${m.type === 'E' ? '' : m.body}`);
+    };
+    const client = await RawClient.connect(server.port);
+    try {
+      client.send(queryMessage('BEGIN'));
+      await client.readUntil('Z');
+      expect(await copy(client, binaryCopy(binaryRow(20, 'twenty'), binaryRow(21, 'twenty-one')))).toEqual([
+        'CCOPY 2\0',
+        'ZT',
+      ]);
+      client.send(queryMessage('COMMIT'));
+      await client.readUntil('Z');
+
+      client.send(queryMessage('BEGIN'));
+      await client.readUntil('Z');
+      expect(await copy(client, binaryCopy(binaryRow(22, 'kept?')))).toEqual(['CCOPY 1\0', 'ZT']);
+      // A duplicate key: the COPY fails and the transaction is aborted (status E), as on PostgreSQL.
+      expect(await copy(client, binaryCopy(binaryRow(23, 'x'), binaryRow(20, 'dup')))).toEqual(['E', 'ZE']);
+      client.send(queryMessage('ROLLBACK'));
+      expect((await client.readUntil('Z')).map((m) => `${m.type}${m.body}`)).toEqual(['CROLLBACK\0', 'ZI']);
+    } finally {
+      client.close();
+    }
+    expect(await query(server, 'SELECT id, note FROM items WHERE id >= 20 ORDER BY id')).toEqual([
+      { id: 20, note: 'twenty' },
+      { id: 21, note: 'twenty-one' },
+    ]);
+  });
+
   it('answers an invalid message type with FATAL without harming the backend', async () => {
     const client = await RawClient.connect(server.port);
     try {
