@@ -54,6 +54,7 @@ export {
   batchRows,
   createVectorStore,
   type DocumentPatch,
+  type DocumentSource,
   type HitFields,
   type InsertBatch,
   type MaintenanceResult,
@@ -67,6 +68,7 @@ export {
   type VectorStoreClient,
   type WriteManyOptions,
   type WriteManyResult,
+  type WriteMethod,
 } from './store.js';
 export {
   type ColumnNames,
@@ -82,6 +84,7 @@ export {
   type VectorEncodingOption,
   type VectorStoreConfig,
 } from './store-config.js';
+export { COPY_STATEMENT_BYTES, type CopyPool, type CopyPoolClient } from './store-copy.js';
 export { type VectorStoreExtension, vectorStoreExtension } from './store-extension.js';
 export type { DocumentInput, Embedding, EmbeddingInput } from './store-input.js';
 export { HIT_FIELDS, type HitField } from './store-sql.js';

@@ -19,6 +19,7 @@ import {
   VECTOR_TYPES,
   type VectorType,
 } from './metric.js';
+import type { CopyPool } from './store-copy.js';
 import { MAX_DIMENSIONS } from './vector.js';
 
 /** How vectors travel to the server; `'auto'` picks per driver adapter (see {@link VectorStoreConfig}). */
@@ -130,6 +131,14 @@ export interface VectorStoreConfig<T extends VectorType = VectorType> {
   readonly filteredIterativeScan?: IterativeScan;
   /** Options of the transactions the store opens. */
   readonly transactionOptions?: StoreTransactionOptions;
+  /**
+   * The `pg.Pool` your `@prisma/adapter-pg` adapter was built with (`new PrismaPg(pool)`). With it, `addMany`
+   * and `addTexts` load rows with binary `COPY … FROM STDIN` on one of its connections (one transaction,
+   * streamed, several times faster than INSERT); without it, or in a caller's transaction (COPY on another
+   * connection could not join it), they use multi-row INSERTs through Prisma. A server or proxy that refuses
+   * COPY is detected on the first load and the INSERT path taken. Default: none.
+   */
+  readonly copyPool?: CopyPool;
 }
 
 /** A validated configuration with every default filled in and every identifier quoted. */
@@ -154,6 +163,7 @@ export interface ResolvedStoreConfig {
   readonly vectorEncoding: VectorEncodingOption;
   readonly filteredIterativeScan: IterativeScan;
   readonly transactionOptions: Required<StoreTransactionOptions>;
+  readonly copyPool: CopyPool | undefined;
 }
 
 /** PostgreSQL's limit on bind parameters in one statement (the protocol counts them in an int16). */
@@ -198,6 +208,7 @@ const CONFIG_KEYS = [
   'batchSize',
   'analyzeThreshold',
   'vacuumAfterBulk',
+  'copyPool',
   'embedder',
   'vectorEncoding',
   'filteredIterativeScan',
@@ -414,5 +425,17 @@ export function resolveStoreConfig(config: VectorStoreConfig = {}): ResolvedStor
     ),
     filteredIterativeScan,
     transactionOptions: resolveTransactionOptions(config.transactionOptions),
+    copyPool: resolveCopyPool(config.copyPool),
   };
+}
+
+function resolveCopyPool(pool: unknown): CopyPool | undefined {
+  if (pool === undefined) return undefined;
+  if (typeof (pool as { connect?: unknown } | null)?.connect !== 'function') {
+    throw configError(
+      `copyPool must be a pg.Pool (an object with connect()), got ${shown(pool)}`,
+      'pass the pool given to new PrismaPg(pool), or leave copyPool out to load with INSERTs',
+    );
+  }
+  return pool as CopyPool;
 }

@@ -29,6 +29,7 @@ import {
   resolveStoreConfig,
   type VectorStoreConfig,
 } from './store-config.js';
+import { type CopyLoadResult, copyLoad, copyRowOf, type IndexedCopyRow } from './store-copy.js';
 import {
   atPath,
   checkContent,
@@ -181,8 +182,15 @@ export interface WriteManyResult {
   readonly updated: number;
   /** Ids of the written rows, in input order. */
   readonly ids: string[];
-  /** INSERT statements run. */
+  /** INSERT statements run, or COPY statements with `method: 'copy'`. */
   readonly batches: number;
+  /**
+   * How the rows went in: `'copy'` (binary COPY through `copyPool`) or `'insert'` (multi-row INSERTs through
+   * Prisma).
+   */
+  readonly method: WriteMethod;
+  /** Why `'insert'` was used although a `copyPool` is configured (e.g. a caller's transaction, `upsertMany`). */
+  readonly copySkipped?: string;
   /** Whether `ANALYZE` ran, in the same transaction, because at least `analyzeThreshold` rows were written. */
   readonly analyzed: boolean;
   /** Whether `VACUUM (ANALYZE)` ran after the commit (`vacuumAfterBulk`, outside a caller's transaction). */
@@ -191,10 +199,27 @@ export interface WriteManyResult {
   readonly vacuumRecommended: boolean;
 }
 
+/** How a bulk write sends its rows (see {@link WriteManyResult.method}). */
+export type WriteMethod = 'copy' | 'insert';
+
+/** A bulk write's documents: an array (all validated before any SQL), or a (async) iterable streamed in batches. */
+export type DocumentSource<D> = readonly D[] | Iterable<D> | AsyncIterable<D>;
+
 /** Options of `addMany`, `upsertMany` and `addTexts`. */
 export interface WriteManyOptions {
   /** Most rows per INSERT; default: the store's `batchSize`. Always also capped by 65 535 bind parameters. */
   readonly batchSize?: number;
+  /**
+   * `'auto'` (default): binary COPY when the store has a `copyPool` and may use it (not in a caller's
+   * transaction, not an upsert, the server accepts COPY), INSERTs otherwise. `'copy'` demands COPY (throws
+   * `INVALID_ARGUMENT` saying why it cannot); `'insert'` always uses INSERTs.
+   */
+  readonly method?: 'auto' | WriteMethod;
+  /**
+   * Whether the result lists the ids of the written rows. Default true; turn it off for very large streamed
+   * loads so that nothing grows with the number of rows.
+   */
+  readonly returnIds?: boolean;
 }
 
 /** A text to embed and add, with its metadata and optional id. */
@@ -243,6 +268,10 @@ const transactionQueues = new WeakMap<object, Promise<unknown>>();
 interface SharedState {
   readonly config: ResolvedStoreConfig;
   version: Promise<string> | undefined;
+  /** Set once the first COPY load found that the server (or a proxy) refuses COPY: why. */
+  copyRefused: string | undefined;
+  /** Whether a COPY load has succeeded (no more probing). */
+  copyWorks: boolean;
 }
 
 interface RawRow {
@@ -340,7 +369,12 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
     client: VectorStoreClient,
     config: VectorStoreConfig<T> = {},
   ): VectorStore<M, T> {
-    return new VectorStore<M, T>(client, { config: resolveStoreConfig(config), version: undefined });
+    return new VectorStore<M, T>(client, {
+      config: resolveStoreConfig(config),
+      version: undefined,
+      copyRefused: undefined,
+      copyWorks: false,
+    });
   }
 
   /**
@@ -400,7 +434,10 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
    * ANALYZE "documents"   -- when at least analyzeThreshold rows were written
    * ```
    */
-  addMany(docs: readonly DocumentInput<M, T>[], options: WriteManyOptions = {}): Promise<WriteManyResult> {
+  addMany(
+    docs: DocumentSource<DocumentInput<M, T>>,
+    options: WriteManyOptions = {},
+  ): Promise<WriteManyResult> {
     return this.writeMany(docs, options, false, 'addMany');
   }
 
@@ -434,7 +471,10 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
    * {@link VectorStore.upsert} for many documents, batched and atomic like {@link VectorStore.addMany}. Ids
    * must be given and distinct.
    */
-  upsertMany(docs: readonly DocumentInput<M, T>[], options: WriteManyOptions = {}): Promise<WriteManyResult> {
+  upsertMany(
+    docs: DocumentSource<DocumentInput<M, T>>,
+    options: WriteManyOptions = {},
+  ): Promise<WriteManyResult> {
     return this.writeMany(docs, options, true, 'upsertMany');
   }
 
@@ -798,46 +838,204 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
   }
 
   private async writeMany(
-    docs: readonly DocumentInput<M, T>[],
+    docs: DocumentSource<DocumentInput<M, T>>,
     options: WriteManyOptions,
     upsert: boolean,
     operation: string,
   ): Promise<WriteManyResult> {
-    if (!Array.isArray(docs)) throw argumentError(`${operation} expects an array of documents`);
+    const streamed = !Array.isArray(docs);
+    if (streamed && !isIterable(docs)) {
+      throw argumentError(`${operation} expects an array or an (async) iterable of documents`);
+    }
     const batchSize = this.batchSize(options);
+    const returnIds = options.returnIds ?? true;
+    if (typeof returnIds !== 'boolean') throw argumentError('returnIds must be a boolean');
+    const plan = this.writeMethod(options, upsert);
+    let copySkipped = plan.skipped;
+    if (plan.method === 'copy') {
+      const result = await this.copyMany(docs, operation, returnIds, options.method === 'copy');
+      if ('inserted' in result) return result;
+      copySkipped = result.skipped;
+    }
+    const written = streamed
+      ? await this.insertStream(docs, batchSize, upsert, operation, returnIds)
+      : await this.insertArray(
+          docs as readonly DocumentInput<M, T>[],
+          batchSize,
+          upsert,
+          operation,
+          returnIds,
+        );
+    return this.finishWrite(written, 'insert', copySkipped);
+  }
+
+  /** Whether a bulk write may use COPY, or why not (only worth saying when a `copyPool` is configured). */
+  private writeMethod(options: WriteManyOptions, upsert: boolean): { method: WriteMethod; skipped?: string } {
+    const asked = options.method ?? 'auto';
+    if (!['auto', 'copy', 'insert'].includes(asked)) {
+      throw argumentError(`method must be 'auto', 'copy' or 'insert', got ${String(asked)}`);
+    }
+    if (asked === 'insert') return { method: 'insert' };
+    const skipped =
+      this.config.copyPool === undefined
+        ? 'no copyPool is configured'
+        : this.inTransaction
+          ? "in a caller's transaction (COPY would run on another connection, outside it)"
+          : upsert
+            ? 'upserts use INSERT … ON CONFLICT'
+            : this.shared.copyRefused === undefined
+              ? undefined
+              : `the server refused COPY: ${this.shared.copyRefused}`;
+    if (skipped === undefined) return { method: 'copy' };
+    if (asked === 'copy') throw argumentError(`method 'copy' is not possible here: ${skipped}`);
+    return { method: 'insert', ...(this.config.copyPool === undefined ? {} : { skipped }) };
+  }
+
+  /** The COPY path; `{ skipped }` (nothing consumed, nothing written) when the server refuses COPY. */
+  private async copyMany(
+    docs: DocumentSource<DocumentInput<M, T>>,
+    operation: string,
+    returnIds: boolean,
+    required: boolean,
+  ): Promise<WriteManyResult | { skipped: string }> {
+    const config = this.config;
+    const toCopyRow = (doc: unknown, index: number): IndexedCopyRow => ({
+      index,
+      row: copyRowOf(config, prepareRow(config, doc, `docs[${index}]`, 'binary', false)),
+    });
+    let rows: AsyncIterable<IndexedCopyRow>;
+    if (Array.isArray(docs)) {
+      // An array is validated whole before anything is sent, as on the INSERT path.
+      const prepared = docs.map(toCopyRow);
+      this.checkDistinctIds(docs);
+      rows = fromArray(prepared);
+    } else {
+      const ids = new DistinctIds();
+      rows = mapSource(docs as Iterable<unknown> | AsyncIterable<unknown>, (doc, index) => {
+        const row = toCopyRow(doc, index);
+        ids.check(row.row.id, index, (doc as { id?: unknown }).id !== undefined);
+        return row;
+      });
+    }
+    const result: CopyLoadResult | { unsupported: string } = await copyLoad({
+      pool: config.copyPool as NonNullable<ResolvedStoreConfig['copyPool']>,
+      config,
+      rows,
+      analyze: (n) => n >= config.analyzeThreshold,
+      operation,
+      returnIds,
+      probe: !this.shared.copyWorks,
+      translate: (error, label) => translateDatabaseError(error, this.errorContext(label)),
+    });
+    if ('unsupported' in result) {
+      this.shared.copyRefused = result.unsupported;
+      const skipped = `the server refused COPY: ${result.unsupported}`;
+      if (required) throw argumentError(`method 'copy' is not possible here: ${skipped}`);
+      return { skipped };
+    }
+    this.shared.copyWorks = true;
+    return this.finishWrite(
+      {
+        inserted: result.inserted,
+        updated: 0,
+        ids: result.ids,
+        batches: result.statements,
+        analyzed: result.analyzed,
+      },
+      'copy',
+      undefined,
+    );
+  }
+
+  /** An array through multi-row INSERTs: all validated first; one transaction unless it is one small batch. */
+  private async insertArray(
+    docs: readonly DocumentInput<M, T>[],
+    batchSize: number,
+    upsert: boolean,
+    operation: string,
+    returnIds: boolean,
+  ): Promise<WrittenRows> {
     const rows = docs.map((doc, i) => buildRowSql(this.prepare(doc, `docs[${i}]`, upsert)));
     this.checkDistinctIds(docs);
     const batches = batchRows(rows, batchSize);
     const analyze = docs.length >= this.config.analyzeThreshold;
-    const run = async (client: VectorStoreClient): Promise<RawRow[]> => {
-      const written: RawRow[] = [];
+    const run = async (client: VectorStoreClient): Promise<WrittenRows> => {
+      const written = new WrittenRows(returnIds);
       for (const [n, batch] of batches.entries()) {
         const label = `${operation}: batch ${n + 1} of ${batches.length} (docs[${batch.start}..${batch.start + batch.rows.length - 1}])`;
-        written.push(
-          ...(await this.query<RawRow>(buildInsertSql(this.config, batch.rows, { upsert }), label, client)),
+        written.add(
+          await this.query<RawRow>(buildInsertSql(this.config, batch.rows, { upsert }), label, client),
         );
       }
       if (analyze) await this.execute(buildAnalyzeSql(this.config), `${operation}: ANALYZE`, client);
+      written.analyzed = analyze;
       return written;
     };
-    const written =
-      batches.length === 0
-        ? []
-        : batches.length === 1 && !analyze
-          ? await run(this.client)
-          : await this.transaction(operation, run);
-    // The playbook's VACUUM ANALYZE after a bulk load: only possible once our own transaction has committed.
-    const vacuumed = analyze && this.config.vacuumAfterBulk && !this.inTransaction;
+    if (batches.length === 0) return new WrittenRows(returnIds);
+    return batches.length === 1 && !analyze ? run(this.client) : this.transaction(operation, run);
+  }
+
+  /**
+   * An iterable through multi-row INSERTs in one transaction, `batchSize` documents validated and sent at a
+   * time: an invalid document or a failing batch rolls back everything written before it.
+   */
+  private async insertStream(
+    docs: Iterable<unknown> | AsyncIterable<unknown>,
+    batchSize: number,
+    upsert: boolean,
+    operation: string,
+    returnIds: boolean,
+  ): Promise<WrittenRows> {
+    return this.transaction(operation, async (client) => {
+      const written = new WrittenRows(returnIds);
+      const ids = new DistinctIds();
+      let chunk: Sql[] = [];
+      let chunkStart = 0;
+      let count = 0;
+      const flush = async (): Promise<void> => {
+        for (const batch of batchRows(chunk, batchSize)) {
+          const first = chunkStart + batch.start;
+          const label = `${operation}: batch of docs[${first}..${first + batch.rows.length - 1}]`;
+          written.add(
+            await this.query<RawRow>(buildInsertSql(this.config, batch.rows, { upsert }), label, client),
+          );
+        }
+        chunkStart += chunk.length;
+        chunk = [];
+      };
+      for await (const doc of docs) {
+        const row = this.prepare(doc, `docs[${count}]`, upsert);
+        if (row.id !== undefined) ids.check(row.id, count, true);
+        chunk.push(buildRowSql(row));
+        count++;
+        if (chunk.length >= batchSize) await flush();
+      }
+      if (chunk.length > 0) await flush();
+      written.analyzed = count >= this.config.analyzeThreshold;
+      if (written.analyzed) await this.execute(buildAnalyzeSql(this.config), `${operation}: ANALYZE`, client);
+      return written;
+    });
+  }
+
+  /** The result of a bulk write, after the playbook's VACUUM (ANALYZE) when the write was large. */
+  private async finishWrite(
+    written: Pick<WriteManyResult, 'inserted' | 'updated' | 'ids' | 'batches' | 'analyzed'>,
+    method: WriteMethod,
+    copySkipped: string | undefined,
+  ): Promise<WriteManyResult> {
+    // VACUUM cannot run in a transaction: only possible once our own transaction has committed.
+    const vacuumed = written.analyzed && this.config.vacuumAfterBulk && !this.inTransaction;
     if (vacuumed) await this.maintain();
-    const inserted = upsert ? written.filter((r) => r.inserted === true).length : written.length;
     return {
-      inserted,
-      updated: written.length - inserted,
-      ids: written.map((r) => String(r.id)),
-      batches: batches.length,
-      analyzed: analyze,
+      inserted: written.inserted,
+      updated: written.updated,
+      ids: written.ids,
+      batches: written.batches,
+      analyzed: written.analyzed,
       vacuumed,
-      vacuumRecommended: analyze && !vacuumed,
+      vacuumRecommended: written.analyzed && !vacuumed,
+      method,
+      ...(copySkipped === undefined ? {} : { copySkipped }),
     };
   }
 
@@ -852,12 +1050,9 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
   }
 
   private checkDistinctIds(docs: readonly DocumentInput<M, T>[]): void {
-    const seen = new Map<string, number>();
+    const ids = new DistinctIds();
     docs.forEach((doc, i) => {
-      if (doc.id === undefined) return;
-      const first = seen.get(doc.id);
-      if (first !== undefined) throw argumentError(`docs[${i}].id '${doc.id}' repeats docs[${first}].id`);
-      seen.set(doc.id, i);
+      if (doc.id !== undefined) ids.check(doc.id, i, true);
     });
   }
 
@@ -1020,6 +1215,58 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
         return parseVectorText(text) as Embedding<T>;
     }
   }
+}
+
+/** Rows returned by INSERT … RETURNING, counted (and their ids kept when asked). */
+class WrittenRows {
+  inserted = 0;
+  updated = 0;
+  batches = 0;
+  analyzed = false;
+  readonly ids: string[] = [];
+  constructor(private readonly keepIds: boolean) {}
+
+  add(rows: readonly RawRow[]): void {
+    this.batches++;
+    for (const row of rows) {
+      if (row.inserted === false) this.updated++;
+      else this.inserted++;
+      if (this.keepIds) this.ids.push(String(row.id));
+    }
+  }
+}
+
+/** Refuses an id given twice in one bulk write (`docs[7].id 'a' repeats docs[2].id`). */
+class DistinctIds {
+  private readonly seen = new Map<string, number>();
+
+  check(id: string, index: number, given: boolean): void {
+    if (!given) return; // generated ids are unique
+    const first = this.seen.get(id);
+    if (first !== undefined) throw argumentError(`docs[${index}].id '${id}' repeats docs[${first}].id`);
+    this.seen.set(id, index);
+  }
+}
+
+function isIterable(value: unknown): value is Iterable<unknown> | AsyncIterable<unknown> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (typeof (value as Iterable<unknown>)[Symbol.iterator] === 'function' ||
+      typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function')
+  );
+}
+
+async function* fromArray<V>(values: readonly V[]): AsyncGenerator<V> {
+  yield* values;
+}
+
+async function* mapSource<V>(
+  source: Iterable<unknown> | AsyncIterable<unknown>,
+  fn: (value: unknown, index: number) => V,
+): AsyncGenerator<V> {
+  let index = 0;
+  for await (const value of source) yield fn(value, index++);
 }
 
 /** One INSERT's worth of rows, as {@link batchRows} splits them. */

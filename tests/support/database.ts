@@ -20,6 +20,8 @@ export interface TestDatabase {
   readonly prisma: PrismaClient;
   /** The embedded server, when kind is `embedded`. */
   readonly server: EmbeddedServer | undefined;
+  /** `pg` connection settings of that database (search_path set), e.g. for a `pg.Pool` shared with Prisma. */
+  readonly poolConfig: pg.PoolConfig;
   /** A `pg` client on the same database (search_path set), for catalogue checks. */
   connect(): Promise<pg.Client>;
   close(): Promise<void>;
@@ -90,6 +92,7 @@ export async function openTestDatabase(options: OpenTestDatabaseOptions = {}): P
     schema,
     prisma,
     server,
+    poolConfig,
     async connect() {
       const client = new pg.Client(poolConfig);
       await client.connect();

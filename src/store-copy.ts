@@ -1,0 +1,353 @@
+/**
+ * The COPY bulk path: rows go to the server as `COPY … FROM STDIN (FORMAT binary)` through a connection of
+ * the application's `pg.Pool` (the one given to `@prisma/adapter-pg`), in one transaction, streamed with
+ * backpressure so that memory does not grow with the number of rows. Vectors travel in pgvector's binary
+ * format, exactly as the binary INSERT path binds them.
+ */
+
+import { randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { from as copyFrom } from 'pg-copy-streams';
+import { PgVectorError } from './errors.js';
+import type { ResolvedStoreConfig } from './store-config.js';
+import type { RowValues } from './store-sql.js';
+
+/**
+ * The part of a `pg.Pool` the COPY path uses: pass the pool your `PrismaPg` adapter was built with, so that
+ * bulk loads share its connections and settings.
+ *
+ * ### Examples
+ * ```ts
+ * const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL });
+ * const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+ * const store = createVectorStore(prisma, { copyPool: pool });
+ * ```
+ */
+export interface CopyPool {
+  connect(): Promise<CopyPoolClient>;
+}
+
+/** The part of a `pg.PoolClient` the COPY path uses. */
+export interface CopyPoolClient {
+  query(text: string): Promise<unknown>;
+  query<S extends { submit(connection: never): void }>(stream: S): S;
+  release(destroy?: boolean | Error): void;
+}
+
+/** One validated row as the COPY path sends it. */
+export interface CopyRow {
+  readonly id: string;
+  readonly content: string;
+  readonly metadataJson: string | null;
+  /** The embedding in the column type's binary (`recv`) format, or `null`. */
+  readonly embedding: Uint8Array | null;
+  readonly createdAt?: Date;
+}
+
+/** A row with the index of its document in the input (for error messages). */
+export interface IndexedCopyRow {
+  readonly index: number;
+  readonly row: CopyRow;
+}
+
+/** What a COPY load did. */
+export interface CopyLoadResult {
+  readonly inserted: number;
+  readonly ids: string[];
+  /** COPY statements run (a new one every `statementBytes`, and when the column set changes). */
+  readonly statements: number;
+  readonly analyzed: boolean;
+}
+
+/** Options of {@link copyLoad}. */
+export interface CopyLoadOptions {
+  readonly pool: CopyPool;
+  readonly config: ResolvedStoreConfig;
+  /** Validated rows, in input order; a rejection aborts the load (nothing lands). */
+  readonly rows: AsyncIterable<IndexedCopyRow>;
+  /** Whether to run `ANALYZE` before the commit, given the number of rows written. */
+  readonly analyze: (rows: number) => boolean;
+  /** Error messages start with it, e.g. `addMany`. */
+  readonly operation: string;
+  /** Most COPY data per statement (the embedded server buffers one statement). */
+  readonly statementBytes?: number;
+  /** Whether to keep the ids of the written rows (memory grows with the rows). Default true. */
+  readonly returnIds?: boolean;
+  /**
+   * First run a COPY of no rows and give up (`{ unsupported }`, nothing consumed, rolled back) when the
+   * server or a proxy in between refuses COPY (SQLSTATE 0A000, or no CopyInResponse at all).
+   */
+  readonly probe?: boolean;
+  /** Turns a database error into the store's typed error. */
+  readonly translate: (error: unknown, operation: string) => unknown;
+}
+
+/**
+ * Default most COPY data per statement: 16 MiB (≈ 2,700 rows of 1536 dimensions). A real server streams
+ * it; the embedded server buffers one statement, so this bounds its memory too.
+ */
+export const COPY_STATEMENT_BYTES = 16 * 1024 * 1024;
+
+/** Encoded rows are handed to the socket in chunks of about this size. */
+const CHUNK_BYTES = 256 * 1024;
+const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
+const HEADER = Buffer.concat([SIGNATURE, Buffer.alloc(8)]);
+const TRAILER = Buffer.from([0xff, 0xff]);
+/** 2000-01-01T00:00:00Z, PostgreSQL's timestamp epoch, in Unix milliseconds. */
+const POSTGRES_EPOCH_MS = Date.UTC(2000, 0, 1);
+
+/**
+ * Turns a row validated for the binary INSERT path into a COPY row: the vector's binary value is taken
+ * from its bind parameter; `halfvec` (bound as float4 and cast by the server) is converted to
+ * `halfvec_recv`'s format here. A missing id is generated (`randomUUID()`, the format of the `documents`
+ * table's `gen_random_uuid()::text` default): COPY cannot return the ids the server would pick.
+ *
+ * ### Examples
+ * ```ts
+ * copyRowOf(config, prepareRow(config, doc, 'docs[0]', 'binary', false));
+ * ```
+ */
+export function copyRowOf(config: ResolvedStoreConfig, row: RowValues): CopyRow {
+  let embedding: Uint8Array | null = null;
+  if (row.embedding !== null) {
+    const value = row.embedding.values[0];
+    if (!(value instanceof Uint8Array)) {
+      throw new PgVectorError('INVALID_ARGUMENT', 'the COPY path needs binary-encoded vectors');
+    }
+    embedding = config.vectorType === 'halfvec' ? halfvecBinary(value) : value;
+  }
+  return {
+    id: row.id ?? randomUUID(),
+    content: row.content,
+    metadataJson: row.metadataJson,
+    embedding,
+    ...(row.createdAt === undefined ? {} : { createdAt: row.createdAt }),
+  };
+}
+
+/** pgvector's binary `vector` (int16 dims, int16 0, float4 × dims) → binary `halfvec` (float2 × dims). */
+export function halfvecBinary(vector: Uint8Array): Buffer {
+  const source = Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength);
+  const dims = source.readInt16BE(0);
+  const out = Buffer.allocUnsafe(4 + 2 * dims);
+  out.writeInt16BE(dims, 0);
+  out.writeInt16BE(0, 2);
+  for (let i = 0; i < dims; i++) out.writeUInt16BE(toHalfBits(source.readFloatBE(4 + 4 * i)), 4 + 2 * i);
+  return out;
+}
+
+const FLOAT_VIEW = new DataView(new ArrayBuffer(4));
+
+/** IEEE 754 binary16 bits of a float32 value, rounded to nearest even (as C's `(_Float16) x`). */
+export function toHalfBits(value: number): number {
+  FLOAT_VIEW.setFloat32(0, value);
+  const bits = FLOAT_VIEW.getUint32(0);
+  const sign = (bits >>> 16) & 0x8000;
+  const exponent = (bits >>> 23) & 0xff;
+  const mantissa = bits & 0x7fffff;
+  if (exponent === 0xff) return sign | 0x7c00 | (mantissa === 0 ? 0 : 0x200);
+  const e = exponent - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    const m = mantissa | 0x800000;
+    const shift = 14 - e;
+    const half = m >>> shift;
+    const rest = m & ((1 << shift) - 1);
+    const midpoint = 1 << (shift - 1);
+    return sign | (rest > midpoint || (rest === midpoint && (half & 1) === 1) ? half + 1 : half);
+  }
+  const half = (e << 10) | (mantissa >>> 13);
+  const rest = mantissa & 0x1fff;
+  // A carry out of the mantissa correctly bumps the exponent (up to infinity).
+  return sign | (rest > 0x1000 || (rest === 0x1000 && (half & 1) === 1) ? half + 1 : half);
+}
+
+/** One tuple of the binary COPY format for the columns `(id, content, metadata, embedding[, created_at])`. */
+export function encodeCopyTuple(row: CopyRow, withCreatedAt: boolean): Buffer {
+  const id = Buffer.from(row.id, 'utf8');
+  const content = Buffer.from(row.content, 'utf8');
+  const metadata = row.metadataJson === null ? null : Buffer.from(`\x01${row.metadataJson}`, 'utf8');
+  const embedding = row.embedding;
+  const fields = withCreatedAt ? 5 : 4;
+  const size =
+    2 +
+    4 * fields +
+    id.length +
+    content.length +
+    (metadata?.length ?? 0) +
+    (embedding?.length ?? 0) +
+    (withCreatedAt ? 8 : 0);
+  const out = Buffer.allocUnsafe(size);
+  let at = out.writeInt16BE(fields, 0);
+  const put = (field: Uint8Array | null): void => {
+    if (field === null) {
+      at = out.writeInt32BE(-1, at);
+      return;
+    }
+    at = out.writeInt32BE(field.length, at);
+    out.set(field, at);
+    at += field.length;
+  };
+  put(id);
+  put(content);
+  put(metadata);
+  put(embedding);
+  if (withCreatedAt) {
+    at = out.writeInt32BE(8, at);
+    const micros = BigInt((row.createdAt as Date).getTime() - POSTGRES_EPOCH_MS) * 1000n;
+    out.writeBigInt64BE(micros, at);
+  }
+  return out;
+}
+
+function copyStatement(config: ResolvedStoreConfig, withCreatedAt: boolean): string {
+  const c = config.columns;
+  const columns = [c.id, c.content, c.metadata, c.embedding, ...(withCreatedAt ? [c.createdAt] : [])];
+  return `COPY ${config.table.text} (${columns.map((s) => s.text).join(', ')}) FROM STDIN (FORMAT binary)`;
+}
+
+/**
+ * Runs `statement` with no rows; returns why COPY is not available (SQLSTATE 0A000, or a protocol-level
+ * failure such as a proxy that does not relay COPY), `undefined` when it works. Other server errors
+ * (a missing table or column) are thrown: every bulk path would meet them.
+ */
+async function refusesCopy(client: CopyPoolClient, statement: string): Promise<string | undefined> {
+  try {
+    await pipeline(Readable.from([Buffer.concat([HEADER, TRAILER])]), client.query(copyFrom(statement)));
+    return undefined;
+  } catch (error) {
+    const sqlState = (error as { code?: unknown } | null)?.code;
+    const message = error instanceof Error ? error.message : String(error);
+    if (sqlState === '0A000' || typeof sqlState !== 'string') return message;
+    throw error;
+  }
+}
+
+/** The row of a binary COPY a server error points at (`COPY documents, line 3`), 1-based. */
+function copyLine(error: unknown): number | undefined {
+  const where = (error as { where?: unknown } | null)?.where;
+  const line = typeof where === 'string' ? /COPY [^,]+, line (\d+)/.exec(where)?.[1] : undefined;
+  return line === undefined ? undefined : Number(line);
+}
+
+/**
+ * Loads `rows` with binary COPY statements in one transaction on a connection of `pool`: all rows land or
+ * none. Rows stream from the iterable to the socket with backpressure; at most one chunk of encoded rows
+ * (plus the socket's buffer) is held at a time. A validation error from the iterable aborts the COPY
+ * (CopyFail), rolls back and is rethrown as is; a server error is translated and names the document the
+ * server stopped at. `ANALYZE` runs before the commit when `analyze(rows)` says so.
+ *
+ * ### Examples
+ * ```ts
+ * await copyLoad({ pool, config, rows, analyze: (n) => n >= 1000, operation: 'addMany', translate });
+ * ```
+ *
+ * The statements (PostgreSQL):
+ * ```sql
+ * BEGIN;
+ * COPY "documents" ("id", "content", "metadata", "embedding") FROM STDIN (FORMAT binary); -- every 16 MiB
+ * ANALYZE "documents";                                                                      -- if asked
+ * COMMIT;
+ * ```
+ */
+export async function copyLoad(
+  options: CopyLoadOptions,
+): Promise<CopyLoadResult | { readonly unsupported: string }> {
+  const { config, operation } = options;
+  const statementBytes = options.statementBytes ?? COPY_STATEMENT_BYTES;
+  const returnIds = options.returnIds ?? true;
+  const client = await options.pool.connect();
+  let broken: Error | undefined;
+  const ids: string[] = [];
+  let inserted = 0;
+  let statements = 0;
+  let analyzed = false;
+  try {
+    await client.query('BEGIN');
+    try {
+      if (options.probe === true) {
+        const refused = await refusesCopy(client, copyStatement(config, false));
+        if (refused !== undefined) {
+          await client.query('ROLLBACK');
+          return { unsupported: refused };
+        }
+      }
+      const source = options.rows[Symbol.asyncIterator]();
+      let lookahead: IndexedCopyRow | undefined;
+      const next = async (): Promise<IndexedCopyRow | undefined> => {
+        if (lookahead !== undefined) {
+          const row = lookahead;
+          lookahead = undefined;
+          return row;
+        }
+        const result = await source.next();
+        return result.done === true ? undefined : result.value;
+      };
+      for (let first = await next(); first !== undefined; first = await next()) {
+        const withCreatedAt = first.row.createdAt !== undefined;
+        const start = first.index;
+        async function* statementData(): AsyncGenerator<Buffer> {
+          let parts: Buffer[] = [HEADER];
+          let chunk = HEADER.length;
+          let sent = 0;
+          for (let current: IndexedCopyRow | undefined = first; current !== undefined; ) {
+            const tuple = encodeCopyTuple(current.row, withCreatedAt);
+            if (returnIds) ids.push(current.row.id);
+            parts.push(tuple);
+            chunk += tuple.length;
+            if (chunk >= CHUNK_BYTES) {
+              yield Buffer.concat(parts, chunk);
+              sent += chunk;
+              parts = [];
+              chunk = 0;
+            }
+            if (sent + chunk >= statementBytes) break;
+            current = await next();
+            if (current !== undefined && (current.row.createdAt !== undefined) !== withCreatedAt) {
+              lookahead = current; // a different column set: a statement of its own
+              break;
+            }
+          }
+          parts.push(TRAILER);
+          yield Buffer.concat(parts, chunk + TRAILER.length);
+        }
+        const stream = client.query(copyFrom(copyStatement(config, withCreatedAt)));
+        try {
+          await pipeline(Readable.from(statementData()), stream);
+        } catch (error) {
+          if (error instanceof PgVectorError) throw error;
+          const line = copyLine(error);
+          const at = line === undefined ? `docs[${start}..]` : `docs[${start + line - 1}]`;
+          throw options.translate(error, `${operation}: COPY (${at})`);
+        }
+        inserted += stream.rowCount;
+        statements++;
+      }
+      analyzed = options.analyze(inserted);
+      if (analyzed) {
+        try {
+          await client.query(`ANALYZE ${config.table.text}`);
+        } catch (error) {
+          throw options.translate(error, `${operation}: ANALYZE`);
+        }
+      }
+      await client.query('COMMIT');
+    } catch (error) {
+      try {
+        await client.query('ROLLBACK');
+      } catch (rollbackError) {
+        // The connection is unusable: the server rolls back when it closes.
+        broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+      }
+      throw error;
+    }
+  } catch (error) {
+    if (!(error instanceof PgVectorError)) throw options.translate(error, operation);
+    throw error;
+  } finally {
+    client.release(broken ?? false);
+  }
+  return { inserted, ids, statements, analyzed };
+}
