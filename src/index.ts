@@ -79,14 +79,16 @@ export {
   quoteIdentifier,
   type ResolvedStoreConfig,
   resolveStoreConfig,
+  type SearchVia,
   STORE_DEFAULTS,
   type StoreTransactionOptions,
   type VectorEncodingOption,
   type VectorStoreConfig,
 } from './store-config.js';
-export { COPY_STATEMENT_BYTES, type CopyPool, type CopyPoolClient } from './store-copy.js';
+export { COPY_STATEMENT_BYTES } from './store-copy.js';
 export { type VectorStoreExtension, vectorStoreExtension } from './store-extension.js';
 export type { DocumentInput, Embedding, EmbeddingInput } from './store-input.js';
+export type { PoolQuery, StorePool, StorePoolClient } from './store-pool.js';
 export { HIT_FIELDS, type HitField } from './store-sql.js';
 export {
   type ErrorContext,

@@ -1,6 +1,6 @@
 /**
  * The COPY bulk path: rows go to the server as `COPY … FROM STDIN (FORMAT binary)` through a connection of
- * the application's `pg.Pool` (the one given to `@prisma/adapter-pg`), in one transaction, streamed with
+ * the application's `pg.Pool` (the store's `pool`, the one given to `@prisma/adapter-pg`), in one transaction, streamed with
  * backpressure so that memory does not grow with the number of rows. Vectors travel in pgvector's binary
  * format, exactly as the binary INSERT path binds them.
  */
@@ -11,29 +11,8 @@ import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
 import { PgVectorError } from './errors.js';
 import type { ResolvedStoreConfig } from './store-config.js';
+import type { StorePool, StorePoolClient } from './store-pool.js';
 import type { RowValues } from './store-sql.js';
-
-/**
- * The part of a `pg.Pool` the COPY path uses: pass the pool your `PrismaPg` adapter was built with, so that
- * bulk loads share its connections and settings.
- *
- * ### Examples
- * ```ts
- * const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL });
- * const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
- * const store = createVectorStore(prisma, { copyPool: pool });
- * ```
- */
-export interface CopyPool {
-  connect(): Promise<CopyPoolClient>;
-}
-
-/** The part of a `pg.PoolClient` the COPY path uses. */
-export interface CopyPoolClient {
-  query(text: string): Promise<unknown>;
-  query<S extends { submit(connection: never): void }>(stream: S): S;
-  release(destroy?: boolean | Error): void;
-}
 
 /** One validated row as the COPY path sends it. */
 export interface CopyRow {
@@ -62,7 +41,7 @@ export interface CopyLoadResult {
 
 /** Options of {@link copyLoad}. */
 export interface CopyLoadOptions {
-  readonly pool: CopyPool;
+  readonly pool: StorePool;
   readonly config: ResolvedStoreConfig;
   /** Validated rows, in input order; a rejection aborts the load (nothing lands). */
   readonly rows: AsyncIterable<IndexedCopyRow>;
@@ -213,7 +192,7 @@ function copyStatement(config: ResolvedStoreConfig, withCreatedAt: boolean): str
  * failure such as a proxy that does not relay COPY), `undefined` when it works. Other server errors
  * (a missing table or column) are thrown: every bulk path would meet them.
  */
-async function refusesCopy(client: CopyPoolClient, statement: string): Promise<string | undefined> {
+async function refusesCopy(client: StorePoolClient, statement: string): Promise<string | undefined> {
   try {
     await pipeline(Readable.from([Buffer.concat([HEADER, TRAILER])]), client.query(copyFrom(statement)));
     return undefined;

@@ -5,6 +5,7 @@
  */
 
 import type { Sql } from '@prisma/client/runtime/client';
+import pg from 'pg';
 import type { Embedder } from './embedder.js';
 import { PgVectorError } from './errors.js';
 import { compileFilter, type Filter } from './filter.js';
@@ -43,6 +44,7 @@ import {
   prepareRow,
   vectorSql,
 } from './store-input.js';
+import { type PoolQuery, poolTransaction, poolTypes, type StorePool, toPoolQuery } from './store-pool.js';
 import {
   buildAnalyzeSql,
   buildDeleteByIdsSql,
@@ -185,11 +187,11 @@ export interface WriteManyResult {
   /** INSERT statements run, or COPY statements with `method: 'copy'`. */
   readonly batches: number;
   /**
-   * How the rows went in: `'copy'` (binary COPY through `copyPool`) or `'insert'` (multi-row INSERTs through
+   * How the rows went in: `'copy'` (binary COPY through `pool`) or `'insert'` (multi-row INSERTs through
    * Prisma).
    */
   readonly method: WriteMethod;
-  /** Why `'insert'` was used although a `copyPool` is configured (e.g. a caller's transaction, `upsertMany`). */
+  /** Why `'insert'` was used although a `pool` is configured (e.g. a caller's transaction, `upsertMany`). */
   readonly copySkipped?: string;
   /** Whether `ANALYZE` ran, in the same transaction, because at least `analyzeThreshold` rows were written. */
   readonly analyzed: boolean;
@@ -210,7 +212,7 @@ export interface WriteManyOptions {
   /** Most rows per INSERT; default: the store's `batchSize`. Always also capped by 65 535 bind parameters. */
   readonly batchSize?: number;
   /**
-   * `'auto'` (default): binary COPY when the store has a `copyPool` and may use it (not in a caller's
+   * `'auto'` (default): binary COPY when the store has a `pool` and may use it (not in a caller's
    * transaction, not an upsert, the server accepts COPY), INSERTs otherwise. `'copy'` demands COPY (throws
    * `INVALID_ARGUMENT` saying why it cannot); `'insert'` always uses INSERTs.
    */
@@ -272,6 +274,7 @@ interface SharedState {
   copyRefused: string | undefined;
   /** Whether a COPY load has succeeded (no more probing). */
   copyWorks: boolean;
+  poolTypes?: PoolQuery['types'];
 }
 
 interface RawRow {
@@ -869,7 +872,7 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
     return this.finishWrite(written, 'insert', copySkipped);
   }
 
-  /** Whether a bulk write may use COPY, or why not (only worth saying when a `copyPool` is configured). */
+  /** Whether a bulk write may use COPY, or why not (only worth saying when a `pool` is configured). */
   private writeMethod(options: WriteManyOptions, upsert: boolean): { method: WriteMethod; skipped?: string } {
     const asked = options.method ?? 'auto';
     if (!['auto', 'copy', 'insert'].includes(asked)) {
@@ -877,8 +880,8 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
     }
     if (asked === 'insert') return { method: 'insert' };
     const skipped =
-      this.config.copyPool === undefined
-        ? 'no copyPool is configured'
+      this.config.pool === undefined
+        ? 'no pool is configured'
         : this.inTransaction
           ? "in a caller's transaction (COPY would run on another connection, outside it)"
           : upsert
@@ -888,7 +891,7 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
               : `the server refused COPY: ${this.shared.copyRefused}`;
     if (skipped === undefined) return { method: 'copy' };
     if (asked === 'copy') throw argumentError(`method 'copy' is not possible here: ${skipped}`);
-    return { method: 'insert', ...(this.config.copyPool === undefined ? {} : { skipped }) };
+    return { method: 'insert', ...(this.config.pool === undefined ? {} : { skipped }) };
   }
 
   /** The COPY path; `{ skipped }` (nothing consumed, nothing written) when the server refuses COPY. */
@@ -910,15 +913,11 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
       this.checkDistinctIds(docs);
       rows = fromArray(prepared);
     } else {
-      const ids = new DistinctIds();
-      rows = mapSource(docs as Iterable<unknown> | AsyncIterable<unknown>, (doc, index) => {
-        const row = toCopyRow(doc, index);
-        ids.check(row.row.id, index, (doc as { id?: unknown }).id !== undefined);
-        return row;
-      });
+      // Streamed: nothing is kept per row (a repeated id is refused by the primary key, naming the row).
+      rows = mapSource(docs as Iterable<unknown> | AsyncIterable<unknown>, toCopyRow);
     }
     const result: CopyLoadResult | { unsupported: string } = await copyLoad({
-      pool: config.copyPool as NonNullable<ResolvedStoreConfig['copyPool']>,
+      pool: config.pool as StorePool,
       config,
       rows,
       analyze: (n) => n >= config.analyzeThreshold,
@@ -988,7 +987,8 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
   ): Promise<WrittenRows> {
     return this.transaction(operation, async (client) => {
       const written = new WrittenRows(returnIds);
-      const ids = new DistinctIds();
+      // Upserts refuse an id given twice (the second would silently win); for adds the primary key does.
+      const ids = upsert ? new DistinctIds() : undefined;
       let chunk: Sql[] = [];
       let chunkStart = 0;
       let count = 0;
@@ -1005,7 +1005,7 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
       };
       for await (const doc of docs) {
         const row = this.prepare(doc, `docs[${count}]`, upsert);
-        if (row.id !== undefined) ids.check(row.id, count, true);
+        if (row.id !== undefined) ids?.check(row.id, count, true);
         chunk.push(buildRowSql(row));
         count++;
         if (chunk.length >= batchSize) await flush();
@@ -1154,6 +1154,20 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
   private async runSearch<R>(prepared: PreparedSearch, statement: Sql, operation: string): Promise<R[]> {
     const entries = settingEntries(prepared.tuning.settings, this.config.indexMethod);
     const metric = prepared.metric;
+    const pool = this.config.searchVia === 'pool' && !this.inTransaction ? this.config.pool : undefined;
+    if (pool !== undefined) {
+      const types = this.poolTypes();
+      const statements = [
+        ...(entries.length === 0 ? [] : [toPoolQuery(buildSetConfigSql(entries), types)]),
+        toPoolQuery(statement, types),
+      ];
+      try {
+        if (statements.length === 1) return (await pool.query(statements[0] as PoolQuery)).rows as R[];
+        return (await poolTransaction(pool, statements)) as R[];
+      } catch (error) {
+        throw translateDatabaseError(error, this.errorContext(operation, metric));
+      }
+    }
     if (entries.length === 0) return this.query<R>(statement, operation, this.client, metric);
     if (!this.inTransaction) {
       return this.transaction(operation, async (tx) => {
@@ -1186,6 +1200,12 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
       run.catch(() => undefined),
     );
     return run;
+  }
+
+  /** `pg`'s type parsers with `timestamp` read as UTC (see {@link poolTypes}); built once per store. */
+  private poolTypes(): PoolQuery['types'] {
+    this.shared.poolTypes ??= poolTypes(pg.types);
+    return this.shared.poolTypes;
   }
 
   private toHit(row: RawRow, prepared: PreparedSearch): Record<string, unknown> {

@@ -1,10 +1,17 @@
-// The store's COPY bulk path: binary `COPY … FROM STDIN` on a connection of the pg.Pool given to PrismaPg,
-// against PostgreSQL + pgvector over the wire (embedded PGlite server, or TEST_DATABASE_URL).
+// The store's direct path to the pg.Pool given to PrismaPg: binary `COPY … FROM STDIN` bulk loads, and
+// searches sent to the pool instead of $queryRaw, against PostgreSQL + pgvector over the wire (embedded PGlite
+// server, or TEST_DATABASE_URL).
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PrismaClient } from '../../src/generated/prisma/client.js';
-import { createVectorStore, PgVectorError, type VectorStore } from '../../src/index.js';
+import {
+  createVectorStore,
+  type Metric,
+  PgVectorError,
+  type SearchOptions,
+  type VectorStore,
+} from '../../src/index.js';
 import { openTestDatabase, type TestDatabase } from '../support/database.js';
 import { itemsTableSql, random, randomBits, randomVector } from './helpers.js';
 
@@ -40,7 +47,7 @@ function store(table: string, extra: object = {}): VectorStore<Meta> {
     table,
     dimensions: DIMS,
     partialIndexPredicates: [],
-    copyPool: pool,
+    pool,
     ...extra,
   });
 }
@@ -85,7 +92,7 @@ afterAll(async () => {
   await db?.close();
 });
 
-describe('addMany with a copyPool', () => {
+describe('addMany with a pool', () => {
   it('writes exactly what the INSERT path writes, ids in input order', async () => {
     const at = new Date('2024-05-06T07:08:09.123Z');
     const docs = [
@@ -161,7 +168,7 @@ describe('addMany with a copyPool', () => {
       dimensions: 10,
       vectorType: 'sparsevec',
       partialIndexPredicates: [],
-      copyPool: pool,
+      pool,
     });
     const s = await sparse.addMany([
       { id: 's1', content: 's', embedding: { dims: 10, indices: [0, 7], values: [0.5, -1.25] } },
@@ -177,7 +184,7 @@ describe('addMany with a copyPool', () => {
       vectorType: 'bit',
       metric: 'hamming',
       partialIndexPredicates: [],
-      copyPool: pool,
+      pool,
     });
     const value = randomBits(next, 12);
     expect((await bits.addMany([{ id: 'b1', content: 'b', embedding: value }])).method).toBe('copy');
@@ -280,11 +287,12 @@ describe('addMany with a copyPool', () => {
     });
     expect((await plain.addMany([doc(14)])).method).toBe('insert');
     expect((await plain.addMany([doc(15)])).copySkipped).toBeUndefined();
-    await expect(plain.addMany([doc(16)], { method: 'copy' })).rejects.toThrow(/no copyPool/);
+    await expect(plain.addMany([doc(16)], { method: 'copy' })).rejects.toThrow(/no pool/);
   });
 
-  it('refuses a copyPool that is not a pool, and bad options', async () => {
-    expect(() => store('copy_items', { copyPool: 'postgres://x' })).toThrow(/copyPool must be a pg.Pool/);
+  it('refuses a pool that is not a pg.Pool, and bad options', async () => {
+    expect(() => store('copy_items', { pool: 'postgres://x' })).toThrow(/pool must be a pg.Pool/);
+    expect(() => store('copy_items', { pool: { connect() {} } })).toThrow(/connect\(\) and query\(\)/);
     await expect(store('copy_items').addMany([doc(20)], { method: 'fast' as never })).rejects.toThrow(
       /method must be/,
     );
@@ -292,7 +300,7 @@ describe('addMany with a copyPool', () => {
   });
 });
 
-describe('addMany with an iterable and no copyPool (INSERTs)', () => {
+describe('addMany with an iterable and no pool (INSERTs)', () => {
   const plain = () =>
     createVectorStore<Meta>(prisma, {
       schema: db.schema,
@@ -338,6 +346,107 @@ describe('addMany with an iterable and no copyPool (INSERTs)', () => {
   });
 });
 
+describe('search through the pool', () => {
+  const viaPool = () => store('search_items');
+  const viaPrisma = () => store('search_items', { searchVia: 'prisma' });
+  const queries = Array.from({ length: 4 }, () => randomVector(next, DIMS));
+  const base = Date.UTC(2024, 0, 1, 22, 30); // late evening UTC: another calendar day west of Greenwich
+
+  beforeAll(async () => {
+    await pgc.query(itemsTableSql('search_items', `vector(${DIMS})`));
+    await store('search_items').addMany(
+      Array.from({ length: 300 }, (_, i) => doc(i, { createdAt: new Date(base + i * 3_600_000) })),
+    );
+    await pgc.query('CREATE INDEX ON search_items USING hnsw (embedding vector_cosine_ops)');
+  });
+
+  const cases: [string, SearchOptions<Meta, 'content' | 'metadata' | 'createdAt', boolean>][] = [
+    ['defaults', {}],
+    ['k and a metadata filter', { k: 5, filter: { type: 'article' } }],
+    ['operators', { filter: { n: { gte: 100, lt: 200 }, type: { in: ['note', 'x'] } } }],
+    [
+      'createdAt range',
+      {
+        filter: { createdAt: { gte: new Date(base + 50 * 3_600_000), lt: new Date(base + 80 * 3_600_000) } },
+      },
+    ],
+    ['efSearch (settings in a transaction)', { efSearch: 80 }],
+    ['iterative scan off', { filter: { type: 'note' }, iterativeScan: 'off' }],
+    ['select and embeddings', { select: ['createdAt'], includeEmbedding: true }],
+    ['maxDistance', { maxDistance: 0.9 }],
+    ['another metric', { metric: 'l2' as Metric, k: 3 }],
+  ];
+
+  it.each(cases)('%s: the same hits as through Prisma', async (_, options) => {
+    for (const q of queries) {
+      const a = await viaPool().search(q, options);
+      const b = await viaPrisma().search(q, options);
+      expect(a).toEqual(b);
+      expect(a.results.length).toBeGreaterThan(0);
+    }
+  });
+
+  it('reads timestamps as UTC and sends Dates as UTC in any process time zone', async () => {
+    const saved = process.env.TZ;
+    process.env.TZ = 'America/Los_Angeles';
+    try {
+      expect(new Date(base).getDate()).toBe(1); // the zone is in effect: 14:30 on Jan 1 there
+      const options = { k: 300, filter: { createdAt: { gte: new Date(base + 10 * 3_600_000) } } };
+      const a = await viaPool().search(queries[0] as number[], options);
+      expect(a).toEqual(await viaPrisma().search(queries[0] as number[], options));
+      expect(a.results).toHaveLength(290);
+      const hit = a.results.find((h) => h.id === 'd00010');
+      expect(hit?.createdAt).toEqual(new Date(base + 10 * 3_600_000));
+    } finally {
+      if (saved === undefined) delete process.env.TZ;
+      else process.env.TZ = saved;
+    }
+  });
+
+  it('explains the same plan, translates server errors the same way, and releases its connections', async () => {
+    const q = queries[0] as number[];
+    expect(await viaPool().explainSearch(q, { efSearch: 40 })).toEqual(
+      await viaPrisma().explainSearch(q, { efSearch: 40 }),
+    );
+    // A table that does not exist: the server's error, translated the same way on both paths.
+    const wrong = (via: 'pool' | 'prisma') =>
+      rejection(store('no_such_items', { searchVia: via }).search(queries[0] as number[], { efSearch: 50 }));
+    const [a, b] = [await wrong('pool'), await wrong('prisma')];
+    expect(a.message).toMatch(/^search failed \(SQLSTATE 42P01\): relation "[a-z_0-9]*\.?no_such_items" does not exist/);
+    expect({ code: a.code, server: a.server?.sqlState, fix: a.fix }).toEqual({
+      code: b.code,
+      server: b.server?.sqlState,
+      fix: b.fix,
+    });
+    expectPoolIdle();
+  });
+
+  it("goes through Prisma in a caller's transaction (it sees the transaction's own rows)", async () => {
+    await prisma
+      .$transaction(async (tx) => {
+        const inTx = viaPool().withClient(tx);
+        await inTx.add({ id: 'uncommitted', content: 'x', embedding: queries[1] as number[] });
+        const r = await inTx.search(queries[1] as number[], { k: 1, efSearch: 100 });
+        expect(r.results[0]?.id).toBe('uncommitted');
+        throw new Error('roll back');
+      })
+      .catch((error: Error) => expect(error.message).toBe('roll back'));
+    expect((await viaPool().search(queries[1] as number[], { k: 1 })).results[0]?.id).not.toBe('uncommitted');
+  });
+
+  it('refuses searchVia pool without a pool, and unknown values', () => {
+    const config = { schema: db.schema, table: 'search_items', dimensions: DIMS, partialIndexPredicates: [] };
+    expect(() => createVectorStore(prisma, { ...config, searchVia: 'pool' })).toThrow(
+      /searchVia 'pool' needs a pool/,
+    );
+    expect(() => createVectorStore(prisma, { ...config, pool, searchVia: 'wire' as never })).toThrow(
+      /searchVia must be one of/,
+    );
+    expect(createVectorStore(prisma, { ...config, searchVia: 'prisma' }).config.searchVia).toBe('prisma');
+    expect(createVectorStore(prisma, { ...config, pool }).config.searchVia).toBe('pool');
+  });
+});
+
 describe('a server that refuses COPY', () => {
   // PostgreSQL refuses COPY FROM into a table under row-level security (SQLSTATE 0A000); INSERTs work.
   const role = `ppv_rls_${process.pid}`;
@@ -372,7 +481,7 @@ describe('a server that refuses COPY', () => {
       table: 'rls_items',
       dimensions: DIMS,
       partialIndexPredicates: [],
-      copyPool: rlsPool,
+      pool: rlsPool,
     });
     async function* source() {
       for (let i = 0; i < 3; i++) yield doc(i);
