@@ -133,11 +133,27 @@ export async function pgClient(url: string): Promise<pg.Client> {
 }
 
 /** A Prisma Client over `@prisma/adapter-pg` with a pool of `max` connections (what the store is built for). */
-export function prismaClient(url: string, max: number, queryPlanCacheMaxSize?: number): PrismaClient {
-  return new PrismaClient({
-    adapter: new PrismaPg({ connectionString: url, max }),
+export function prismaClient(url: string, max: number, queryPlanCacheMaxSize?: number): AppClient {
+  const pool = new pg.Pool({ connectionString: url, max });
+  const prisma = new PrismaClient({
+    adapter: new PrismaPg(pool),
     ...(queryPlanCacheMaxSize === undefined ? {} : { queryPlanCacheMaxSize }),
   });
+  return {
+    prisma,
+    pool,
+    async close() {
+      await prisma.$disconnect();
+      await pool.end();
+    },
+  };
+}
+
+/** A Prisma Client on a `pg.Pool` of its own, wired as the README recommends (the pool is the store's `pool`). */
+export interface AppClient {
+  readonly prisma: PrismaClient;
+  readonly pool: pg.Pool;
+  close(): Promise<void>;
 }
 
 /** The bench table of a dimension, quoted: `"bench_1536"`. */

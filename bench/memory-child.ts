@@ -1,7 +1,8 @@
 /**
  * One bulk load through the store in a process of its own, for the memory measurement: rows come from a
- * generator, `addMany` gets them in chunks, and the process's RSS is sampled every 10 ms. Arguments: one JSON
- * object `{ url, table, dims, rows, chunk, batchSize, seed }`; prints one JSON line with the figures.
+ * generator that `addMany` consumes as a stream (one call, one transaction, binary COPY through the pool),
+ * and the process's RSS is sampled every 10 ms. Arguments: one JSON
+ * object `{ url, table, dims, rows, seed }`; prints one JSON line with the figures.
  */
 
 import { createVectorStore } from '../src/store.js';
@@ -14,21 +15,19 @@ interface Args {
   readonly table: string;
   readonly dims: number;
   readonly rows: number;
-  readonly chunk: number;
-  readonly batchSize: number;
   readonly seed: number;
   /** PrismaClient's `queryPlanCacheMaxSize` (0 turns the query plan cache off); absent: Prisma's default. */
   readonly queryPlanCacheMaxSize?: number;
 }
 
 const args = JSON.parse(process.argv[2] ?? '{}') as Args;
-const prisma = prismaClient(args.url, 1, args.queryPlanCacheMaxSize);
+const app = prismaClient(args.url, 1, args.queryPlanCacheMaxSize);
+const prisma = app.prisma;
 const store = createVectorStore(prisma, {
   table: args.table,
   dimensions: args.dims,
   partialIndexPredicates: [],
-  // One ANALYZE for the whole load (maintain() below), not one per chunk.
-  analyzeThreshold: Number.POSITIVE_INFINITY,
+  pool: app.pool,
 });
 await store.pgvectorVersion();
 const mixture = new Mixture({ dims: args.dims, clusters: 50, spread: 0.5, seed: args.seed });
@@ -42,25 +41,19 @@ const sample = () => {
 };
 const timer = setInterval(sample, 10);
 const start = performance.now();
-let chunk: ReturnType<typeof toDoc>[] = [];
-let inserted = 0;
-for (const row of mixture.rows(args.rows)) {
-  chunk.push(toDoc(row));
-  if (chunk.length === args.chunk) {
-    inserted += (await store.addMany(chunk, { batchSize: args.batchSize })).inserted;
-    chunk = [];
-    sample();
-  }
+function* docs() {
+  for (const row of mixture.rows(args.rows)) yield toDoc(row);
 }
-if (chunk.length > 0) inserted += (await store.addMany(chunk, { batchSize: args.batchSize })).inserted;
-await store.maintain();
+// The whole load is one call: ANALYZE before the commit, VACUUM (ANALYZE) after it.
+const result = await store.addMany(docs(), { returnIds: false });
+const inserted = result.inserted;
 const seconds = (performance.now() - start) / 1000;
 sample();
 clearInterval(timer);
 // With --expose-gc (the parent passes it): what is still reachable after the load, i.e. retained, not garbage.
 (globalThis as { gc?: () => void }).gc?.();
 const heapAfterGc = process.memoryUsage().heapUsed;
-await prisma.$disconnect();
+await app.close();
 process.stdout.write(
   `${JSON.stringify({ rows: args.rows, inserted, baselineRss: baseline, peakRss: peak, peakHeapUsed: peakHeap, heapAfterGc, seconds })}\n`,
 );

@@ -1,6 +1,7 @@
 /**
  * Memory of a bulk load through the service: two loads of different sizes, each in a fresh child process
- * (`memory-child.ts`) fed from a generator in chunks; their peak RSS must not grow with the number of rows.
+ * (`memory-child.ts`) that streams a generator into one `addMany` call (binary COPY through the pool); their
+ * peak RSS must not grow with the number of rows.
  * Interleaved small, large, small, large. The database runs in another process (or server), so the RSS is
  * the client's alone.
  */
@@ -24,8 +25,6 @@ export interface MemoryRun {
 
 export interface MemoryResult {
   readonly dims: number;
-  readonly chunk: number;
-  readonly batchSize: number;
   readonly sizes: readonly [number, number];
   readonly runs: MemoryRun[];
   readonly peakRssMiB: { readonly small: Summary; readonly large: Summary };
@@ -64,14 +63,12 @@ export async function benchMemory(opts: {
 }): Promise<MemoryResult> {
   const { client, dims, sizes, rounds, log } = opts;
   const table = `bench_mem_${dims}`;
-  const chunk = 1000;
-  const batchSize = 500;
   await resetTable(client, table, dims);
   const runs: MemoryRun[] = [];
   const peaks = await interleave(rounds, ['small', 'large'] as const, async (which, round) => {
     await client.query(`TRUNCATE "${table}"`);
     const rows = which === 'small' ? sizes[0] : sizes[1];
-    const run = await runChild({ url: opts.url, table, dims, rows, chunk, batchSize, seed: 7 });
+    const run = await runChild({ url: opts.url, table, dims, rows, seed: 7 });
     runs.push(run);
     log(
       `    round ${round + 1} ${String(rows).padStart(6)} rows × ${dims}d: peak RSS ${(run.peakRss / 2 ** 20).toFixed(1)} MiB (start ${(run.baselineRss / 2 ** 20).toFixed(1)}), ${(rows / run.seconds).toFixed(0)} rows/s`,
@@ -85,8 +82,6 @@ export async function benchMemory(opts: {
   const largeVectorMiB = (sizes[1] * 4 * dims) / 2 ** 20;
   return {
     dims,
-    chunk,
-    batchSize,
     sizes,
     runs,
     peakRssMiB: { small, large },
@@ -95,7 +90,7 @@ export async function benchMemory(opts: {
     goals: [
       goal(
         `memory.${dims}.peakRss`,
-        `peak RSS loading ${sizes[1]} rows ÷ ${sizes[0]} rows (addMany fed in chunks of ${chunk})`,
+        `peak RSS loading ${sizes[1]} rows ÷ ${sizes[0]} rows (one streaming addMany, COPY)`,
         ratio,
         { atMost: 1.2 },
         '×',

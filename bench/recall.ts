@@ -1,13 +1,17 @@
 /**
  * Recall of the HNSW index against exact search (computed in JS over the same float4 vectors), across
  * `hnsw.ef_search`, and filtered searches at 10% and 1% selectivity with and without iterative scans.
- * All searches go through the store; every query visits every contender in rotated order (interleaved).
+ * All searches go through the store (wired with the app's pool); every query visits every contender in
+ * rotated order (interleaved). On small tables the planner answers filtered searches with a sequential scan
+ * (exact), so the filtered cases run twice: as the planner chooses, and with the HNSW index forced
+ * (`SET LOCAL enable_seqscan = off` in each search's transaction) — where iterative scans make the difference.
  */
 
 import type pg from 'pg';
 import type { PrismaClient } from '../src/generated/prisma/client.js';
 import { createVectorStore } from '../src/store.js';
 import type { IterativeScan } from '../src/store-config.js';
+import type { PoolQuery, StorePool, StorePoolClient } from '../src/store-pool.js';
 import { exactTopK, type Row, recallOf } from './dataset.js';
 import { type Goal, goal, now, type Summary, summarize } from './stats.js';
 
@@ -23,6 +27,8 @@ export interface LadderPoint {
 
 export interface FilteredCase {
   readonly name: string;
+  /** The HNSW index forced (`enable_seqscan = off`) instead of the planner's choice. */
+  readonly indexForced?: boolean;
   readonly selectivity: number;
   readonly iterativeScan: IterativeScan | 'n/a';
   readonly recall: number;
@@ -64,10 +70,45 @@ export function recommend(ladder: readonly LadderPoint[], target = RECALL_TARGET
   return ladder.find((p) => p.recall >= target)?.efSearch;
 }
 
+/**
+ * The app's pool, with `SET LOCAL enable_seqscan = off` after every BEGIN and around every single query:
+ * the store's searches through it use the vector index whenever the plan can (bench only).
+ */
+function indexForcingPool(pool: pg.Pool): StorePool {
+  const connect = async (): Promise<StorePoolClient> => {
+    const client = await pool.connect();
+    const query = async (arg: string | PoolQuery) => {
+      const result = await client.query(arg as string);
+      if (arg === 'BEGIN') await client.query('SET LOCAL enable_seqscan = off');
+      return result;
+    };
+    return { query, release: (destroy) => client.release(destroy) } as StorePoolClient;
+  };
+  return {
+    connect,
+    async query(statement) {
+      const client = await connect();
+      try {
+        await client.query('BEGIN');
+        const result = await client.query(statement);
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
+  };
+}
+
 /** Runs the recall ladder and the filtered searches on a loaded, indexed table. */
 export async function benchRecall(opts: {
   readonly client: pg.Client;
   readonly prisma: PrismaClient;
+  /** The pool behind `prisma`'s adapter: the store's `pool`. */
+  readonly pool: pg.Pool;
   readonly table: string;
   readonly dims: number;
   readonly rows: readonly Row[];
@@ -77,7 +118,9 @@ export async function benchRecall(opts: {
 }): Promise<RecallResult> {
   const { prisma, table, dims, rows, queries, rounds, log } = opts;
   const k = 10;
-  const store = createVectorStore(prisma, { table, dimensions: dims, partialIndexPredicates: [] });
+  const config = { table, dimensions: dims, partialIndexPredicates: [] };
+  const store = createVectorStore(prisma, { ...config, pool: opts.pool });
+  const forcing = createVectorStore(prisma, { ...config, pool: indexForcingPool(opts.pool) });
   const vectors = rows.map((r) => r.embedding);
   const truth = queries.map((q) => exactTopK(vectors, q, k).map((i) => rows[i]!.id));
 
@@ -155,11 +198,15 @@ export async function benchRecall(opts: {
 
   // Filtered searches, at the recommended ef_search.
   const cases = [
-    { name: 'unfiltered', selectivity: 1, key: undefined, scan: undefined },
-    { name: '10%, iterative (store default)', selectivity: 0.1, key: 's10', scan: undefined },
-    { name: '10%, iterativeScan off', selectivity: 0.1, key: 's10', scan: 'off' },
-    { name: '1%, iterative (store default)', selectivity: 0.01, key: 's1', scan: undefined },
-    { name: '1%, iterativeScan off', selectivity: 0.01, key: 's1', scan: 'off' },
+    { name: 'unfiltered', selectivity: 1, key: undefined, scan: undefined, forced: false },
+    { name: '10%, iterative (store default)', selectivity: 0.1, key: 's10', scan: undefined, forced: false },
+    { name: '10%, iterativeScan off', selectivity: 0.1, key: 's10', scan: 'off', forced: false },
+    { name: '1%, iterative (store default)', selectivity: 0.01, key: 's1', scan: undefined, forced: false },
+    { name: '1%, iterativeScan off', selectivity: 0.01, key: 's1', scan: 'off', forced: false },
+    { name: '10%, iterative, index forced', selectivity: 0.1, key: 's10', scan: undefined, forced: true },
+    { name: '10%, iterativeScan off, index forced', selectivity: 0.1, key: 's10', scan: 'off', forced: true },
+    { name: '1%, iterative, index forced', selectivity: 0.01, key: 's1', scan: undefined, forced: true },
+    { name: '1%, iterativeScan off, index forced', selectivity: 0.01, key: 's1', scan: 'off', forced: true },
   ] as const;
   const filterOf = (key: 's10' | 's1' | undefined) => (key === undefined ? undefined : { [key]: 'y' });
   const filteredTruth = cases.map((c) =>
@@ -180,7 +227,7 @@ export async function benchRecall(opts: {
         const c = cases[ci]!;
         const filter = filterOf(c.key);
         const start = now();
-        const res = await store.search(q, {
+        const res = await (c.forced ? forcing : store).search(q, {
           k,
           efSearch: ef,
           ...(filter === undefined ? {} : { filter }),
@@ -206,7 +253,7 @@ export async function benchRecall(opts: {
   const filtered: FilteredCase[] = [];
   for (const [ci, c] of cases.entries()) {
     const filter = filterOf(c.key);
-    const plan = await store.explainSearch(queries[0]!, {
+    const plan = await (c.forced ? forcing : store).explainSearch(queries[0]!, {
       k,
       efSearch: ef,
       ...(filter === undefined ? {} : { filter }),
@@ -218,6 +265,7 @@ export async function benchRecall(opts: {
       c.key === undefined ? rows.length : rows.filter((row) => row.metadata[c.key] === 'y').length;
     filtered.push({
       name: c.name,
+      ...(c.forced ? { indexForced: true } : {}),
       selectivity: c.selectivity,
       iterativeScan: c.key === undefined ? 'n/a' : (c.scan ?? (scanUsed as IterativeScan)),
       recall: fr[ci]!.reduce((s, x) => s + x, 0) / fr[ci]!.length,
@@ -233,7 +281,7 @@ export async function benchRecall(opts: {
   }
   for (const f of filtered) {
     log(
-      `    ${dims}d ${f.name.padEnd(32)} recall ${f.recall.toFixed(3)}, rows min ${f.minRows} mean ${f.meanRows.toFixed(1)}, p50 ${f.latencyMs.median.toFixed(2)} ms (${f.p50VsUnfiltered.toFixed(2)}×), ${f.indexes.join(',') || 'seq scan'}`,
+      `    ${dims}d ${f.name.padEnd(38)} recall ${f.recall.toFixed(3)}, rows min ${f.minRows} mean ${f.meanRows.toFixed(1)}, p50 ${f.latencyMs.median.toFixed(2)} ms (${f.p50VsUnfiltered.toFixed(2)}×), ${f.indexes.join(',') || 'seq scan'}`,
     );
   }
   const goals: Goal[] = [
@@ -247,8 +295,9 @@ export async function benchRecall(opts: {
       '',
     ),
   ];
-  for (const f of filtered.filter((x) => x.name.includes('iterative (store default)'))) {
-    const tag = `filtered.${dims}.${f.selectivity === 0.1 ? '10pct' : '1pct'}`;
+  const iterative = filtered.filter((x) => x.iterativeScan !== 'off' && x.iterativeScan !== 'n/a');
+  for (const f of iterative) {
+    const tag = `filtered.${dims}.${f.selectivity === 0.1 ? '10pct' : '1pct'}${f.indexForced === true ? '.indexForced' : ''}`;
     goals.push(
       goal(
         `${tag}.rows`,

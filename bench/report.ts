@@ -35,7 +35,12 @@ function table(head: readonly string[], rows: readonly (readonly string[])[]): s
 }
 
 const BULK_LABELS: Record<string, string> = {
-  store: '**store** `addMany` (binary, adapter-pg, one transaction, ANALYZE)',
+  store:
+    "**store** `addMany` with `pool` (binary COPY on the adapter's pool, one transaction; no post-load maintenance, like the raw paths)",
+  storeDefaults:
+    'store `addMany` with `pool` and its defaults (+ `ANALYZE` before the commit, `VACUUM (ANALYZE)` after)',
+  storeInsert:
+    "store `addMany`, `method: 'insert'` (binary multi-row INSERT ×500 through Prisma, one transaction)",
   pgInsertBinary: '(a) `pg` multi-row INSERT ×500, binary vectors, one transaction',
   pgCopyBinary: '(a) `pg` `COPY … FROM STDIN (FORMAT binary)`',
   prismaPerRow: '(b) one `$executeRaw` INSERT per row, text vectors (LangChain PrismaVectorStore)',
@@ -160,13 +165,17 @@ function searchSection(s: OverheadResult): string {
       [row('1', s.concurrency1), row('8', s.concurrency8)],
     ),
     '',
+    s.concurrency1.latencyMs.storeViaPrisma === undefined
+      ? ''
+      : `The same store with \`searchVia: 'prisma'\` (\`$queryRaw\`) at concurrency 1: ${ms(s.concurrency1.latencyMs.storeViaPrisma)} ms (p50 / p99), ${fmt(s.concurrency1.latencyMs.storeViaPrisma.median / s.concurrency1.latencyMs.pg.median)}× pg at p50 — Prisma's raw-query layer.`,
+    '',
     `Same ids both ways: ${s.sameResults ? 'yes' : 'NO'}. Vector bytes per query: ${int(s.vectorBytesPerQuery.store)} (pgvector binary ${int(s.vectorBytesPerQuery.pgvectorBinary)}; as a text literal ${int(s.vectorBytesPerQuery.text)}).`,
   ].join('\n');
 }
 
 function memorySection(m: MemoryResult): string {
   return [
-    `${m.dims} dims; \`addMany\` fed from a generator in chunks of ${m.chunk} rows (batchSize ${m.batchSize}), one fresh process per load, RSS sampled every 10 ms; the database runs in another process.`,
+    `${m.dims} dims; one \`addMany\` call streaming a generator (binary COPY through the pool, one transaction, 16 MiB per COPY statement, \`returnIds: false\`), one fresh process per load, RSS sampled every 10 ms; the database runs in another process.`,
     '',
     table(
       ['rows', 'start RSS MiB', 'peak RSS MiB', 'peak heap used MiB', 'rows/s'],
@@ -253,7 +262,7 @@ export function renderReport(report: Report): { markdown: string; svg: string } 
   const builds = [r.build384, r.build1536].filter(Boolean) as IndexBuildResult[];
   const recalls = [r.recall384, r.recall1536].filter(Boolean) as RecallResult[];
   const search = r.search1536 as OverheadResult | undefined;
-  const memory = r.memory384 as MemoryResult | undefined;
+  const memory = (r.memory1536 ?? r.memory384) as MemoryResult | undefined;
   const i = report.info;
   const notesFile = new URL('./notes.md', import.meta.url);
   const notes = existsSync(notesFile) ? readFileSync(notesFile, 'utf8').trim() : '';

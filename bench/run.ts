@@ -74,7 +74,8 @@ const log = (line: string) => console.log(line);
 const engine = await openEngine(process.env.DATABASE_URL);
 const client = await pgClient(engine.url);
 await client.query('CREATE EXTENSION IF NOT EXISTS vector');
-const prisma = prismaClient(engine.url, 8);
+const app = prismaClient(engine.url, 8);
+const prisma = app.prisma;
 const info = await runInfo(engine, client);
 log(`prisma-pgvector bench (${quick ? 'quick' : 'full'}) — ${info.date}`);
 log(
@@ -104,6 +105,7 @@ try {
         await benchBulkLoad({
           client,
           prisma,
+          pool: app.pool,
           mixture,
           rows: plan.bulkRows[dims],
           rounds: plan.bulkRounds,
@@ -122,10 +124,10 @@ try {
       table,
       dimensions: dims,
       partialIndexPredicates: [],
-      analyzeThreshold: Number.POSITIVE_INFINITY,
+      pool: app.pool,
     });
     const loadStart = performance.now();
-    for (let at = 0; at < rows.length; at += 2000) await store.addMany(rows.slice(at, at + 2000).map(toDoc));
+    await store.addMany(rows.map(toDoc), { returnIds: false });
     const loadSeconds = (performance.now() - loadStart) / 1000;
     log(`    loaded in ${loadSeconds.toFixed(1)} s (${(rows.length / loadSeconds).toFixed(0)} rows/s)`);
     results[`dataset${dims}`] = { rows: rows.length, dims, ...plan.mixture, loadSeconds };
@@ -153,6 +155,7 @@ try {
         await benchSearchOverhead({
           url: engine.url,
           prisma,
+          pool: app.pool,
           table,
           dims,
           rows: rows.length,
@@ -170,6 +173,7 @@ try {
         await benchRecall({
           client,
           prisma,
+          pool: app.pool,
           table,
           dims,
           rows,
@@ -182,13 +186,13 @@ try {
     await client.query(`DROP TABLE "${table}"`);
   }
   if (only.has('memory')) {
-    section(`memory: addMany fed from a generator, ${plan.memorySizes.join(' vs ')} rows × 384 dims`);
+    section(`memory: addMany streaming from a generator, ${plan.memorySizes.join(' vs ')} rows × 1536 dims`);
     keep(
-      'memory384',
+      'memory1536',
       await benchMemory({
         url: engine.url,
         client,
-        dims: 384,
+        dims: 1536,
         sizes: plan.memorySizes,
         rounds: plan.memoryRounds,
         log,
@@ -197,7 +201,7 @@ try {
   }
   results.serverRssMiB = rssOf(engine.serverPid) / 2 ** 20;
 } finally {
-  await prisma.$disconnect();
+  await app.close();
   await client.end();
   await engine.close();
 }

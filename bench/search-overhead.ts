@@ -1,8 +1,11 @@
 /**
  * Search overhead: the store's `search(q, { k: 10 })` against the very same SQL text and parameters sent
  * with `pg` directly (captured from the store's own `$queryRaw` calls, so both run the same statement with the
- * same binary vector). Interleaved per query (store, pg / pg, store alternating), at concurrency 1, then at
- * concurrency 8 (8 workers sharing a queue of queries; Prisma pool and `pg.Pool` of 8 connections).
+ * same binary vector). The store is wired as the README recommends: its `pool` is the `pg.Pool` behind the
+ * Prisma adapter, so searches go to the pool (`searchVia: 'pool'`). At concurrency 1 a third contender,
+ * the same store with `searchVia: 'prisma'` (`$queryRaw`), shows what Prisma's raw-query layer costs.
+ * Interleaved per query (contender order rotated), at concurrency 1, then at concurrency 8 (8 workers sharing
+ * a queue of queries; the app's pool and a `pg.Pool` of 8 connections).
  */
 
 import type { Sql } from '@prisma/client/runtime/client';
@@ -12,7 +15,7 @@ import { createVectorStore, type VectorStoreClient } from '../src/store.js';
 import { type Goal, goal, now, type Summary, summarize } from './stats.js';
 
 export interface OverheadRun {
-  readonly latencyMs: { readonly store: Summary; readonly pg: Summary };
+  readonly latencyMs: { readonly store: Summary; readonly pg: Summary; readonly storeViaPrisma?: Summary };
   readonly ratio: { readonly p50: number; readonly p99: number };
   /** Queries per second (concurrency runs only). */
   readonly qps?: { readonly store: number; readonly pg: number; readonly ratio: number };
@@ -53,6 +56,8 @@ function runOf(store: number[], pgl: number[], errors: { store: number; pg: numb
 export async function benchSearchOverhead(opts: {
   readonly url: string;
   readonly prisma: PrismaClient;
+  /** The pool behind `prisma`'s adapter: the store's `pool`. */
+  readonly pool: pg.Pool;
   readonly table: string;
   readonly dims: number;
   readonly rows: number;
@@ -64,7 +69,8 @@ export async function benchSearchOverhead(opts: {
   const { prisma, table, dims, queries, rounds, log } = opts;
   const k = 10;
   const config = { table, dimensions: dims, partialIndexPredicates: [] };
-  const store = createVectorStore(prisma, config);
+  const store = createVectorStore(prisma, { ...config, pool: opts.pool });
+  const storeViaPrisma = createVectorStore(prisma, { ...config, pool: opts.pool, searchVia: 'prisma' });
 
   // The store's exact statements, captured through a client that records what the store hands to Prisma.
   let last: Sql | undefined;
@@ -91,7 +97,8 @@ export async function benchSearchOverhead(opts: {
   const client = new pg.Client({ connectionString: opts.url });
   await client.connect();
   const pool = new pg.Pool({ connectionString: opts.url, max: 8 });
-  const viaStore = async (i: number) => (await store.search(queries[i]!, { k })).results.map((r) => r.id);
+  const viaStore = async (i: number, s = store) =>
+    (await s.search(queries[i]!, { k })).results.map((r) => r.id);
   const viaPg = async (i: number, c: pg.Client | pg.Pool = client) => {
     const q = captured[i]!;
     return (await c.query<{ id: string }>(q.text, q.values)).rows.map((r) => r.id);
@@ -105,22 +112,27 @@ export async function benchSearchOverhead(opts: {
     if (a.join() !== b.join()) sameResults = false;
   }
 
-  // Concurrency 1: per query, store then pg or pg then store, alternating.
-  const t1 = { store: [] as number[], pg: [] as number[] };
+  // Concurrency 1: per query, the three contenders in an order rotated from query to query.
+  const t1 = { store: [] as number[], pg: [] as number[], storeViaPrisma: [] as number[] };
+  const contenders = ['store', 'pg', 'storeViaPrisma'] as const;
   for (let r = 0; r < rounds; r++) {
     for (let i = 0; i < queries.length; i++) {
-      const order = (i + r) % 2 === 0 ? (['store', 'pg'] as const) : (['pg', 'store'] as const);
-      for (const who of order) {
+      const shift = (i + r) % contenders.length;
+      for (const who of [...contenders.slice(shift), ...contenders.slice(0, shift)]) {
         const start = now();
-        if (who === 'store') await viaStore(i);
-        else await viaPg(i);
+        if (who === 'pg') await viaPg(i);
+        else await viaStore(i, who === 'store' ? store : storeViaPrisma);
         t1[who].push(now() - start);
       }
     }
   }
-  const concurrency1 = runOf(t1.store, t1.pg, { store: 0, pg: 0 });
+  const c1 = runOf(t1.store, t1.pg, { store: 0, pg: 0 });
+  const concurrency1: OverheadRun = {
+    ...c1,
+    latencyMs: { ...c1.latencyMs, storeViaPrisma: summarize(t1.storeViaPrisma) },
+  };
   log(
-    `    c1: store p50 ${concurrency1.latencyMs.store.median.toFixed(2)} ms, pg p50 ${concurrency1.latencyMs.pg.median.toFixed(2)} ms`,
+    `    c1: store p50 ${concurrency1.latencyMs.store.median.toFixed(2)} ms, pg p50 ${concurrency1.latencyMs.pg.median.toFixed(2)} ms, store via Prisma p50 ${concurrency1.latencyMs.storeViaPrisma?.median.toFixed(2)} ms`,
   );
 
   // Concurrency 8: blocks of all queries, store block and pg block alternating.
