@@ -133,7 +133,7 @@ export interface VectorStoreConfig<T extends VectorType = VectorType> {
   readonly transactionOptions?: StoreTransactionOptions;
   /**
    * The `pg.Pool` your `@prisma/adapter-pg` adapter was built with (`new PrismaPg(pool)`). With it:
-   * - `addMany` and `addTexts` load rows with binary `COPY … FROM STDIN` on one of its connections (one
+   * - `addMany`, `addTexts` and `upsertMany` load rows with binary `COPY … FROM STDIN` on one of its connections (one
    *   transaction, streamed; several times faster than INSERTs). A server or proxy that refuses COPY is
    *   detected on the first load and INSERTs are used.
    * - `search`, `searchText` and `explainSearch` send their SQL straight to the pool (`searchVia`), skipping

@@ -33,6 +33,8 @@ export interface IndexedCopyRow {
 /** What a COPY load did. */
 export interface CopyLoadResult {
   readonly inserted: number;
+  /** Existing rows replaced (upserts only). */
+  readonly updated: number;
   readonly ids: string[];
   /** COPY statements run (a new one every `statementBytes`, and when the column set changes). */
   readonly statements: number;
@@ -45,6 +47,11 @@ export interface CopyLoadOptions {
   readonly config: ResolvedStoreConfig;
   /** Validated rows, in input order; a rejection aborts the load (nothing lands). */
   readonly rows: AsyncIterable<IndexedCopyRow>;
+  /**
+   * Upsert: COPY into a temporary staging table (`LIKE` the table, dropped at commit), then one
+   * `INSERT … SELECT … ON CONFLICT (id) DO UPDATE` into the table. Ids must be given and distinct.
+   */
+  readonly upsert?: boolean;
   /** Whether to run `ANALYZE` before the commit, given the number of rows written. */
   readonly analyze: (rows: number) => boolean;
   /** Error messages start with it, e.g. `addMany`. */
@@ -67,6 +74,9 @@ export interface CopyLoadOptions {
  * it; the embedded server buffers one statement, so this bounds its memory too.
  */
 export const COPY_STATEMENT_BYTES = 16 * 1024 * 1024;
+
+/** Every value as its text (the merge's two counts are read with `Number`). */
+const TEXT_TYPES = { getTypeParser: () => (value: string) => value };
 
 /** Encoded rows are handed to the socket in chunks of about this size. */
 const CHUNK_BYTES = 256 * 1024;
@@ -181,10 +191,25 @@ export function encodeCopyTuple(row: CopyRow, withCreatedAt: boolean): Buffer {
   return out;
 }
 
-function copyStatement(config: ResolvedStoreConfig, withCreatedAt: boolean): string {
+function copyStatement(config: ResolvedStoreConfig, table: string, withCreatedAt: boolean): string {
   const c = config.columns;
   const columns = [c.id, c.content, c.metadata, c.embedding, ...(withCreatedAt ? [c.createdAt] : [])];
-  return `COPY ${config.table.text} (${columns.map((s) => s.text).join(', ')}) FROM STDIN (FORMAT binary)`;
+  return `COPY ${table} (${columns.map((s) => s.text).join(', ')}) FROM STDIN (FORMAT binary)`;
+}
+
+/** The staging table of a COPY upsert (temporary: private to the session, dropped at commit). */
+const STAGE = 'pg_temp."prisma_pgvector_upsert_stage"';
+
+/** Moves the staged rows into the table: inserted or replacing content, metadata and embedding. */
+function mergeStatement(config: ResolvedStoreConfig): string {
+  const c = config.columns;
+  const all = [c.id, c.content, c.metadata, c.embedding, c.createdAt].map((s) => s.text).join(', ');
+  const set = [c.content, c.metadata, c.embedding].map((s) => `${s.text} = EXCLUDED.${s.text}`).join(', ');
+  return (
+    `WITH written AS (INSERT INTO ${config.table.text} (${all}) SELECT ${all} FROM ${STAGE} ` +
+    `ON CONFLICT (${c.id.text}) DO UPDATE SET ${set} RETURNING (xmax = 0) AS inserted) ` +
+    'SELECT (count(*) FILTER (WHERE inserted))::int AS inserted, count(*)::int AS total FROM written'
+  );
 }
 
 /**
@@ -241,16 +266,27 @@ export async function copyLoad(
   let broken: Error | undefined;
   const ids: string[] = [];
   let inserted = 0;
+  let updated = 0;
   let statements = 0;
   let analyzed = false;
   try {
     await client.query('BEGIN');
     try {
       if (options.probe === true) {
-        const refused = await refusesCopy(client, copyStatement(config, false));
+        const refused = await refusesCopy(client, copyStatement(config, config.table.text, false));
         if (refused !== undefined) {
           await client.query('ROLLBACK');
           return { unsupported: refused };
+        }
+      }
+      const target = options.upsert === true ? STAGE : config.table.text;
+      if (options.upsert === true) {
+        try {
+          await client.query(
+            `CREATE TEMPORARY TABLE ${STAGE} (LIKE ${config.table.text} INCLUDING DEFAULTS) ON COMMIT DROP`,
+          );
+        } catch (error) {
+          throw options.translate(error, `${operation}: staging table`);
         }
       }
       const source = options.rows[Symbol.asyncIterator]();
@@ -292,7 +328,7 @@ export async function copyLoad(
           parts.push(TRAILER);
           yield Buffer.concat(parts, chunk + TRAILER.length);
         }
-        const stream = client.query(copyFrom(copyStatement(config, withCreatedAt)));
+        const stream = client.query(copyFrom(copyStatement(config, target, withCreatedAt)));
         try {
           await pipeline(Readable.from(statementData()), stream);
         } catch (error) {
@@ -304,7 +340,21 @@ export async function copyLoad(
         inserted += stream.rowCount;
         statements++;
       }
-      analyzed = options.analyze(inserted);
+      if (options.upsert === true && statements > 0) {
+        try {
+          const { rows } = await client.query({
+            text: mergeStatement(config),
+            values: [],
+            types: TEXT_TYPES,
+          });
+          const merged = rows[0] as { inserted: string; total: string };
+          inserted = Number(merged.inserted);
+          updated = Number(merged.total) - inserted;
+        } catch (error) {
+          throw options.translate(error, `${operation}: INSERT … ON CONFLICT from the staged rows`);
+        }
+      }
+      analyzed = options.analyze(inserted + updated);
       if (analyzed) {
         try {
           await client.query(`ANALYZE ${config.table.text}`);
@@ -328,5 +378,5 @@ export async function copyLoad(
   } finally {
     client.release(broken ?? false);
   }
-  return { inserted, ids, statements, analyzed };
+  return { inserted, updated, ids, statements, analyzed };
 }

@@ -418,22 +418,25 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
   }
 
   /**
-   * Adds many documents in ONE transaction: all land or none. Every document is validated before any SQL
-   * runs (an error names the bad one: `docs[17].embedding: …`); rows go in multi-row INSERTs of at most
-   * `batchSize` rows and 65 535 bind parameters; a database error names the batch and its rows. When at
-   * least `analyzeThreshold` rows were written, `ANALYZE` runs in the same transaction so that the planner
-   * sees the new rows, and `vacuumRecommended` asks for a `maintain()` once the load is done.
+   * Adds many documents in ONE transaction: all land or none. `docs` is an array (every document validated
+   * before any SQL runs; an error names the bad one: `docs[17].embedding: …`) or any iterable / async
+   * iterable, validated and sent as it streams, with bounded memory (a bad document aborts the load).
+   * With the store's `pool` (outside a caller's transaction) rows go in binary `COPY` statements on one of
+   * its connections; otherwise in multi-row INSERTs of at most `batchSize` rows and 65 535 bind parameters
+   * (`method` chooses; the result says which ran). A database error names the rows. When at least
+   * `analyzeThreshold` rows were written, `ANALYZE` runs before the commit, then `VACUUM (ANALYZE)` after
+   * it (`vacuumAfterBulk`); in a caller's transaction `vacuumRecommended` asks for a `maintain()` instead.
    *
    * ### Examples
    * ```ts
    * const r = await store.addMany(chunks.map((c) => ({ content: c.text, metadata: c.meta, embedding: c.vector })));
-   * if (r.vacuumRecommended) await store.maintain();
+   * await store.addMany(readChunks(file), { returnIds: false }); // an async generator, streamed
    * ```
    *
    * The generated SQL (PostgreSQL), in one transaction:
    * ```sql
-   * INSERT INTO "documents" (…) VALUES (DEFAULT, $1, $2::jsonb, $3::vector(1536), DEFAULT), … RETURNING …
-   * -- … one INSERT per batch …
+   * COPY "documents" ("id", "content", "metadata", "embedding") FROM STDIN (FORMAT binary) -- with a pool
+   * INSERT INTO "documents" (…) VALUES (DEFAULT, $1, $2::jsonb, $3::vector(1536), DEFAULT), … RETURNING … -- without
    * ANALYZE "documents"   -- when at least analyzeThreshold rows were written
    * ```
    */
@@ -471,8 +474,10 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
   }
 
   /**
-   * {@link VectorStore.upsert} for many documents, batched and atomic like {@link VectorStore.addMany}. Ids
-   * must be given and distinct.
+   * {@link VectorStore.upsert} for many documents, streamed and atomic like {@link VectorStore.addMany}. Ids
+   * must be given and distinct. With the store's `pool` the rows are copied into a temporary staging table
+   * and merged with one `INSERT … SELECT … ON CONFLICT ("id") DO UPDATE`; otherwise batched INSERTs with
+   * `ON CONFLICT`.
    */
   upsertMany(
     docs: DocumentSource<DocumentInput<M, T>>,
@@ -853,10 +858,10 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
     const batchSize = this.batchSize(options);
     const returnIds = options.returnIds ?? true;
     if (typeof returnIds !== 'boolean') throw argumentError('returnIds must be a boolean');
-    const plan = this.writeMethod(options, upsert);
+    const plan = this.writeMethod(options);
     let copySkipped = plan.skipped;
     if (plan.method === 'copy') {
-      const result = await this.copyMany(docs, operation, returnIds, options.method === 'copy');
+      const result = await this.copyMany(docs, operation, upsert, returnIds, options.method === 'copy');
       if ('inserted' in result) return result;
       copySkipped = result.skipped;
     }
@@ -873,7 +878,7 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
   }
 
   /** Whether a bulk write may use COPY, or why not (only worth saying when a `pool` is configured). */
-  private writeMethod(options: WriteManyOptions, upsert: boolean): { method: WriteMethod; skipped?: string } {
+  private writeMethod(options: WriteManyOptions): { method: WriteMethod; skipped?: string } {
     const asked = options.method ?? 'auto';
     if (!['auto', 'copy', 'insert'].includes(asked)) {
       throw argumentError(`method must be 'auto', 'copy' or 'insert', got ${String(asked)}`);
@@ -884,11 +889,9 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
         ? 'no pool is configured'
         : this.inTransaction
           ? "in a caller's transaction (COPY would run on another connection, outside it)"
-          : upsert
-            ? 'upserts use INSERT … ON CONFLICT'
-            : this.shared.copyRefused === undefined
-              ? undefined
-              : `the server refused COPY: ${this.shared.copyRefused}`;
+          : this.shared.copyRefused === undefined
+            ? undefined
+            : `the server refused COPY: ${this.shared.copyRefused}`;
     if (skipped === undefined) return { method: 'copy' };
     if (asked === 'copy') throw argumentError(`method 'copy' is not possible here: ${skipped}`);
     return { method: 'insert', ...(this.config.pool === undefined ? {} : { skipped }) };
@@ -898,13 +901,14 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
   private async copyMany(
     docs: DocumentSource<DocumentInput<M, T>>,
     operation: string,
+    upsert: boolean,
     returnIds: boolean,
     required: boolean,
   ): Promise<WriteManyResult | { skipped: string }> {
     const config = this.config;
     const toCopyRow = (doc: unknown, index: number): IndexedCopyRow => ({
       index,
-      row: copyRowOf(config, prepareRow(config, doc, `docs[${index}]`, 'binary', false)),
+      row: copyRowOf(config, prepareRow(config, doc, `docs[${index}]`, 'binary', upsert)),
     });
     let rows: AsyncIterable<IndexedCopyRow>;
     if (Array.isArray(docs)) {
@@ -913,8 +917,14 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
       this.checkDistinctIds(docs);
       rows = fromArray(prepared);
     } else {
-      // Streamed: nothing is kept per row (a repeated id is refused by the primary key, naming the row).
-      rows = mapSource(docs as Iterable<unknown> | AsyncIterable<unknown>, toCopyRow);
+      // Streamed adds keep nothing per row (the primary key refuses a repeated id, naming the row); upserts
+      // refuse one here (the merge could not say which row).
+      const ids = upsert ? new DistinctIds() : undefined;
+      rows = mapSource(docs as Iterable<unknown> | AsyncIterable<unknown>, (doc, index) => {
+        const row = toCopyRow(doc, index);
+        ids?.check(row.row.id, index, true);
+        return row;
+      });
     }
     const result: CopyLoadResult | { unsupported: string } = await copyLoad({
       pool: config.pool as StorePool,
@@ -922,6 +932,7 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
       rows,
       analyze: (n) => n >= config.analyzeThreshold,
       operation,
+      upsert,
       returnIds,
       probe: !this.shared.copyWorks,
       translate: (error, label) => translateDatabaseError(error, this.errorContext(label)),
@@ -936,7 +947,7 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
     return this.finishWrite(
       {
         inserted: result.inserted,
-        updated: 0,
+        updated: result.updated,
         ids: result.ids,
         batches: result.statements,
         analyzed: result.analyzed,
@@ -1336,8 +1347,9 @@ export function batchRows(rows: readonly Sql[], batchSize: number): InsertBatch[
  *
  * | method | SQL |
  * |---|---|
- * | `add`, `addMany`, `addText(s)` | `INSERT … VALUES (…), (…) RETURNING id` (bulk: one transaction, then `ANALYZE` above `analyzeThreshold`) |
- * | `upsert`, `upsertMany` | `INSERT … ON CONFLICT (id) DO UPDATE SET …` |
+ * | `add`, `addText` | `INSERT … VALUES (…) RETURNING id` |
+ * | `addMany`, `addTexts` | with `pool`: `COPY … FROM STDIN (FORMAT binary)`; else `INSERT … VALUES (…), (…) RETURNING id` (one transaction, then `ANALYZE` above `analyzeThreshold`) |
+ * | `upsert`, `upsertMany` | `INSERT … ON CONFLICT (id) DO UPDATE SET …` (`upsertMany` with `pool`: COPY into a staging table, then that) |
  * | `update` | `UPDATE … SET … WHERE id = $n` |
  * | `deleteByIds`, `deleteWhere` | `DELETE … WHERE id = ANY($1::text[])` / `WHERE <filter>` |
  * | `getByIds` | `SELECT … WHERE id = ANY($1::text[])` |
