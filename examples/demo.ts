@@ -12,6 +12,7 @@
  */
 import { readFileSync, rmSync } from 'node:fs';
 import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
 import { startEmbeddedServer } from '../src/embedded/server.js';
 import { PrismaClient } from '../src/generated/prisma/client.js';
 import {
@@ -61,16 +62,18 @@ async function main(): Promise<void> {
     for (const line of deploy.stdout.split('\n').filter((l) => /└─ \d|applied/.test(l)))
       console.log(`  ${line.trim()}`);
 
-    const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: server.url }) });
+    // The app's wiring: one pg.Pool for Prisma's adapter and for the store's COPY loads and searches.
+    const pool = new pg.Pool({ connectionString: server.url });
+    const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
     try {
       const embedder = new HashingEmbedder({ dimensions: 1536 });
-      const store = createVectorStore<Meta>(prisma, { embedder });
+      const store = createVectorStore<Meta>(prisma, { embedder, pool });
       const corpus = readFileSync(CORPUS, 'utf8')
         .split('\n')
         .filter(Boolean)
         .map((line) => JSON.parse(line) as { content: string; metadata: Meta });
 
-      step(`Ingesting ${corpus.length} documents (${CHUNK} per transaction, vectors sent in binary)`);
+      step(`Ingesting ${corpus.length} documents (${CHUNK} per transaction, binary COPY through the pool)`);
       // First load into an empty table: build the HNSW graphs once, after the data, instead of row by row.
       const indexes = await prisma.$queryRaw<{ name: string; definition: string }[]>`
         SELECT indexname AS name, indexdef AS definition FROM pg_indexes
@@ -78,10 +81,12 @@ async function main(): Promise<void> {
       for (const { name } of indexes)
         await prisma.$executeRawUnsafe(`DROP INDEX "${name.replaceAll('"', '""')}"`);
       const loadStarted = performance.now();
+      const methods = new Set<string>();
       for (let i = 0; i < corpus.length; i += CHUNK) {
-        await store.addTexts(corpus.slice(i, i + CHUNK));
+        methods.add((await store.addTexts(corpus.slice(i, i + CHUNK))).method);
         progress(Math.min(i + CHUNK, corpus.length), corpus.length, loadStarted);
       }
+      console.log(`  loaded with: ${[...methods].join(', ')}`);
       const buildStarted = performance.now();
       // The definitions come from the catalogue (the migration's own DDL), not from user input.
       for (const { definition } of indexes) await prisma.$executeRawUnsafe(definition);
@@ -116,6 +121,7 @@ async function main(): Promise<void> {
       printPlan(await store.explainSearch(queryVector, { k: 5, filter: { type: 'article' } }));
     } finally {
       await prisma.$disconnect();
+      await pool.end();
     }
 
     step('Tuning hnsw.ef_search against exact search (recall@10 ≥ 0.95), persisted for the database');
