@@ -199,6 +199,8 @@ export async function benchBulkLoad(opts: {
   readonly prisma: PrismaClient;
   /** The pool behind `prisma`'s adapter: the store's `pool`. */
   readonly pool: pg.Pool;
+  /** Full garbage collections in the server (embedded) and here, before each timed load. */
+  readonly settle: () => Promise<void>;
   readonly mixture: Mixture;
   readonly rows: number;
   readonly rounds: number;
@@ -230,6 +232,7 @@ export async function benchBulkLoad(opts: {
     await client.query(`TRUNCATE "${table}"`);
     const slow = contender === 'prismaPerRow' || contender === 'pgTextChunks';
     const rows = slow ? allRows.slice(0, slowRows) : allRows;
+    await opts.settle();
     const start = now();
     switch (contender) {
       case 'store':

@@ -29,6 +29,8 @@ export interface FilteredCase {
   readonly name: string;
   /** The HNSW index forced (`enable_seqscan = off`) instead of the planner's choice. */
   readonly indexForced?: boolean;
+  /** With a partial HNSW index on the filter's predicate (and the store told about it). */
+  readonly partialIndex?: boolean;
   readonly selectivity: number;
   readonly iterativeScan: IterativeScan | 'n/a';
   readonly recall: number;
@@ -197,87 +199,170 @@ export async function benchRecall(opts: {
   const ef = recommendedEfSearch ?? EF_LADDER[EF_LADDER.length - 1]!;
 
   // Filtered searches, at the recommended ef_search.
-  const cases = [
-    { name: 'unfiltered', selectivity: 1, key: undefined, scan: undefined, forced: false },
-    { name: '10%, iterative (store default)', selectivity: 0.1, key: 's10', scan: undefined, forced: false },
-    { name: '10%, iterativeScan off', selectivity: 0.1, key: 's10', scan: 'off', forced: false },
-    { name: '1%, iterative (store default)', selectivity: 0.01, key: 's1', scan: undefined, forced: false },
-    { name: '1%, iterativeScan off', selectivity: 0.01, key: 's1', scan: 'off', forced: false },
-    { name: '10%, iterative, index forced', selectivity: 0.1, key: 's10', scan: undefined, forced: true },
-    { name: '10%, iterativeScan off, index forced', selectivity: 0.1, key: 's10', scan: 'off', forced: true },
-    { name: '1%, iterative, index forced', selectivity: 0.01, key: 's1', scan: undefined, forced: true },
-    { name: '1%, iterativeScan off, index forced', selectivity: 0.01, key: 's1', scan: 'off', forced: true },
-  ] as const;
+  type Case = {
+    readonly name: string;
+    readonly selectivity: number;
+    readonly key: 's10' | 's1' | undefined;
+    readonly scan: 'off' | undefined;
+    readonly store: typeof store;
+    readonly forced?: boolean;
+    readonly partial?: boolean;
+  };
   const filterOf = (key: 's10' | 's1' | undefined) => (key === undefined ? undefined : { [key]: 'y' });
-  const filteredTruth = cases.map((c) =>
-    c.key === undefined
+  const truthOf = (key: 's10' | 's1' | undefined) =>
+    key === undefined
       ? truth
       : queries.map((q) =>
-          exactTopK(vectors, q, k, (i) => rows[i]!.metadata[c.key] === 'y').map((i) => rows[i]!.id),
-        ),
-  );
-  const fl = cases.map(() => [] as number[]);
-  const fr = cases.map(() => [] as number[]);
-  const fn = cases.map(() => [] as number[]);
-  let scanUsed = 'relaxed_order';
-  for (let r = 0; r < rounds; r++) {
-    for (const [i, q] of queries.entries()) {
-      for (let j = 0; j < cases.length; j++) {
-        const ci = (i + j + r) % cases.length;
-        const c = cases[ci]!;
-        const filter = filterOf(c.key);
-        const start = now();
-        const res = await (c.forced ? forcing : store).search(q, {
-          k,
-          efSearch: ef,
-          ...(filter === undefined ? {} : { filter }),
-          ...(c.scan === undefined ? {} : { iterativeScan: c.scan }),
-        });
-        fl[ci]!.push(now() - start);
-        if (c.key !== undefined && c.scan === undefined && res.settings.iterativeScan !== undefined) {
-          scanUsed = res.settings.iterativeScan;
-        }
-        if (r === 0) {
-          fr[ci]!.push(
-            recallOf(
-              filteredTruth[ci]![i]!,
-              res.results.map((h) => h.id),
-            ),
-          );
-          fn[ci]!.push(res.results.length);
+          exactTopK(vectors, q, k, (i) => rows[i]!.metadata[key] === 'y').map((i) => rows[i]!.id),
+        );
+  /** Every query visits every case in rotated order; the first case is the unfiltered baseline. */
+  const measure = async (cases: readonly Case[]): Promise<FilteredCase[]> => {
+    const caseTruth = cases.map((c) => truthOf(c.key));
+    const fl = cases.map(() => [] as number[]);
+    const fr = cases.map(() => [] as number[]);
+    const fn = cases.map(() => [] as number[]);
+    let scanUsed = 'relaxed_order';
+    const optionsOf = (c: Case) => {
+      const filter = filterOf(c.key);
+      return {
+        k,
+        efSearch: ef,
+        ...(filter === undefined ? {} : { filter }),
+        ...(c.scan === undefined ? {} : { iterativeScan: c.scan }),
+      };
+    };
+    for (let r = 0; r < rounds; r++) {
+      for (const [i, q] of queries.entries()) {
+        for (let j = 0; j < cases.length; j++) {
+          const ci = (i + j + r) % cases.length;
+          const c = cases[ci]!;
+          const start = now();
+          const res = await c.store.search(q, optionsOf(c));
+          fl[ci]!.push(now() - start);
+          if (c.key !== undefined && c.scan === undefined && res.settings.iterativeScan !== undefined) {
+            scanUsed = res.settings.iterativeScan;
+          }
+          if (r === 0) {
+            fr[ci]!.push(
+              recallOf(
+                caseTruth[ci]![i]!,
+                res.results.map((h) => h.id),
+              ),
+            );
+            fn[ci]!.push(res.results.length);
+          }
         }
       }
     }
-  }
-  const unfilteredP50 = summarize(fl[0]!).median;
-  const filtered: FilteredCase[] = [];
-  for (const [ci, c] of cases.entries()) {
-    const filter = filterOf(c.key);
-    const plan = await (c.forced ? forcing : store).explainSearch(queries[0]!, {
-      k,
-      efSearch: ef,
-      ...(filter === undefined ? {} : { filter }),
-      ...(c.scan === undefined ? {} : { iterativeScan: c.scan }),
-    });
-    const latencyMs = summarize(fl[ci]!);
-    const counts = fn[ci]!;
-    const matching =
-      c.key === undefined ? rows.length : rows.filter((row) => row.metadata[c.key] === 'y').length;
-    filtered.push({
-      name: c.name,
-      ...(c.forced ? { indexForced: true } : {}),
-      selectivity: c.selectivity,
-      iterativeScan: c.key === undefined ? 'n/a' : (c.scan ?? (scanUsed as IterativeScan)),
-      recall: fr[ci]!.reduce((s, x) => s + x, 0) / fr[ci]!.length,
-      minRows: Math.min(...counts),
-      meanRows: counts.reduce((s, x) => s + x, 0) / counts.length,
-      matching,
-      fillRatio: Math.min(...counts) / Math.min(k, matching),
-      fullFraction: counts.filter((x) => x === Math.min(k, matching)).length / counts.length,
-      latencyMs,
-      p50VsUnfiltered: latencyMs.median / unfilteredP50,
-      indexes: plan.indexes,
-    });
+    const unfilteredP50 = summarize(fl[0]!).median;
+    const out: FilteredCase[] = [];
+    for (const [ci, c] of cases.entries()) {
+      const plan = await c.store.explainSearch(queries[0]!, optionsOf(c));
+      const latencyMs = summarize(fl[ci]!);
+      const counts = fn[ci]!;
+      const key = c.key;
+      const matching =
+        key === undefined ? rows.length : rows.filter((row) => row.metadata[key] === 'y').length;
+      out.push({
+        name: c.name,
+        ...(c.forced === true ? { indexForced: true } : {}),
+        ...(c.partial === true ? { partialIndex: true } : {}),
+        selectivity: c.selectivity,
+        iterativeScan: c.key === undefined ? 'n/a' : (c.scan ?? (scanUsed as IterativeScan)),
+        recall: fr[ci]!.reduce((s, x) => s + x, 0) / fr[ci]!.length,
+        minRows: Math.min(...counts),
+        meanRows: counts.reduce((s, x) => s + x, 0) / counts.length,
+        matching,
+        fillRatio: Math.min(...counts) / Math.min(k, matching),
+        fullFraction: counts.filter((x) => x === Math.min(k, matching)).length / counts.length,
+        latencyMs,
+        p50VsUnfiltered: latencyMs.median / unfilteredP50,
+        indexes: plan.indexes,
+      });
+    }
+    return out;
+  };
+  const filtered = await measure([
+    { name: 'unfiltered', selectivity: 1, key: undefined, scan: undefined, store },
+    { name: '10%, iterative (store default)', selectivity: 0.1, key: 's10', scan: undefined, store },
+    { name: '10%, iterativeScan off', selectivity: 0.1, key: 's10', scan: 'off', store },
+    { name: '1%, iterative (store default)', selectivity: 0.01, key: 's1', scan: undefined, store },
+    { name: '1%, iterativeScan off', selectivity: 0.01, key: 's1', scan: 'off', store },
+    {
+      name: '10%, iterative, index forced',
+      selectivity: 0.1,
+      key: 's10',
+      scan: undefined,
+      store: forcing,
+      forced: true,
+    },
+    {
+      name: '10%, iterativeScan off, index forced',
+      selectivity: 0.1,
+      key: 's10',
+      scan: 'off',
+      store: forcing,
+      forced: true,
+    },
+    {
+      name: '1%, iterative, index forced',
+      selectivity: 0.01,
+      key: 's1',
+      scan: undefined,
+      store: forcing,
+      forced: true,
+    },
+    {
+      name: '1%, iterativeScan off, index forced',
+      selectivity: 0.01,
+      key: 's1',
+      scan: 'off',
+      store: forcing,
+      forced: true,
+    },
+  ]);
+  // The playbook's answer to a selective filter used often: a partial HNSW index on it, whose predicate the
+  // store writes literally (partialIndexPredicates). Measured in a phase of its own, the index dropped after.
+  const partialIndex = `${table}_s1_hnsw_idx`;
+  await opts.client.query(
+    `CREATE INDEX "${partialIndex}" ON "${table}" USING hnsw (embedding vector_cosine_ops) WHERE (metadata ->> 's1') = 'y'`,
+  );
+  try {
+    const partialConfig = { ...config, partialIndexPredicates: [{ key: 's1', value: 'y' }] };
+    const partialStore = createVectorStore(prisma, { ...partialConfig, pool: opts.pool });
+    const partialForcing = createVectorStore(prisma, { ...partialConfig, pool: indexForcingPool(opts.pool) });
+    filtered.push(
+      ...(
+        await measure([
+          {
+            name: 'unfiltered (partial-index phase)',
+            selectivity: 1,
+            key: undefined,
+            scan: undefined,
+            store,
+          },
+          {
+            name: '1%, partial index',
+            selectivity: 0.01,
+            key: 's1',
+            scan: undefined,
+            store: partialStore,
+            partial: true,
+          },
+          {
+            name: '1%, partial index, index forced',
+            selectivity: 0.01,
+            key: 's1',
+            scan: undefined,
+            store: partialForcing,
+            forced: true,
+            partial: true,
+          },
+        ])
+      ).slice(1),
+    );
+  } finally {
+    await opts.client.query(`DROP INDEX "${partialIndex}"`);
   }
   for (const f of filtered) {
     log(
@@ -295,9 +380,13 @@ export async function benchRecall(opts: {
       '',
     ),
   ];
-  const iterative = filtered.filter((x) => x.iterativeScan !== 'off' && x.iterativeScan !== 'n/a');
+  // Goals: what users get with the store's defaults (the planner's choice), and with a partial index for
+  // the selective filter (the playbook's recommendation). The forced-index rows are the contrast.
+  const iterative = filtered.filter(
+    (x) => x.iterativeScan !== 'off' && x.iterativeScan !== 'n/a' && x.indexForced !== true,
+  );
   for (const f of iterative) {
-    const tag = `filtered.${dims}.${f.selectivity === 0.1 ? '10pct' : '1pct'}${f.indexForced === true ? '.indexForced' : ''}`;
+    const tag = `filtered.${dims}.${f.selectivity === 0.1 ? '10pct' : '1pct'}${f.partialIndex === true ? '.partialIndex' : ''}${f.indexForced === true ? '.indexForced' : ''}`;
     goals.push(
       goal(
         `${tag}.rows`,

@@ -21,7 +21,7 @@ import { benchMemory } from './memory.js';
 import { benchRecall } from './recall.js';
 import { renderReport } from './report.js';
 import { benchSearchOverhead } from './search-overhead.js';
-import { type Goal, printGoal } from './stats.js';
+import { collectGarbage, type Goal, printGoal } from './stats.js';
 
 const SECTIONS = ['bulk', 'build', 'search', 'recall', 'memory'] as const;
 type Section = (typeof SECTIONS)[number];
@@ -58,7 +58,7 @@ if (values.rows !== undefined) {
 const plan = {
   rowsFor,
   bulkRows: quick ? { 384: 500, 1536: 250 } : { 384: 4000, 1536: 2000 },
-  bulkRounds: quick ? 2 : 4,
+  bulkRounds: quick ? 2 : 8,
   buildRounds: quick ? 1 : 2,
   recallQueries: quick ? 20 : 100,
   recallRounds: quick ? 1 : 2,
@@ -106,6 +106,10 @@ try {
           client,
           prisma,
           pool: app.pool,
+          settle: async () => {
+            await engine.collectGarbage();
+            collectGarbage();
+          },
           mixture,
           rows: plan.bulkRows[dims],
           rounds: plan.bulkRounds,

@@ -56,6 +56,14 @@ export async function timed<R>(fn: () => Promise<R>): Promise<{ ms: number; resu
  * so that no contender always pays for a cold start or benefits from a warm one. Returns each contender's
  * measurements in round order.
  */
+/**
+ * A full garbage collection when the bench runs with `--expose-gc` (`npm run bench` does): called before a
+ * timed load so that one contender's garbage is not collected during the next one's timing.
+ */
+export function collectGarbage(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
+
 export async function interleave<K extends string>(
   rounds: number,
   contenders: readonly K[],
