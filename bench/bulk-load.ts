@@ -26,8 +26,7 @@ import type pg from 'pg';
 import type { PrismaClient } from '../src/generated/prisma/client.js';
 import { createVectorStore, type VectorStoreClient } from '../src/store.js';
 import { resolveStoreConfig } from '../src/store-config.js';
-import { copyRowOf } from '../src/store-copy.js';
-import { prepareRow } from '../src/store-input.js';
+import { encodeCopyTuple, prepareCopyRow } from '../src/store-copy.js';
 import type { Mixture, Row } from './dataset.js';
 import { resetTable } from './engine.js';
 import { copyBinaryRows, copyFrom, vectorBinary } from './pg-copy.js';
@@ -176,15 +175,16 @@ export async function storeInsertVectorBytes(
   return count === 0 ? Number.NaN : bytes / count;
 }
 
-/** The vector bytes the store's COPY path puts in a tuple per row (the embedding field, as sent). */
+/** The vector bytes the store's COPY path puts in a tuple per row: the tuple with it minus the one without. */
 export function storeCopyVectorBytes(dims: number, rows: readonly Row[]): number {
   const config = resolveStoreConfig({ dimensions: dims, partialIndexPredicates: [] });
   const sample = rows.slice(0, 100);
-  const bytes = sample.reduce(
-    (sum, r) =>
-      sum + (copyRowOf(config, prepareRow(config, toDoc(r), 'doc', 'binary', false)).embedding?.length ?? 0),
-    0,
-  );
+  const bytes = sample.reduce((sum, r) => {
+    const row = prepareCopyRow(config, toDoc(r), 'doc', false);
+    return (
+      sum + encodeCopyTuple(row, false).length - encodeCopyTuple({ ...row, embedding: null }, false).length
+    );
+  }, 0);
   return bytes / sample.length;
 }
 

@@ -1,8 +1,8 @@
 /**
  * The COPY bulk path: rows go to the server as `COPY … FROM STDIN (FORMAT binary)` through a connection of
- * the application's `pg.Pool` (the store's `pool`, the one given to `@prisma/adapter-pg`), in one transaction, streamed with
- * backpressure so that memory does not grow with the number of rows. Vectors travel in pgvector's binary
- * format, exactly as the binary INSERT path binds them.
+ * the application's `pg.Pool` (the store's `pool`, the one given to `@prisma/adapter-pg`), in one
+ * transaction, streamed with backpressure so that memory does not grow with the number of rows. Vectors
+ * travel in pgvector's binary format, written straight into the outgoing chunks (no buffer per row).
  */
 
 import { randomUUID } from 'node:crypto';
@@ -11,16 +11,16 @@ import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
 import { PgVectorError } from './errors.js';
 import type { ResolvedStoreConfig } from './store-config.js';
+import { type CopyEmbedding, copyEmbedding, prepareRowWith } from './store-input.js';
 import type { StorePool, StorePoolClient } from './store-pool.js';
-import type { RowValues } from './store-sql.js';
 
 /** One validated row as the COPY path sends it. */
 export interface CopyRow {
   readonly id: string;
   readonly content: string;
   readonly metadataJson: string | null;
-  /** The embedding in the column type's binary (`recv`) format, or `null`. */
-  readonly embedding: Uint8Array | null;
+  /** Dense values, or the column type's binary (`recv`) format; `null` for SQL NULL. */
+  readonly embedding: CopyEmbedding | null;
   readonly createdAt?: Date;
 }
 
@@ -87,43 +87,24 @@ const TRAILER = Buffer.from([0xff, 0xff]);
 const POSTGRES_EPOCH_MS = Date.UTC(2000, 0, 1);
 
 /**
- * Turns a row validated for the binary INSERT path into a COPY row: the vector's binary value is taken
- * from its bind parameter; `halfvec` (bound as float4 and cast by the server) is converted to
- * `halfvec_recv`'s format here. A missing id is generated (`randomUUID()`, the format of the `documents`
- * table's `gen_random_uuid()::text` default): COPY cannot return the ids the server would pick.
+ * Validates one document for the COPY path (the same checks and errors as the INSERT path). A missing id is
+ * generated (`randomUUID()`, the format of the `documents` table's `gen_random_uuid()::text` default): COPY
+ * cannot return the ids the server would pick.
  *
  * ### Examples
  * ```ts
- * copyRowOf(config, prepareRow(config, doc, 'docs[0]', 'binary', false));
+ * prepareCopyRow(config, { content: 'x', embedding: v }, 'docs[0]', false); // { id: '…uuid…', … }
  * ```
  */
-export function copyRowOf(config: ResolvedStoreConfig, row: RowValues): CopyRow {
-  let embedding: Uint8Array | null = null;
-  if (row.embedding !== null) {
-    const value = row.embedding.values[0];
-    if (!(value instanceof Uint8Array)) {
-      throw new PgVectorError('INVALID_ARGUMENT', 'the COPY path needs binary-encoded vectors');
-    }
-    embedding = config.vectorType === 'halfvec' ? halfvecBinary(value) : value;
-  }
-  return {
-    id: row.id ?? randomUUID(),
-    content: row.content,
-    metadataJson: row.metadataJson,
-    embedding,
-    ...(row.createdAt === undefined ? {} : { createdAt: row.createdAt }),
-  };
-}
-
-/** pgvector's binary `vector` (int16 dims, int16 0, float4 × dims) → binary `halfvec` (float2 × dims). */
-export function halfvecBinary(vector: Uint8Array): Buffer {
-  const source = Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength);
-  const dims = source.readInt16BE(0);
-  const out = Buffer.allocUnsafe(4 + 2 * dims);
-  out.writeInt16BE(dims, 0);
-  out.writeInt16BE(0, 2);
-  for (let i = 0; i < dims; i++) out.writeUInt16BE(toHalfBits(source.readFloatBE(4 + 4 * i)), 4 + 2 * i);
-  return out;
+export function prepareCopyRow(
+  config: ResolvedStoreConfig,
+  doc: unknown,
+  path: string,
+  requireId: boolean,
+): CopyRow {
+  const cosine = config.metric === 'cosine';
+  const row = prepareRowWith(doc, path, requireId, (value, at) => copyEmbedding(config, value, at, cosine));
+  return row.id === undefined ? { ...row, id: randomUUID() } : (row as CopyRow);
 }
 
 const FLOAT_VIEW = new DataView(new ArrayBuffer(4));
@@ -153,42 +134,120 @@ export function toHalfBits(value: number): number {
   return sign | (rest > 0x1000 || (rest === 0x1000 && (half & 1) === 1) ? half + 1 : half);
 }
 
-/** One tuple of the binary COPY format for the columns `(id, content, metadata, embedding[, created_at])`. */
-export function encodeCopyTuple(row: CopyRow, withCreatedAt: boolean): Buffer {
-  const id = Buffer.from(row.id, 'utf8');
-  const content = Buffer.from(row.content, 'utf8');
-  const metadata = row.metadataJson === null ? null : Buffer.from(`\x01${row.metadataJson}`, 'utf8');
-  const embedding = row.embedding;
-  const fields = withCreatedAt ? 5 : 4;
-  const size =
+/** Bytes of the embedding field's value (without its length word). */
+function embeddingSize(embedding: CopyEmbedding, half: boolean): number {
+  return embedding instanceof Uint8Array ? embedding.length : 4 + (half ? 2 : 4) * embedding.dense.length;
+}
+
+/** Bytes of one tuple: field count, then a length word and the value of each field. */
+function tupleSize(row: CopyRow, withCreatedAt: boolean, half: boolean): number {
+  return (
     2 +
-    4 * fields +
-    id.length +
-    content.length +
-    (metadata?.length ?? 0) +
-    (embedding?.length ?? 0) +
-    (withCreatedAt ? 8 : 0);
-  const out = Buffer.allocUnsafe(size);
-  let at = out.writeInt16BE(fields, 0);
-  const put = (field: Uint8Array | null): void => {
-    if (field === null) {
-      at = out.writeInt32BE(-1, at);
-      return;
-    }
-    at = out.writeInt32BE(field.length, at);
-    out.set(field, at);
-    at += field.length;
+    4 * (withCreatedAt ? 5 : 4) +
+    Buffer.byteLength(row.id, 'utf8') +
+    Buffer.byteLength(row.content, 'utf8') +
+    (row.metadataJson === null ? 0 : 1 + Buffer.byteLength(row.metadataJson, 'utf8')) +
+    (row.embedding === null ? 0 : embeddingSize(row.embedding, half)) +
+    (withCreatedAt ? 8 : 0)
+  );
+}
+
+/**
+ * Writes one tuple of the binary COPY format for the columns `(id, content, metadata, embedding[,
+ * created_at])` into `out` at `at` (room checked by the caller with {@link tupleSize}); returns the end.
+ * `jsonb` is version byte 1 + JSON text, `vector` int16 dims, int16 0, float4 × dims big-endian, `halfvec`
+ * the same with float2, timestamps µs since 2000-01-01 UTC.
+ */
+function writeTuple(
+  out: Buffer,
+  view: DataView,
+  at: number,
+  row: CopyRow,
+  withCreatedAt: boolean,
+  half: boolean,
+) {
+  let p = out.writeInt16BE(withCreatedAt ? 5 : 4, at);
+  const text = (value: string, prefix?: number): void => {
+    const start = p + 4 + (prefix === undefined ? 0 : 1);
+    if (prefix !== undefined) out[p + 4] = prefix;
+    const end = start + out.write(value, start, 'utf8');
+    out.writeInt32BE(end - p - 4, p);
+    p = end;
   };
-  put(id);
-  put(content);
-  put(metadata);
-  put(embedding);
-  if (withCreatedAt) {
-    at = out.writeInt32BE(8, at);
-    const micros = BigInt((row.createdAt as Date).getTime() - POSTGRES_EPOCH_MS) * 1000n;
-    out.writeBigInt64BE(micros, at);
+  text(row.id);
+  text(row.content);
+  if (row.metadataJson === null) p = out.writeInt32BE(-1, p);
+  else text(row.metadataJson, 1);
+  const embedding = row.embedding;
+  if (embedding === null) {
+    p = out.writeInt32BE(-1, p);
+  } else if (embedding instanceof Uint8Array) {
+    p = out.writeInt32BE(embedding.length, p);
+    out.set(embedding, p);
+    p += embedding.length;
+  } else {
+    const values = embedding.dense;
+    p = out.writeInt32BE(embeddingSize(embedding, half), p);
+    p = out.writeInt16BE(values.length, p);
+    p = out.writeInt16BE(0, p);
+    if (half) {
+      for (let i = 0; i < values.length; i++, p += 2) view.setUint16(p, toHalfBits(values[i] as number));
+    } else {
+      for (let i = 0; i < values.length; i++, p += 4) view.setFloat32(p, values[i] as number);
+    }
   }
+  if (withCreatedAt) {
+    p = out.writeInt32BE(8, p);
+    const micros = BigInt((row.createdAt as Date).getTime() - POSTGRES_EPOCH_MS) * 1000n;
+    p = out.writeBigInt64BE(micros, p);
+  }
+  return p;
+}
+
+/** One tuple on its own (for tests and measurements; loads write tuples straight into their chunks). */
+export function encodeCopyTuple(row: CopyRow, withCreatedAt: boolean, half = false): Buffer {
+  const out = Buffer.alloc(tupleSize(row, withCreatedAt, half));
+  writeTuple(out, new DataView(out.buffer, out.byteOffset, out.length), 0, row, withCreatedAt, half);
   return out;
+}
+
+/** Fills chunks of about {@link CHUNK_BYTES} with tuples; a chunk handed out is never written again. */
+class ChunkWriter {
+  private out = Buffer.allocUnsafe(0);
+  private view = new DataView(this.out.buffer, 0, 0);
+  private at = 0;
+
+  /** Bytes in the current chunk. */
+  get size(): number {
+    return this.at;
+  }
+
+  /** Makes room for `bytes`; returns the full chunk to send first, if it had to start a new one. */
+  reserve(bytes: number): Buffer | undefined {
+    if (this.at + bytes <= this.out.length) return undefined;
+    const full = this.at > 0 ? this.out.subarray(0, this.at) : undefined;
+    this.out = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, bytes));
+    this.view = new DataView(this.out.buffer, this.out.byteOffset, this.out.length);
+    this.at = 0;
+    return full;
+  }
+
+  bytes(data: Uint8Array): void {
+    this.out.set(data, this.at);
+    this.at += data.length;
+  }
+
+  tuple(row: CopyRow, withCreatedAt: boolean, half: boolean): void {
+    this.at = writeTuple(this.out, this.view, this.at, row, withCreatedAt, half);
+  }
+
+  /** The current chunk, handed out; the writer starts a new one. */
+  take(): Buffer {
+    const full = this.out.subarray(0, this.at);
+    this.out = Buffer.allocUnsafe(0);
+    this.at = 0;
+    return full;
+  }
 }
 
 function copyStatement(config: ResolvedStoreConfig, table: string, withCreatedAt: boolean): string {
@@ -262,6 +321,7 @@ export async function copyLoad(
   const { config, operation } = options;
   const statementBytes = options.statementBytes ?? COPY_STATEMENT_BYTES;
   const returnIds = options.returnIds ?? true;
+  const half = config.vectorType === 'halfvec';
   const client = await options.pool.connect();
   let broken: Error | undefined;
   const ids: string[] = [];
@@ -304,29 +364,29 @@ export async function copyLoad(
         const withCreatedAt = first.row.createdAt !== undefined;
         const start = first.index;
         async function* statementData(): AsyncGenerator<Buffer> {
-          let parts: Buffer[] = [HEADER];
-          let chunk = HEADER.length;
+          const chunks = new ChunkWriter();
+          chunks.reserve(HEADER.length);
+          chunks.bytes(HEADER);
           let sent = 0;
           for (let current: IndexedCopyRow | undefined = first; current !== undefined; ) {
-            const tuple = encodeCopyTuple(current.row, withCreatedAt);
-            if (returnIds) ids.push(current.row.id);
-            parts.push(tuple);
-            chunk += tuple.length;
-            if (chunk >= CHUNK_BYTES) {
-              yield Buffer.concat(parts, chunk);
-              sent += chunk;
-              parts = [];
-              chunk = 0;
+            const full = chunks.reserve(tupleSize(current.row, withCreatedAt, half));
+            if (full !== undefined) {
+              sent += full.length;
+              yield full;
             }
-            if (sent + chunk >= statementBytes) break;
+            chunks.tuple(current.row, withCreatedAt, half);
+            if (returnIds) ids.push(current.row.id);
+            if (sent + chunks.size >= statementBytes) break;
             current = await next();
             if (current !== undefined && (current.row.createdAt !== undefined) !== withCreatedAt) {
               lookahead = current; // a different column set: a statement of its own
               break;
             }
           }
-          parts.push(TRAILER);
-          yield Buffer.concat(parts, chunk + TRAILER.length);
+          const full = chunks.reserve(TRAILER.length);
+          if (full !== undefined) yield full;
+          chunks.bytes(TRAILER);
+          yield chunks.take();
         }
         const stream = client.query(copyFrom(copyStatement(config, target, withCreatedAt)));
         try {

@@ -14,6 +14,7 @@ import {
   type SparseVector,
   type SparseVectorInput,
   type VectorEncoding,
+  validateVector,
   vectorParam,
 } from './vector.js';
 
@@ -207,6 +208,39 @@ export function vectorSql(
   encoding: VectorEncoding,
   cosine: boolean,
 ): Sql {
+  return checkedEmbedding(value, path, cosine, () => embeddingParam(config, value, encoding));
+}
+
+/**
+ * An embedding as the COPY path writes it: dense values (`vector`, `halfvec`) validated and written straight
+ * into the COPY buffer, or the type's binary format (`sparsevec`, `bit`).
+ */
+export type CopyEmbedding = { readonly dense: DenseVectorInput } | Uint8Array;
+
+/**
+ * Validates a vector like {@link vectorSql} (same checks, same errors) for the COPY path: dense values are
+ * returned as they are (no intermediate buffer), `sparsevec` and `bit` in their binary formats.
+ *
+ * ### Examples
+ * ```ts
+ * copyEmbedding(config, [0.1, 0.2, 0.3], 'docs[0].embedding', true); // { dense: [0.1, 0.2, 0.3] }
+ * ```
+ */
+export function copyEmbedding(
+  config: ResolvedStoreConfig,
+  value: unknown,
+  path: string,
+  cosine: boolean,
+): CopyEmbedding {
+  return checkedEmbedding(value, path, cosine, () => {
+    const type = config.vectorType;
+    if (type === 'vector' || type === 'halfvec')
+      return { dense: validateVector(value, config.dimensions, type) };
+    return embeddingParam(config, value, 'binary').values[0] as Uint8Array;
+  });
+}
+
+function checkedEmbedding<R>(value: unknown, path: string, cosine: boolean, encode: () => R): R {
   try {
     if (cosine && isZeroVector(value)) {
       throw new PgVectorError(
@@ -217,17 +251,21 @@ export function vectorSql(
         },
       );
     }
-    switch (config.vectorType) {
-      case 'vector':
-      case 'halfvec':
-        return vectorParam(value as DenseVectorInput, config.vectorType, config.dimensions, encoding);
-      case 'sparsevec':
-        return vectorParam(value as SparseVectorInput, 'sparsevec', config.dimensions, encoding);
-      case 'bit':
-        return vectorParam(value as BitVectorInput, 'bit', config.dimensions, encoding);
-    }
+    return encode();
   } catch (error) {
     throw atPath(error, path);
+  }
+}
+
+function embeddingParam(config: ResolvedStoreConfig, value: unknown, encoding: VectorEncoding): Sql {
+  switch (config.vectorType) {
+    case 'vector':
+    case 'halfvec':
+      return vectorParam(value as DenseVectorInput, config.vectorType, config.dimensions, encoding);
+    case 'sparsevec':
+      return vectorParam(value as SparseVectorInput, 'sparsevec', config.dimensions, encoding);
+    case 'bit':
+      return vectorParam(value as BitVectorInput, 'bit', config.dimensions, encoding);
   }
 }
 
@@ -248,6 +286,23 @@ export function prepareRow(
   encoding: VectorEncoding,
   requireId: boolean,
 ): RowValues {
+  const cosine = config.metric === 'cosine';
+  return prepareRowWith(doc, path, requireId, (value, at) => vectorSql(config, value, at, encoding, cosine));
+}
+
+/** The fields of a validated document, with the embedding as `embed` turned it into. */
+export type PreparedRow<E> = Omit<RowValues, 'embedding'> & { readonly embedding: E | null };
+
+/**
+ * {@link prepareRow} with the embedding validated and encoded by `embed` (called with the value and its
+ * path, e.g. `docs[3].embedding`): the INSERT path binds it as a parameter, the COPY path writes it.
+ */
+export function prepareRowWith<E>(
+  doc: unknown,
+  path: string,
+  requireId: boolean,
+  embed: (value: unknown, path: string) => E,
+): PreparedRow<E> {
   if (!isPlainObject(doc)) throw argumentError(`${path} must be a document object, got ${describe(doc)}`);
   const unknownKey = Object.keys(doc).find((k) => !DOCUMENT_KEYS.includes(k));
   if (unknownKey !== undefined) {
@@ -261,9 +316,7 @@ export function prepareRow(
     throw argumentError(`${path}.createdAt must be a valid Date, got ${describe(createdAt)}`);
   }
   const embedding =
-    doc.embedding === undefined || doc.embedding === null
-      ? null
-      : vectorSql(config, doc.embedding, `${path}.embedding`, encoding, config.metric === 'cosine');
+    doc.embedding === undefined || doc.embedding === null ? null : embed(doc.embedding, `${path}.embedding`);
   return {
     ...(doc.id === undefined ? {} : { id: checkId(doc.id, `${path}.id`) }),
     content: checkText(doc.content, `${path}.content`),

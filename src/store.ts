@@ -30,7 +30,7 @@ import {
   resolveStoreConfig,
   type VectorStoreConfig,
 } from './store-config.js';
-import { type CopyLoadResult, copyLoad, copyRowOf, type IndexedCopyRow } from './store-copy.js';
+import { type CopyLoadResult, copyLoad, type IndexedCopyRow, prepareCopyRow } from './store-copy.js';
 import {
   atPath,
   checkContent,
@@ -908,7 +908,7 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
     const config = this.config;
     const toCopyRow = (doc: unknown, index: number): IndexedCopyRow => ({
       index,
-      row: copyRowOf(config, prepareRow(config, doc, `docs[${index}]`, 'binary', upsert)),
+      row: prepareCopyRow(config, doc, `docs[${index}]`, upsert),
     });
     let rows: AsyncIterable<IndexedCopyRow>;
     if (Array.isArray(docs)) {

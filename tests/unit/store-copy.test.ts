@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { encodeCopyTuple, halfvecBinary, toHalfBits } from '../../src/store-copy.js';
+import { encodeCopyTuple, toHalfBits } from '../../src/store-copy.js';
 import { encodeVectorBinary } from '../../src/vector.js';
 
 describe('toHalfBits (float32 → IEEE binary16, round to nearest even)', () => {
@@ -28,10 +28,15 @@ describe('toHalfBits (float32 → IEEE binary16, round to nearest even)', () => 
     expect(toHalfBits(Number.NaN) & 0x03ff).not.toBe(0);
   });
 
-  it('converts a binary vector to halfvec_recv format', () => {
-    expect([...halfvecBinary(encodeVectorBinary([1, -2, 0.1]))]).toEqual([
-      0, 3, 0, 0, 0x3c, 0x00, 0xc0, 0x00, 0x2e, 0x66,
+  it('writes dense embeddings in vector_recv and halfvec_recv formats', () => {
+    const row = { id: '', content: '', metadataJson: null, embedding: { dense: [1, -2, 0.1] } };
+    const tail = (tuple: Buffer) => [...tuple.subarray(2 + 4 + 4 + 4)];
+    // halfvec: length 10, int16 dims 3, int16 0, then float2 × 3.
+    expect(tail(encodeCopyTuple(row, false, true))).toEqual([
+      0, 0, 0, 10, 0, 3, 0, 0, 0x3c, 0x00, 0xc0, 0x00, 0x2e, 0x66,
     ]);
+    // vector: the very bytes the INSERT path binds.
+    expect(tail(encodeCopyTuple(row, false))).toEqual([0, 0, 0, 16, ...encodeVectorBinary([1, -2, 0.1])]);
   });
 });
 
