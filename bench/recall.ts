@@ -2,7 +2,7 @@
  * Recall of the HNSW index against exact search (computed in JS over the same float4 vectors), across
  * `hnsw.ef_search`, and filtered searches at 10% and 1% selectivity with and without iterative scans.
  * All searches go through the store (wired with the app's pool); every query visits every contender in
- * rotated order (interleaved). On small tables the planner answers filtered searches with a sequential scan
+ * shuffled order (interleaved). On small tables the planner answers filtered searches with a sequential scan
  * (exact), so the filtered cases run twice: as the planner chooses, and with the HNSW index forced
  * (`SET LOCAL enable_seqscan = off` in each search's transaction) — where iterative scans make the difference.
  */
@@ -13,7 +13,7 @@ import { createVectorStore } from '../src/store.js';
 import type { IterativeScan } from '../src/store-config.js';
 import type { PoolQuery, StorePool, StorePoolClient } from '../src/store-pool.js';
 import { exactTopK, type Row, recallOf } from './dataset.js';
-import { type Goal, goal, now, type Summary, summarize } from './stats.js';
+import { type Goal, goal, now, roundOrder, type Summary, summarize } from './stats.js';
 
 export const EF_LADDER = [10, 20, 40, 80, 160, 320] as const;
 export const RECALL_TARGET = 0.95;
@@ -130,8 +130,7 @@ export async function benchRecall(opts: {
   const rec = new Map<number, number[]>(EF_LADDER.map((ef) => [ef, []]));
   for (let r = 0; r < rounds; r++) {
     for (const [i, q] of queries.entries()) {
-      for (let j = 0; j < EF_LADDER.length; j++) {
-        const ef = EF_LADDER[(i + j + r) % EF_LADDER.length]!;
+      for (const ef of roundOrder(EF_LADDER, r * queries.length + i)) {
         const start = now();
         const { results } = await store.search(q, { k, efSearch: ef });
         lat.get(ef)!.push(now() - start);
@@ -215,7 +214,7 @@ export async function benchRecall(opts: {
       : queries.map((q) =>
           exactTopK(vectors, q, k, (i) => rows[i]!.metadata[key] === 'y').map((i) => rows[i]!.id),
         );
-  /** Every query visits every case in rotated order; the first case is the unfiltered baseline. */
+  /** Every query visits every case in a shuffled order; the first case is the unfiltered baseline. */
   const measure = async (cases: readonly Case[]): Promise<FilteredCase[]> => {
     const caseTruth = cases.map((c) => truthOf(c.key));
     const fl = cases.map(() => [] as number[]);
@@ -233,8 +232,10 @@ export async function benchRecall(opts: {
     };
     for (let r = 0; r < rounds; r++) {
       for (const [i, q] of queries.entries()) {
-        for (let j = 0; j < cases.length; j++) {
-          const ci = (i + j + r) % cases.length;
+        for (const ci of roundOrder(
+          cases.map((_, index) => index),
+          r * queries.length + i,
+        )) {
           const c = cases[ci]!;
           const start = now();
           const res = await c.store.search(q, optionsOf(c));

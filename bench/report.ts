@@ -52,7 +52,7 @@ function bulkSection(b: BulkResult): string {
   return [
     `### ${b.dims} dims`,
     '',
-    `${int(b.rows)} rows per load for the store and (a), ${int(b.slowRows)} for (b) and (c); ${b.rounds} rounds, contenders rotated each round; rows/s, median (min–max).`,
+    `${int(b.rows)} rows per load for the store and (a), ${int(b.slowRows)} for (b) and (c); ${b.rounds} rounds, contenders in a shuffled order each round, the server checkpointed and both processes garbage-collected before each load; rows/s, median (min–max).`,
     '',
     table(
       ['path', 'rows/s', 'store ÷ path'],
@@ -63,7 +63,7 @@ function bulkSection(b: BulkResult): string {
       ]),
     ),
     '',
-    `Vector bytes per row: the store binds ${int(b.vectorBytesPerRow.store)} bytes (pgvector binary 4·d+4 = ${int(b.vectorBytesPerRow.pgvectorBinary)}); a text literal takes ${int(b.vectorBytesPerRow.text)} bytes on average.`,
+    `Vector bytes per row: the store sends ${int(b.vectorBytesPerRow.store)} bytes in its COPY tuples${b.vectorBytesPerRow.storeInsert === undefined ? '' : ` and binds ${int(b.vectorBytesPerRow.storeInsert)} on its INSERT path`} (pgvector binary 4·d+4 = ${int(b.vectorBytesPerRow.pgvectorBinary)}); a text literal takes ${int(b.vectorBytesPerRow.text)} bytes on average.`,
   ].join('\n');
 }
 
@@ -110,7 +110,7 @@ function recallSection(r: RecallResult): string {
             .join('; ')}.`,
         ]),
     '',
-    `Filtered searches at ef_search = ${r.recommendedEfSearch ?? 320} (the same for all five, interleaved per query):`,
+    `Filtered searches at ef_search = ${r.recommendedEfSearch ?? 320} (the same for all, interleaved per query; the partial-index rows in a phase of their own with the index built, against that phase's unfiltered search):`,
     '',
     table(
       [
@@ -278,7 +278,7 @@ export function renderReport(report: Report): { markdown: string; svg: string } 
     'changes the dataset sizes; `--only bulk,build,search,recall,memory` runs some sections.',
     '',
     '**How to read the numbers.** Each comparison runs its contenders interleaved in one process (A B A B …,',
-    'the order rotated each round) and reports medians, p99 and the ratio between contenders measured together.',
+    'the order shuffled each round) and reports medians, p99 and the ratio between contenders measured together.',
     'The machine was shared with other work while this ran, so absolute times move from run to run; ratios are',
     'what the goals are about. The embedded engine is PostgreSQL compiled to WASM: roughly 3-4× slower than a',
     'native server, single-threaded, one session for every connection.',
@@ -341,7 +341,7 @@ export function renderReport(report: Report): { markdown: string; svg: string } 
     '',
     'Through the store, `search(q, { k: 10, efSearch })`: each search then runs in a short transaction with',
     "`set_config('hnsw.ef_search', …, true)`. Recall@10 is against exact search; every query visits every",
-    'ef_search in rotated order. Filtered searches run at the recommended ef_search in three settings: as the',
+    'ef_search in a shuffled order. Filtered searches run at the recommended ef_search in three settings: as the',
     'planner chooses (the goals), with the HNSW index forced (`SET LOCAL enable_seqscan = off`: where the',
     "iterative scan makes the difference), and with a partial HNSW index on the 1% filter's predicate (the",
     "playbook's answer for a selective filter used often; the goals too). Latency ratios are against the",

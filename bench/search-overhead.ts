@@ -4,7 +4,7 @@
  * same binary vector). The store is wired as the README recommends: its `pool` is the `pg.Pool` behind the
  * Prisma adapter, so searches go to the pool (`searchVia: 'pool'`). At concurrency 1 a third contender,
  * the same store with `searchVia: 'prisma'` (`$queryRaw`), shows what Prisma's raw-query layer costs.
- * Interleaved per query (contender order rotated), at concurrency 1, then at concurrency 8 (8 workers sharing
+ * Interleaved per query (contender order shuffled), at concurrency 1, then at concurrency 8 (8 workers sharing
  * a queue of queries; the app's pool and a `pg.Pool` of 8 connections).
  */
 
@@ -12,7 +12,7 @@ import type { Sql } from '@prisma/client/runtime/client';
 import pg from 'pg';
 import type { PrismaClient } from '../src/generated/prisma/client.js';
 import { createVectorStore, type VectorStoreClient } from '../src/store.js';
-import { type Goal, goal, now, type Summary, summarize } from './stats.js';
+import { type Goal, goal, now, roundOrder, type Summary, summarize } from './stats.js';
 
 export interface OverheadRun {
   readonly latencyMs: { readonly store: Summary; readonly pg: Summary; readonly storeViaPrisma?: Summary };
@@ -112,13 +112,12 @@ export async function benchSearchOverhead(opts: {
     if (a.join() !== b.join()) sameResults = false;
   }
 
-  // Concurrency 1: per query, the three contenders in an order rotated from query to query.
+  // Concurrency 1: per query, the three contenders in a shuffled order (roundOrder).
   const t1 = { store: [] as number[], pg: [] as number[], storeViaPrisma: [] as number[] };
   const contenders = ['store', 'pg', 'storeViaPrisma'] as const;
   for (let r = 0; r < rounds; r++) {
     for (let i = 0; i < queries.length; i++) {
-      const shift = (i + r) % contenders.length;
-      for (const who of [...contenders.slice(shift), ...contenders.slice(0, shift)]) {
+      for (const who of roundOrder(contenders, r * queries.length + i)) {
         const start = now();
         if (who === 'pg') await viaPg(i);
         else await viaStore(i, who === 'store' ? store : storeViaPrisma);

@@ -52,11 +52,6 @@ export async function timed<R>(fn: () => Promise<R>): Promise<{ ms: number; resu
 }
 
 /**
- * Runs each contender once per round, round after round, rotating who goes first (A B C, B C A, C A B …)
- * so that no contender always pays for a cold start or benefits from a warm one. Returns each contender's
- * measurements in round order.
- */
-/**
  * A full garbage collection when the bench runs with `--expose-gc` (`npm run bench` does): called before a
  * timed load so that one contender's garbage is not collected during the next one's timing.
  */
@@ -64,6 +59,33 @@ export function collectGarbage(): void {
   (globalThis as { gc?: () => void }).gc?.();
 }
 
+/**
+ * The order of the contenders in round `round`: two alternate (A B, B A, …); more are shuffled with a
+ * seeded generator, so that neither who goes first nor who follows whom is the same every round (a fixed
+ * cyclic order always put the same contender after the one that leaves the server busiest).
+ */
+export function roundOrder<K>(contenders: readonly K[], round: number): K[] {
+  if (contenders.length <= 2) return round % 2 === 0 ? [...contenders] : [...contenders].reverse();
+  const order = [...contenders];
+  let seed = (round + 1) * 0x9e3779b9;
+  const next = () => {
+    seed = (seed + 0x6d2b79f5) >>> 0;
+    let t = seed;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(next() * (i + 1));
+    [order[i], order[j]] = [order[j] as K, order[i] as K];
+  }
+  return order;
+}
+
+/**
+ * Runs each contender once per round, round after round, in {@link roundOrder}. Returns each contender's
+ * measurements in round order.
+ */
 export async function interleave<K extends string>(
   rounds: number,
   contenders: readonly K[],
@@ -71,10 +93,7 @@ export async function interleave<K extends string>(
 ): Promise<Record<K, number[]>> {
   const out = Object.fromEntries(contenders.map((c) => [c, [] as number[]])) as Record<K, number[]>;
   for (let r = 0; r < rounds; r++) {
-    for (let i = 0; i < contenders.length; i++) {
-      const c = contenders[(i + r) % contenders.length] as K;
-      out[c].push(await run(c, r));
-    }
+    for (const c of roundOrder(contenders, r)) out[c].push(await run(c, r));
   }
   return out;
 }
