@@ -12,7 +12,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { PgVectorError } from './errors.js';
 import type { ResolvedStoreConfig } from './store-config.js';
 import { type CopyEmbedding, copyEmbedding, prepareRowWith } from './store-input.js';
-import type { StorePool, StorePoolClient } from './store-pool.js';
+import { inPoolTransaction, type StorePool, type StorePoolClient } from './store-pool.js';
 
 /** One validated row as the COPY path sends it. */
 export interface CopyRow {
@@ -322,121 +322,105 @@ export async function copyLoad(
   const statementBytes = options.statementBytes ?? COPY_STATEMENT_BYTES;
   const returnIds = options.returnIds ?? true;
   const half = config.vectorType === 'halfvec';
-  const client = await options.pool.connect();
-  let broken: Error | undefined;
-  const ids: string[] = [];
-  let inserted = 0;
-  let updated = 0;
-  let statements = 0;
-  let analyzed = false;
-  try {
-    await client.query('BEGIN');
-    try {
-      if (options.probe === true) {
-        const refused = await refusesCopy(client, copyStatement(config, config.table.text, false));
-        if (refused !== undefined) {
-          await client.query('ROLLBACK');
-          return { unsupported: refused };
-        }
-      }
-      const target = options.upsert === true ? STAGE : config.table.text;
-      if (options.upsert === true) {
-        try {
-          await client.query(
-            `CREATE TEMPORARY TABLE ${STAGE} (LIKE ${config.table.text} INCLUDING DEFAULTS) ON COMMIT DROP`,
-          );
-        } catch (error) {
-          throw options.translate(error, `${operation}: staging table`);
-        }
-      }
-      const source = options.rows[Symbol.asyncIterator]();
-      let lookahead: IndexedCopyRow | undefined;
-      const next = async (): Promise<IndexedCopyRow | undefined> => {
-        if (lookahead !== undefined) {
-          const row = lookahead;
-          lookahead = undefined;
-          return row;
-        }
-        const result = await source.next();
-        return result.done === true ? undefined : result.value;
-      };
-      for (let first = await next(); first !== undefined; first = await next()) {
-        const withCreatedAt = first.row.createdAt !== undefined;
-        const start = first.index;
-        async function* statementData(): AsyncGenerator<Buffer> {
-          const chunks = new ChunkWriter();
-          chunks.reserve(HEADER.length);
-          chunks.bytes(HEADER);
-          let sent = 0;
-          for (let current: IndexedCopyRow | undefined = first; current !== undefined; ) {
-            const full = chunks.reserve(tupleSize(current.row, withCreatedAt, half));
-            if (full !== undefined) {
-              sent += full.length;
-              yield full;
-            }
-            chunks.tuple(current.row, withCreatedAt, half);
-            if (returnIds) ids.push(current.row.id);
-            if (sent + chunks.size >= statementBytes) break;
-            current = await next();
-            if (current !== undefined && (current.row.createdAt !== undefined) !== withCreatedAt) {
-              lookahead = current; // a different column set: a statement of its own
-              break;
-            }
-          }
-          const full = chunks.reserve(TRAILER.length);
-          if (full !== undefined) yield full;
-          chunks.bytes(TRAILER);
-          yield chunks.take();
-        }
-        const stream = client.query(copyFrom(copyStatement(config, target, withCreatedAt)));
-        try {
-          await pipeline(Readable.from(statementData()), stream);
-        } catch (error) {
-          if (error instanceof PgVectorError) throw error;
-          const line = copyLine(error);
-          const at = line === undefined ? `docs[${start}..]` : `docs[${start + line - 1}]`;
-          throw options.translate(error, `${operation}: COPY (${at})`);
-        }
-        inserted += stream.rowCount;
-        statements++;
-      }
-      if (options.upsert === true && statements > 0) {
-        try {
-          const { rows } = await client.query({
-            text: mergeStatement(config),
-            values: [],
-            types: TEXT_TYPES,
-          });
-          const merged = rows[0] as { inserted: string; total: string };
-          inserted = Number(merged.inserted);
-          updated = Number(merged.total) - inserted;
-        } catch (error) {
-          throw options.translate(error, `${operation}: INSERT … ON CONFLICT from the staged rows`);
-        }
-      }
-      analyzed = options.analyze(inserted + updated);
-      if (analyzed) {
-        try {
-          await client.query(`ANALYZE ${config.table.text}`);
-        } catch (error) {
-          throw options.translate(error, `${operation}: ANALYZE`);
-        }
-      }
-      await client.query('COMMIT');
-    } catch (error) {
-      try {
-        await client.query('ROLLBACK');
-      } catch (rollbackError) {
-        // The connection is unusable: the server rolls back when it closes.
-        broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
-      }
-      throw error;
+  const load = async (client: StorePoolClient): Promise<CopyLoadResult | { unsupported: string }> => {
+    const ids: string[] = [];
+    let inserted = 0;
+    let updated = 0;
+    let statements = 0;
+    if (options.probe === true) {
+      const refused = await refusesCopy(client, copyStatement(config, config.table.text, false));
+      if (refused !== undefined) return { unsupported: refused };
     }
+    const target = options.upsert === true ? STAGE : config.table.text;
+    if (options.upsert === true) {
+      try {
+        await client.query(
+          `CREATE TEMPORARY TABLE ${STAGE} (LIKE ${config.table.text} INCLUDING DEFAULTS) ON COMMIT DROP`,
+        );
+      } catch (error) {
+        throw options.translate(error, `${operation}: staging table`);
+      }
+    }
+    const source = options.rows[Symbol.asyncIterator]();
+    let lookahead: IndexedCopyRow | undefined;
+    const next = async (): Promise<IndexedCopyRow | undefined> => {
+      if (lookahead !== undefined) {
+        const row = lookahead;
+        lookahead = undefined;
+        return row;
+      }
+      const result = await source.next();
+      return result.done === true ? undefined : result.value;
+    };
+    for (let first = await next(); first !== undefined; first = await next()) {
+      const withCreatedAt = first.row.createdAt !== undefined;
+      const start = first.index;
+      async function* statementData(): AsyncGenerator<Buffer> {
+        const chunks = new ChunkWriter();
+        chunks.reserve(HEADER.length);
+        chunks.bytes(HEADER);
+        let sent = 0;
+        for (let current: IndexedCopyRow | undefined = first; current !== undefined; ) {
+          const full = chunks.reserve(tupleSize(current.row, withCreatedAt, half));
+          if (full !== undefined) {
+            sent += full.length;
+            yield full;
+          }
+          chunks.tuple(current.row, withCreatedAt, half);
+          if (returnIds) ids.push(current.row.id);
+          if (sent + chunks.size >= statementBytes) break;
+          current = await next();
+          if (current !== undefined && (current.row.createdAt !== undefined) !== withCreatedAt) {
+            lookahead = current; // a different column set: a statement of its own
+            break;
+          }
+        }
+        const full = chunks.reserve(TRAILER.length);
+        if (full !== undefined) yield full;
+        chunks.bytes(TRAILER);
+        yield chunks.take();
+      }
+      const stream = client.query(copyFrom(copyStatement(config, target, withCreatedAt)));
+      try {
+        await pipeline(Readable.from(statementData()), stream);
+      } catch (error) {
+        if (error instanceof PgVectorError) throw error;
+        const line = copyLine(error);
+        const at = line === undefined ? `docs[${start}..]` : `docs[${start + line - 1}]`;
+        throw options.translate(error, `${operation}: COPY (${at})`);
+      }
+      inserted += stream.rowCount;
+      statements++;
+    }
+    if (options.upsert === true && statements > 0) {
+      try {
+        const { rows } = await client.query({
+          text: mergeStatement(config),
+          values: [],
+          types: TEXT_TYPES,
+        });
+        const merged = rows[0] as { inserted: string; total: string };
+        inserted = Number(merged.inserted);
+        updated = Number(merged.total) - inserted;
+      } catch (error) {
+        throw options.translate(error, `${operation}: INSERT … ON CONFLICT from the staged rows`);
+      }
+    }
+    const analyzed = options.analyze(inserted + updated);
+    if (analyzed) {
+      try {
+        await client.query(`ANALYZE ${config.table.text}`);
+      } catch (error) {
+        throw options.translate(error, `${operation}: ANALYZE`);
+      }
+    }
+    return { inserted, updated, ids, statements, analyzed };
+  };
+  try {
+    // A refused COPY (the probe) rolls back: nothing was consumed, the caller takes the INSERT path.
+    return await inPoolTransaction(options.pool, load, (result) => !('unsupported' in result));
   } catch (error) {
     if (!(error instanceof PgVectorError)) throw options.translate(error, operation);
     throw error;
-  } finally {
-    client.release(broken ?? false);
   }
-  return { inserted, updated, ids, statements, analyzed };
 }

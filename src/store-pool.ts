@@ -68,19 +68,23 @@ export function toPoolQuery(statement: Sql, types: PoolQuery['types']): PoolQuer
 }
 
 /**
- * Runs `statements` in one transaction on a connection of `pool` and returns the last one's rows: how a
- * search with its `set_config(…, true)` settings runs on the pool.
+ * Runs `work` in one transaction on a connection of `pool`: `BEGIN`, then `COMMIT` — or `ROLLBACK` when
+ * `work` throws or `commit(result)` says no. The connection goes back to the pool, or is destroyed when
+ * even the rollback failed (the server then rolls back as the connection closes).
  */
-export async function poolTransaction(pool: StorePool, statements: readonly PoolQuery[]): Promise<unknown[]> {
+export async function inPoolTransaction<R>(
+  pool: StorePool,
+  work: (client: StorePoolClient) => Promise<R>,
+  commit: (result: R) => boolean = () => true,
+): Promise<R> {
   const client = await pool.connect();
   let broken: Error | undefined;
   try {
     await client.query('BEGIN');
     try {
-      let rows: unknown[] = [];
-      for (const statement of statements) rows = (await client.query(statement)).rows;
-      await client.query('COMMIT');
-      return rows;
+      const result = await work(client);
+      await client.query(commit(result) ? 'COMMIT' : 'ROLLBACK');
+      return result;
     } catch (error) {
       try {
         await client.query('ROLLBACK');
@@ -92,4 +96,16 @@ export async function poolTransaction(pool: StorePool, statements: readonly Pool
   } finally {
     client.release(broken ?? false);
   }
+}
+
+/**
+ * Runs `statements` in one transaction on a connection of `pool` and returns the last one's rows: how a
+ * search with its `set_config(…, true)` settings runs on the pool.
+ */
+export function poolTransaction(pool: StorePool, statements: readonly PoolQuery[]): Promise<unknown[]> {
+  return inPoolTransaction(pool, async (client) => {
+    let rows: unknown[] = [];
+    for (const statement of statements) rows = (await client.query(statement)).rows;
+    return rows;
+  });
 }

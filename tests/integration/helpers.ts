@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../../src/generated/prisma/client.js';
+import { PgVectorError } from '../../src/index.js';
 import { repoRoot } from '../support/prisma-cli.js';
 
 /** Applies prisma/migrations/*\/migration.sql in order to an in-process PGlite (what `migrate deploy` runs). */
@@ -91,4 +92,15 @@ export function itemsTableSql(table: string, embeddingType: string): string {
     "embedding" ${embeddingType},
     "created_at" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP
   )`;
+}
+
+/** The PgVectorError `promise` rejects with; fails when it resolves or rejects with anything else. */
+export async function rejection(promise: Promise<unknown>): Promise<PgVectorError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof PgVectorError) return error;
+    throw error;
+  }
+  throw new Error('expected a PgVectorError');
 }

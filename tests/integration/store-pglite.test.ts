@@ -4,7 +4,7 @@ import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEmbeddedPrismaClient, type EmbeddedPrismaClient } from '../../src/embedded/prisma-client.js';
 import { PrismaClient } from '../../src/generated/prisma/client.js';
-import { createVectorStore, PgVectorError } from '../../src/index.js';
+import { createVectorStore } from '../../src/index.js';
 import {
   applyMigrations,
   exactDistance,
@@ -12,22 +12,13 @@ import {
   random,
   randomBits,
   randomVector,
+  rejection,
 } from './helpers.js';
 
 type Meta = { type: 'article' | 'note'; lang: string; n: number };
 
 let embedded: EmbeddedPrismaClient<PrismaClient>;
 const next = random(99);
-
-async function rejection(promise: Promise<unknown>): Promise<PgVectorError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof PgVectorError) return error;
-    throw error;
-  }
-  throw new Error('expected a PgVectorError');
-}
 
 beforeAll(async () => {
   embedded = await createEmbeddedPrismaClient(PrismaClient, { memory: true });

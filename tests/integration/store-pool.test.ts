@@ -5,15 +5,9 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PrismaClient } from '../../src/generated/prisma/client.js';
-import {
-  createVectorStore,
-  type Metric,
-  PgVectorError,
-  type SearchOptions,
-  type VectorStore,
-} from '../../src/index.js';
+import { createVectorStore, type Metric, type SearchOptions, type VectorStore } from '../../src/index.js';
 import { openTestDatabase, type TestDatabase } from '../support/database.js';
-import { itemsTableSql, random, randomBits, randomVector } from './helpers.js';
+import { itemsTableSql, random, randomBits, randomVector, rejection } from './helpers.js';
 
 type Meta = { type: string; n: number };
 
@@ -23,16 +17,6 @@ let prisma: PrismaClient;
 let pgc: pg.Client;
 const next = random(7);
 const DIMS = 8;
-
-async function rejection(promise: Promise<unknown>): Promise<PgVectorError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof PgVectorError) return error;
-    throw error;
-  }
-  throw new Error('expected a PgVectorError');
-}
 
 async function rows(table: string): Promise<Record<string, unknown>[]> {
   const { rows } = await pgc.query(

@@ -15,7 +15,15 @@ import {
   vectorStoreExtension,
 } from '../../src/index.js';
 import { openTestDatabase, type TestDatabase } from '../support/database.js';
-import { exactDistance, itemsTableSql, prismaOn, random, randomBits, randomVector } from './helpers.js';
+import {
+  exactDistance,
+  itemsTableSql,
+  prismaOn,
+  random,
+  randomBits,
+  randomVector,
+  rejection,
+} from './helpers.js';
 
 type Meta = {
   type: 'article' | 'note';
@@ -29,16 +37,6 @@ let db: TestDatabase;
 let pgc: pg.Client;
 const next = random(42);
 const DIMS = 8;
-
-async function rejection(promise: Promise<unknown>): Promise<PgVectorError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof PgVectorError) return error;
-    throw error;
-  }
-  throw new Error('expected a PgVectorError');
-}
 
 async function count(table: string): Promise<number> {
   const { rows } = await pgc.query(`SELECT count(*)::int AS n FROM "${db.schema}"."${table}"`);
