@@ -4,6 +4,8 @@
  * contenders measured together are reported — never absolute thresholds.
  */
 
+import { random } from './dataset.js';
+
 /** Median, p99, mean and count of a sample (milliseconds, rows/s, bytes: whatever was measured). */
 export interface Summary {
   readonly n: number;
@@ -67,14 +69,7 @@ export function collectGarbage(): void {
 export function roundOrder<K>(contenders: readonly K[], round: number): K[] {
   if (contenders.length <= 2) return round % 2 === 0 ? [...contenders] : [...contenders].reverse();
   const order = [...contenders];
-  let seed = (round + 1) * 0x9e3779b9;
-  const next = () => {
-    seed = (seed + 0x6d2b79f5) >>> 0;
-    let t = seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = random((round + 1) * 0x9e3779b9);
   for (let i = order.length - 1; i > 0; i--) {
     const j = Math.floor(next() * (i + 1));
     [order[i], order[j]] = [order[j] as K, order[i] as K];
