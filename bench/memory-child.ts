@@ -1,8 +1,9 @@
 /**
  * One bulk load through the store in a process of its own, for the memory measurement: rows come from a
- * generator that `addMany` consumes as a stream (one call, one transaction, binary COPY through the pool),
+ * generator that `addMany` consumes as a stream (one call, one transaction; binary COPY through the pool, or
+ * multi-row INSERTs through Prisma with `method: 'insert'`),
  * and the process's RSS is sampled every 10 ms. Arguments: one JSON
- * object `{ url, table, dims, rows, seed }`; prints one JSON line with the figures.
+ * object `{ url, table, dims, rows, seed, method }`; prints one JSON line with the figures.
  */
 
 import { createVectorStore } from '../src/store.js';
@@ -16,6 +17,8 @@ interface Args {
   readonly dims: number;
   readonly rows: number;
   readonly seed: number;
+  /** The store's bulk path: `copy` (through the pool) or `insert` (multi-row INSERTs through Prisma). */
+  readonly method: 'copy' | 'insert';
   /** PrismaClient's `queryPlanCacheMaxSize` (0 turns the query plan cache off); absent: Prisma's default. */
   readonly queryPlanCacheMaxSize?: number;
 }
@@ -45,7 +48,7 @@ function* docs() {
   for (const row of mixture.rows(args.rows)) yield toDoc(row);
 }
 // The whole load is one call: ANALYZE before the commit, VACUUM (ANALYZE) after it.
-const result = await store.addMany(docs(), { returnIds: false });
+const result = await store.addMany(docs(), { returnIds: false, method: args.method });
 const inserted = result.inserted;
 const seconds = (performance.now() - start) / 1000;
 sample();

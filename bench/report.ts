@@ -175,15 +175,16 @@ function searchSection(s: OverheadResult): string {
 
 function memorySection(m: MemoryResult): string {
   return [
-    `${m.dims} dims; one \`addMany\` call streaming a generator (binary COPY through the pool, one transaction, 16 MiB per COPY statement, \`returnIds: false\`), one fresh process per load, RSS sampled every 10 ms; the database runs in another process.`,
+    `**${m.method === 'insert' ? "`method: 'insert'`" : 'COPY (with `pool`)'}.** ${m.dims} dims; one \`addMany\` call streaming a generator (${m.method === 'insert' ? 'multi-row INSERTs of 500 rows through Prisma, one interactive transaction' : 'binary COPY through the pool, one transaction, 16 MiB per COPY statement'}, \`returnIds: false\`), one fresh process per load, RSS sampled every 10 ms; the database runs in another process.`,
     '',
     table(
-      ['rows', 'start RSS MiB', 'peak RSS MiB', 'peak heap used MiB', 'rows/s'],
+      ['rows', 'start RSS MiB', 'peak RSS MiB', 'peak heap used MiB', 'heap after load + GC MiB', 'rows/s'],
       m.runs.map((r) => [
         int(r.rows),
         fmt(r.baselineRss / MiB, 1),
         fmt(r.peakRss / MiB, 1),
         fmt(r.peakHeapUsed / MiB, 1),
+        fmt(r.heapAfterGc / MiB, 1),
         int(r.rows / r.seconds),
       ]),
     ),
@@ -262,7 +263,9 @@ export function renderReport(report: Report): { markdown: string; svg: string } 
   const builds = [r.build384, r.build1536].filter(Boolean) as IndexBuildResult[];
   const recalls = [r.recall384, r.recall1536].filter(Boolean) as RecallResult[];
   const search = r.search1536 as OverheadResult | undefined;
-  const memory = (r.memory1536 ?? r.memory384) as MemoryResult | undefined;
+  const memories = [r.memory1536 ?? r.memory384, r.memory1536Insert].filter(
+    (m): m is MemoryResult => m !== undefined,
+  ) as MemoryResult[];
   const i = report.info;
   const notesFile = new URL('./notes.md', import.meta.url);
   const notes = existsSync(notesFile) ? readFileSync(notesFile, 'utf8').trim() : '';
@@ -360,7 +363,7 @@ export function renderReport(report: Report): { markdown: string; svg: string } 
     '',
     '## Memory of a bulk load',
     '',
-    memory === undefined ? 'Not run.' : memorySection(memory),
+    memories.length === 0 ? 'Not run.' : memories.map(memorySection).join('\n\n'),
     '',
   ].join('\n');
   return { markdown: md, svg: recallChart(recalls) };

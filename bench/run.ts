@@ -193,18 +193,23 @@ try {
     await client.query(`DROP TABLE "${table}"`);
   }
   if (only.has('memory')) {
-    section(`memory: addMany streaming from a generator, ${plan.memorySizes.join(' vs ')} rows × 1536 dims`);
-    keep(
-      'memory1536',
-      await benchMemory({
-        url: engine.url,
-        client,
-        dims: 1536,
-        sizes: plan.memorySizes,
-        rounds: plan.memoryRounds,
-        log,
-      }),
-    );
+    for (const method of ['copy', 'insert'] as const) {
+      section(
+        `memory: addMany streaming from a generator (${method}), ${plan.memorySizes.join(' vs ')} rows × 1536 dims`,
+      );
+      keep(
+        method === 'copy' ? 'memory1536' : 'memory1536Insert',
+        await benchMemory({
+          url: engine.url,
+          client,
+          dims: 1536,
+          sizes: plan.memorySizes,
+          rounds: plan.memoryRounds,
+          method,
+          log,
+        }),
+      );
+    }
   }
   results.serverRssMiB = rssOf(engine.serverPid) / 2 ** 20;
 } finally {
