@@ -92,7 +92,9 @@ describe('recall and recommendation rules', () => {
 
 describe('tune on HNSW', () => {
   it('recommends the smallest ef_search reaching the target; the step below misses it', async () => {
-    const result = await tune(client, { table: 'tune_hnsw', column: 'e', k: 10, sample: 40, target: 0.95 });
+    // pgvector draws each node's HNSW level at random (a new graph every run): the weak index (m = 4,
+    // ef_construction = 8) reaches 0.95–0.98 at ef_search 1000 depending on the draw, 0.9 always.
+    const result = await tune(client, { table: 'tune_hnsw', column: 'e', k: 10, sample: 40, target: 0.9 });
     console.log(formatTuneResult(result));
     expect(result).toMatchObject({
       method: 'hnsw',
@@ -105,11 +107,11 @@ describe('tune on HNSW', () => {
     expect(result.plans.approximate.join(' > ')).toContain('Index Scan using tune_hnsw_idx');
     expect(result.steps.map((s) => s.value)).toEqual([10, 20, 40, 80, 160, 320, 640, 1000]);
     // The recommendation rule, against the measured ladder.
-    expect(result.recommended).toBe(recommendValue(result.steps, 0.95));
+    expect(result.recommended).toBe(recommendValue(result.steps, 0.9));
     const at = result.steps.findIndex((s) => s.value === result.recommended);
     expect(at).toBeGreaterThan(0);
-    expect(result.steps[at]!.recall).toBeGreaterThanOrEqual(0.95);
-    expect(result.steps[at - 1]!.recall).toBeLessThan(0.95);
+    expect(result.steps[at]!.recall).toBeGreaterThanOrEqual(0.9);
+    expect(result.steps[at - 1]!.recall).toBeLessThan(0.9);
     for (const s of result.steps) expect(s.p95Ms).toBeGreaterThanOrEqual(s.p50Ms);
     expect(result.persisted).toBeUndefined();
   });
@@ -123,18 +125,19 @@ describe('tune with a filter', () => {
       k: 10,
       sample: 30,
       filter: "metadata->>'c' = 'a'",
-      target: 0.9,
+      // Filtered recall on this weak, randomly built graph tops out between 0.88 and 0.95 from run to run.
+      target: 0.75,
     });
     console.log(formatTuneResult(result));
     expect(result.iterativeScan).toBe('relaxed_order');
     expect(result.filter).toBe("metadata->>'c' = 'a'");
     expect(result.plans.exact.join(' > ')).toMatch(/Seq Scan/);
     expect(result.plans.approximate.join(' > ')).toContain('Index Scan using tune_hnsw_idx');
-    expect(result.recommended).toBe(recommendValue(result.steps, 0.9));
+    expect(result.recommended).toBe(recommendValue(result.steps, 0.75));
     expect(result.recommended).toBeDefined();
     const at = result.steps.findIndex((s) => s.value === result.recommended);
-    expect(result.steps[at]!.recall).toBeGreaterThanOrEqual(0.9);
-    if (at > 0) expect(result.steps[at - 1]!.recall).toBeLessThan(0.9);
+    expect(result.steps[at]!.recall).toBeGreaterThanOrEqual(0.75);
+    if (at > 0) expect(result.steps[at - 1]!.recall).toBeLessThan(0.75);
   });
 });
 
