@@ -21,14 +21,14 @@
  * The fastest of the two raw binary paths is contender (a) of the goal.
  */
 
-import { raw, type Sql, sqltag as sql } from '@prisma/client/runtime/client';
+import { raw, sqltag as sql } from '@prisma/client/runtime/client';
 import type pg from 'pg';
 import type { PrismaClient } from '../src/generated/prisma/client.js';
-import { createVectorStore, type VectorStoreClient } from '../src/store.js';
+import { createVectorStore } from '../src/store.js';
 import { resolveStoreConfig } from '../src/store-config.js';
 import { encodeCopyTuple, prepareCopyRow } from '../src/store-copy.js';
 import type { Mixture, Row } from './dataset.js';
-import { resetTable } from './engine.js';
+import { capturingClient, resetTable } from './engine.js';
 import { copyBinaryRows, copyFrom, vectorBinary } from './pg-copy.js';
 import { type Goal, goal, interleave, now, type Summary, summarize } from './stats.js';
 
@@ -141,29 +141,14 @@ export async function storeInsertVectorBytes(
 ): Promise<number> {
   let bytes = 0;
   let count = 0;
-  const capture = (q: Sql) => {
+  const client = capturingClient(prisma, (q) => {
     for (const v of q.values) {
       if (v instanceof Uint8Array) {
         bytes += v.length;
         count++;
       }
     }
-  };
-  const client = {
-    $queryRaw: <R>(q: Sql) => {
-      capture(q);
-      return prisma.$queryRaw<R>(q);
-    },
-    $executeRaw: (q: Sql) => {
-      capture(q);
-      return prisma.$executeRaw(q);
-    },
-    $transaction: <R>(
-      fn: (tx: VectorStoreClient) => Promise<R>,
-      options?: { maxWait?: number; timeout?: number },
-    ) => prisma.$transaction((tx) => fn(tx as unknown as VectorStoreClient), options),
-    $connect: prisma.$connect.bind(prisma),
-  };
+  });
   const store = createVectorStore(client, {
     table,
     dimensions: dims,

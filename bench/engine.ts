@@ -10,8 +10,10 @@ import { cpus, freemem, loadavg, platform, release, totalmem } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { PrismaPg } from '@prisma/adapter-pg';
+import type { Sql } from '@prisma/client/runtime/client';
 import pg from 'pg';
 import { PrismaClient } from '../src/generated/prisma/client.js';
+import type { VectorStoreClient } from '../src/store.js';
 
 /** A database to measure, and how to let it go. */
 export interface Engine {
@@ -203,4 +205,26 @@ export async function resetTable(client: pg.Client, table: string, dims: number)
 /** The HNSW index of the `documents` migration (cosine, m = 16, ef_construction = 64) on a bench table. */
 export function hnswIndexSql(table: string): string {
   return `CREATE INDEX "${table}_embedding_hnsw_idx" ON "${table}" USING hnsw ("embedding" vector_cosine_ops) WITH (m = 16, ef_construction = 64)`;
+}
+
+/**
+ * A store client over `prisma` that hands every statement the store sends outside a transaction to
+ * `onSql` first: how the bench reads the store's exact SQL and bound values.
+ */
+export function capturingClient(prisma: PrismaClient, onSql: (statement: Sql) => void): VectorStoreClient {
+  return {
+    $queryRaw: <R>(q: Sql) => {
+      onSql(q);
+      return prisma.$queryRaw<R>(q);
+    },
+    $executeRaw: (q: Sql) => {
+      onSql(q);
+      return prisma.$executeRaw(q);
+    },
+    $transaction: <R>(
+      fn: (tx: VectorStoreClient) => Promise<R>,
+      options?: { maxWait?: number; timeout?: number },
+    ) => prisma.$transaction((tx) => fn(tx as unknown as VectorStoreClient), options),
+    $connect: prisma.$connect.bind(prisma),
+  } as VectorStoreClient;
 }

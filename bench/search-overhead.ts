@@ -11,7 +11,8 @@
 import type { Sql } from '@prisma/client/runtime/client';
 import pg from 'pg';
 import type { PrismaClient } from '../src/generated/prisma/client.js';
-import { createVectorStore, type VectorStoreClient } from '../src/store.js';
+import { createVectorStore } from '../src/store.js';
+import { capturingClient } from './engine.js';
 import { type Goal, goal, now, roundOrder, type Summary, summarize } from './stats.js';
 
 export interface OverheadRun {
@@ -74,18 +75,9 @@ export async function benchSearchOverhead(opts: {
 
   // The store's exact statements, captured through a client that records what the store hands to Prisma.
   let last: Sql | undefined;
-  const capturing = {
-    $queryRaw: <R>(q: Sql) => {
-      last = q;
-      return prisma.$queryRaw<R>(q);
-    },
-    $executeRaw: (q: Sql) => prisma.$executeRaw(q),
-    $transaction: <R>(
-      fn: (tx: VectorStoreClient) => Promise<R>,
-      options?: { maxWait?: number; timeout?: number },
-    ) => prisma.$transaction((tx) => fn(tx as unknown as VectorStoreClient), options),
-    $connect: prisma.$connect.bind(prisma),
-  };
+  const capturing = capturingClient(prisma, (q) => {
+    last = q;
+  });
   const capturingStore = createVectorStore(capturing, { ...config, vectorEncoding: 'binary' });
   const captured: Captured[] = [];
   for (const q of queries) {

@@ -4,7 +4,6 @@ import { isPgVectorError } from '../errors.js';
 import type { IndexExpression } from '../indexes.js';
 import { INDEX_METHODS, type IndexMethod, type Metric, parseMetric } from '../metric.js';
 
-/** A usage error: printed with a pointer to `--help`, exit code 2. */
 /** `parseArgs` options that describe an index, shared by `build-index` and `migration index`. */
 export const INDEX_SPEC_OPTIONS = {
   table: { type: 'string' },
@@ -19,6 +18,7 @@ export const INDEX_SPEC_OPTIONS = {
   schema: { type: 'string' },
 } as const;
 
+/** A usage error: printed with a pointer to `--help`, exit code 2. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
