@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import EngineReporter from './tests/support/engine-reporter.js';
 
 export default defineConfig({
   test: {
@@ -10,7 +11,8 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 180_000,
     typecheck: { enabled: true, include: ['tests/**/*.test-d.ts'] },
-    // The JSON report lets .ci/run print a one-line count of passed and failed tests.
-    reporters: ['default', ['json', { outputFile: 'test-results/vitest.json' }]],
+    // The JSON report lets .ci/run print a one-line count of passed and failed tests; the engine reporter
+    // closes the run with the tests that run on one engine only, and why (tests/support/engines.ts).
+    reporters: ['default', ['json', { outputFile: 'test-results/vitest.json' }], new EngineReporter()],
   },
 });

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EmbeddedServer, startEmbeddedServer } from '../../src/embedded/server.js';
 import { externalUrl } from '../support/database.js';
+import { describeOnly } from '../support/engines.js';
 import { runPrisma } from '../support/prisma-cli.js';
 import { createScratchProject } from '../support/scratch-project.js';
 
@@ -129,7 +130,7 @@ describe.skipIf(externalUrl !== undefined)('Prisma CLI, offline', () => {
   });
 });
 
-describe.skipIf(externalUrl !== undefined)('PostgreSQL without pgvector', () => {
+describeOnly('embedded', 'needs a PostgreSQL without pgvector', 'PostgreSQL without pgvector', () => {
   let bare: EmbeddedServer;
   beforeAll(async () => {
     bare = await startEmbeddedServer({ port: 0, memory: true, vector: false });
