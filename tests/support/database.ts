@@ -7,22 +7,24 @@ import { runPrisma } from './prisma-cli.js';
 
 /**
  * A database for one test file: the embedded PGlite + pgvector served over the wire (default), or — when
- * TEST_DATABASE_URL is set — a schema of its own on that external PostgreSQL + pgvector, created here and
- * dropped on close; nothing else there is touched.
+ * TEST_DATABASE_URL is set — a database of its own on that external PostgreSQL + pgvector server
+ * (`ppv_test_<hex>`, created from `template0` here and dropped `WITH (FORCE)` on close); nothing else there
+ * is touched. A database, not a schema: `CREATE EXTENSION vector` is per database, and in a schema of one
+ * file it would be dropped with that file's schema.
  */
 export interface TestDatabase {
   readonly kind: 'embedded' | 'external';
-  /** URL for `pg`, Prisma and the Prisma CLI (carries `?schema=` on an external server). */
+  /** URL for `pg`, Prisma Client (adapter-pg) and the Prisma CLI: plain `postgresql://…/<database>`. */
   readonly url: string;
-  /** The schema holding the tables (`public` on the embedded database). */
+  /** The schema holding the tables: `public` on both engines. */
   readonly schema: string;
   /** A Prisma Client over `@prisma/adapter-pg`, as apps use it. */
   readonly prisma: PrismaClient;
   /** The embedded server, when kind is `embedded`. */
   readonly server: EmbeddedServer | undefined;
-  /** `pg` connection settings of that database (search_path set), e.g. for a `pg.Pool` shared with Prisma. */
+  /** `pg` connection settings of that database, e.g. for a `pg.Pool` shared with Prisma. */
   readonly poolConfig: pg.PoolConfig;
-  /** A `pg` client on the same database (search_path set), for catalogue checks. */
+  /** A `pg` client on the same database, for catalogue checks. */
   connect(): Promise<pg.Client>;
   close(): Promise<void>;
 }
@@ -30,44 +32,31 @@ export interface TestDatabase {
 export interface OpenTestDatabaseOptions {
   /** Apply prisma/migrations with `prisma migrate deploy` (the real CLI). Default true. */
   readonly migrate?: boolean;
-  /** Load pgvector in the embedded database. Default true. */
+  /**
+   * Load pgvector in the embedded database. Default true. An external server has pgvector installed; false
+   * is refused there (tests of a server without pgvector are `describeOnly('embedded', …)`).
+   */
   readonly vector?: boolean;
 }
 
+/** The external server's URL (TEST_DATABASE_URL), or undefined: the embedded database is used. */
 export const externalUrl = process.env.TEST_DATABASE_URL || undefined;
+
+/** Prefix of the databases the harness creates on an external server. */
+export const TEST_DATABASE_PREFIX = 'ppv_test_';
 
 export async function openTestDatabase(options: OpenTestDatabaseOptions = {}): Promise<TestDatabase> {
   let server: EmbeddedServer | undefined;
   let url: string;
-  let schema = 'public';
-  let dropSchema: (() => Promise<void>) | undefined;
+  let drop: (() => Promise<void>) | undefined;
   if (externalUrl) {
-    schema = `ppv_test_${randomBytes(5).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: externalUrl, options: `-c search_path=${schema}` });
-    await admin.connect();
-    try {
-      // Isolation relies on the server honouring startup options (search_path). The embedded wire server
-      // (pglite-socket) ignores them, so it cannot stand in for an external server here.
-      const { rows } = await admin.query<{ search_path: string }>('SHOW search_path');
-      if (rows[0]?.search_path !== schema) {
-        throw new Error(
-          `TEST_DATABASE_URL: the server ignored the startup option search_path (got "${rows[0]?.search_path}"). ` +
-            'Use a real PostgreSQL + pgvector; the embedded database is what the tests use without it.',
-        );
-      }
-      await admin.query(`CREATE SCHEMA "${schema}"`);
-    } finally {
-      await admin.end();
-    }
-    const u = new URL(externalUrl);
-    u.searchParams.set('schema', schema);
-    url = u.toString();
-    dropSchema = async () => {
-      const c = new pg.Client({ connectionString: externalUrl });
-      await c.connect();
-      await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-      await c.end();
-    };
+    if (options.vector === false)
+      throw new Error(
+        'openTestDatabase({ vector: false }) needs the embedded database (no TEST_DATABASE_URL)',
+      );
+    const created = await createExternalDatabase(externalUrl);
+    url = created.url;
+    drop = created.drop;
   } else {
     server = await startEmbeddedServer({ port: 0, memory: true, vector: options.vector ?? true });
     url = server.url;
@@ -79,17 +68,16 @@ export async function openTestDatabase(options: OpenTestDatabaseOptions = {}): P
         throw new Error(`prisma migrate deploy failed:\n${result.stdout}\n${result.stderr}`);
     }
   } catch (error) {
-    await dropSchema?.();
+    await drop?.();
     await server?.stop();
     throw error;
   }
-  const searchPath = schema === 'public' ? 'public' : `"${schema}", public`;
-  const poolConfig = { connectionString: stripSchema(url), options: `-c search_path=${searchPath}` };
-  const prisma = new PrismaClient({ adapter: new PrismaPg(poolConfig, { schema }) });
+  const poolConfig: pg.PoolConfig = { connectionString: url };
+  const prisma = new PrismaClient({ adapter: new PrismaPg(poolConfig, { schema: 'public' }) });
   return {
     kind: externalUrl ? 'external' : 'embedded',
     url,
-    schema,
+    schema: 'public',
     prisma,
     server,
     poolConfig,
@@ -100,15 +88,59 @@ export async function openTestDatabase(options: OpenTestDatabaseOptions = {}): P
     },
     async close() {
       await prisma.$disconnect();
-      await dropSchema?.();
+      await drop?.();
       await server?.stop();
     },
   };
 }
 
-/** `pg` does not know Prisma's `?schema=` parameter. */
-function stripSchema(url: string): string {
-  const u = new URL(url);
-  u.searchParams.delete('schema');
-  return u.toString();
+/**
+ * Creates an empty database `ppv_test_<hex>` on the server of `serverUrl` (any database of it), from
+ * `template0` so that nothing installed in `template1` leaks in. Returns its URL and a `drop()` that removes
+ * it even while connections are still open (`DROP DATABASE … WITH (FORCE)`, PostgreSQL 13+).
+ *
+ * ### Examples
+ * ```ts
+ * const shadow = await createExternalDatabase(process.env.TEST_DATABASE_URL!);
+ * // … SHADOW_DATABASE_URL=shadow.url …
+ * await shadow.drop();
+ * ```
+ */
+export async function createExternalDatabase(
+  serverUrl: string,
+): Promise<{ readonly name: string; readonly url: string; drop(): Promise<void> }> {
+  const name = `${TEST_DATABASE_PREFIX}${randomBytes(5).toString('hex')}`;
+  await withClient(serverUrl, (admin) => admin.query(`CREATE DATABASE "${name}" TEMPLATE template0`));
+  const u = new URL(serverUrl);
+  u.pathname = `/${name}`;
+  const url = u.toString();
+  const drop = () =>
+    withClient(serverUrl, (admin) => admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)).then(
+      () => undefined,
+    );
+  try {
+    // Isolation relies on the server keeping databases apart. The embedded wire server (pglite-socket)
+    // ignores the database name, so it cannot stand in for an external server here.
+    const { rows } = await withClient(url, (c) => c.query<{ db: string }>('SELECT current_database() AS db'));
+    if (rows[0]?.db !== name) {
+      throw new Error(
+        `TEST_DATABASE_URL: connected to "${name}" but the server says "${rows[0]?.db}". ` +
+          'Use a real PostgreSQL + pgvector; the embedded database is what the tests use without it.',
+      );
+    }
+  } catch (error) {
+    await drop().catch(() => {});
+    throw error;
+  }
+  return { name, url, drop };
+}
+
+async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
 }
