@@ -31,11 +31,35 @@ export type PgVectorErrorCode =
   | 'INDEX_BUILD_FAILED'
   | 'DATABASE_ERROR'
   | 'IN_TRANSACTION'
+  // connections and server limits (a real server under load or failure: docs/STORE.md "Errors")
+  /**
+   * The connection broke or could not be made: the backend was terminated (`pg_terminate_backend`), the
+   * server shut down, crashed or is restarting, or the network dropped. The pool drops that connection.
+   */
+  | 'CONNECTION_LOST'
+  /** The server cancelled the statement: `statement_timeout`, or a cancel request (`pg_cancel_backend`). */
+  | 'QUERY_CANCELED'
+  /** No connection of the `pg.Pool` became free within its `connectionTimeoutMillis`. */
+  | 'POOL_EXHAUSTED'
+  // embedders (src/openai-embedder.ts)
+  /** The embeddings API refused the request, or its retries ran out. */
+  | 'EMBEDDING_FAILED'
+  /** The embeddings API did not answer within the time limit (on the last try). */
+  | 'EMBEDDING_TIMEOUT'
+  /** The embeddings API answered with something that is not the vectors asked for. */
+  | 'EMBEDDING_INVALID_RESPONSE'
   // embedded database
   | 'PORT_IN_USE'
   | 'DATA_DIR_LOCKED'
   | 'DATA_DIR_INCOMPATIBLE'
-  | 'SERVER_WEDGED';
+  | 'SERVER_WEDGED'
+  // native server (src/embedded/native-server.ts)
+  /** The native server cannot run on this machine: not Linux, not root, or no `debootstrap`. */
+  | 'NATIVE_SERVER_UNAVAILABLE'
+  /** The native root could not be built (mirror unreachable, debootstrap failed) or is broken and in use. */
+  | 'NATIVE_ROOT_FAILED'
+  /** A native cluster failed to initialise, start or stop (the server log's last lines are in the message). */
+  | 'NATIVE_SERVER_FAILED';
 
 /** Fields a PostgreSQL server sends with an error, kept when we translate one. */
 export interface ServerErrorFields {

@@ -35,6 +35,7 @@ export {
 } from './indexes.js';
 export * from './maintenance.js';
 export * from './metric.js';
+export { OpenAIEmbedder, type OpenAIEmbedderOptions } from './openai-embedder.js';
 export { type PrismaCliOptions, type PrismaCliResult, runPrismaCli } from './prisma-cli.js';
 export {
   assertMetricSupported,
