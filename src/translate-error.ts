@@ -11,6 +11,12 @@
  * ("Invalid `prisma.$queryRaw()` invocation: … Raw query failed. Code: `42883`. Message: `…`").
  */
 
+import {
+  CONNECTION_LOST_FIX,
+  connectionFailure,
+  isConnectionSqlState,
+  queryCanceledFix,
+} from './connection-errors.js';
 import { PgVectorError, type PgVectorErrorCode, type ServerErrorFields } from './errors.js';
 import { METRICS, type Metric, metricsFor, opclassFor, VECTOR_TYPES, type VectorType } from './metric.js';
 
@@ -195,7 +201,10 @@ function classify(fields: ServerErrorFields, context: ErrorContext): Translation
         code: 'DATABASE_ERROR',
         fix: `configure columns to match the columns of ${context.tableName}`,
       };
+    case '57014':
+      return { code: 'QUERY_CANCELED', fix: queryCanceledFix(message) };
   }
+  if (isConnectionSqlState(fields.sqlState)) return { code: 'CONNECTION_LOST', fix: CONNECTION_LOST_FIX };
   return { code: 'DATABASE_ERROR' };
 }
 
@@ -212,6 +221,9 @@ function classify(fields: ServerErrorFields, context: ErrorContext): Translation
  * | `expected 1536 dimensions, not 768` | 22000 | `DIMENSION_MISMATCH` |
  * | `type "vector" does not exist`, `could not access file "$libdir/vector"` | 42704, 58P01 | `EXTENSION_MISSING` |
  * | `VACUUM cannot run inside a transaction block` | 25001 | `IN_TRANSACTION` |
+ * | `canceling statement due to statement timeout` / `… user request` | 57014 | `QUERY_CANCELED` |
+ * | `terminating connection due to administrator command`, a broken socket, a server that is down | 57P01-57P03, 08xxx, none | `CONNECTION_LOST` |
+ * | `pg-pool`: `timeout exceeded when trying to connect` (no free connection) | none | `POOL_EXHAUSTED` |
  * | anything else, and Prisma's transaction errors (`P2028`, e.g. a timeout) | | `DATABASE_ERROR` |
  *
  * ### Examples
@@ -238,6 +250,13 @@ export function translateDatabaseError(error: unknown, context: ErrorContext): u
         ...(fix === undefined ? {} : { fix }),
       },
     );
+  }
+  const lost = connectionFailure(error);
+  if (lost !== undefined) {
+    return new PgVectorError(lost.code, `${context.operation} failed: ${lost.message}`, {
+      cause: error,
+      fix: lost.fix,
+    });
   }
   if (isObject(error) && typeof error.code === 'string' && /^P\d{4}$/.test(error.code)) {
     const message = typeof error.message === 'string' ? error.message.trim().split('\n').at(-1) : undefined;
