@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { DATA_DIR_LOCK_FILE, PGLITE_POSTGRES_MAJOR } from '../../src/embedded/data-dir.js';
 import { type EmbeddedDatabase, openEmbeddedDatabase } from '../../src/embedded/pglite.js';
 import {
@@ -26,7 +26,10 @@ import {
 } from '../../src/embedded/server.js';
 import { concatBytes, encodeMessage, MessageType } from '../../src/embedded/wire-protocol.js';
 import { isPgVectorError, type PgVectorErrorCode } from '../../src/errors.js';
+import { describeOnly } from '../support/engines.js';
 import { cstring, RawClient, text } from '../support/raw-pg-client.js';
+
+const ENGINE_ONLY = 'tests the embedded PGlite engine itself';
 
 // The embedded database, its wire server and the `db` command, against the real PGlite.
 // initdb takes ~6 s: it runs once, then each test gets a copy of that (cleanly closed) data directory.
@@ -156,7 +159,7 @@ async function databaseUrl(run: Run): Promise<string> {
   }
 }
 
-describe('openEmbeddedDatabase', () => {
+describeOnly('embedded', ENGINE_ONLY, 'openEmbeddedDatabase', () => {
   it('creates a data directory of the PostgreSQL major PGlite runs', () => {
     expect(readFileSync(join(template, 'PG_VERSION'), 'utf8').trim()).toBe(PGLITE_POSTGRES_MAJOR);
     expect(existsSync(join(template, DATA_DIR_LOCK_FILE))).toBe(false);
@@ -258,7 +261,7 @@ describe('openEmbeddedDatabase', () => {
   });
 });
 
-describe('startEmbeddedServer', () => {
+describeOnly('embedded', ENGINE_ONLY, 'startEmbeddedServer', () => {
   it('serves pg clients over the wire, concurrently, and stops cleanly', async () => {
     const { server } = await serve();
     expect(server.url).toBe(`postgresql://postgres:postgres@127.0.0.1:${server.port}/postgres`);
@@ -295,7 +298,7 @@ describe('startEmbeddedServer', () => {
   });
 });
 
-describe('wire guard', () => {
+describeOnly('embedded', ENGINE_ONLY, 'wire guard', () => {
   let server: EmbeddedServer;
   let waitForEvent: Awaited<ReturnType<typeof serve>>['waitForEvent'];
   beforeAll(async () => {
@@ -442,7 +445,7 @@ describe('wire guard', () => {
   });
 });
 
-describe('watchdog', () => {
+describeOnly('embedded', ENGINE_ONLY, 'watchdog', () => {
   it('sees a client holding a transaction as blocked, not wedged', async () => {
     const { server, events, waitForEvent } = await serve({ watchdog: fastWatchdog });
     const holder = new pg.Client({ connectionString: server.url });
@@ -508,70 +511,76 @@ describe('watchdog', () => {
   });
 });
 
-describe('prisma-pgvector db', { timeout: 30_000 }, () => {
-  it('prints DATABASE_URL, serves queries, refuses a second server on the same data directory, stops on SIGTERM with the data flushed', async () => {
-    const dataDir = copyOfTemplate();
-    const server = runDb(['--data-dir', dataDir, '--port', '0']);
-    const url = await databaseUrl(server);
-    expect(server.stdout).toBe(`DATABASE_URL=${url}\n`);
-    expect(url).toMatch(/^postgresql:\/\/postgres:postgres@127\.0\.0\.1:\d+\/postgres$/);
-    expect(server.stderr).toContain('all connections share ONE PostgreSQL session');
+describeOnly(
+  'embedded',
+  ENGINE_ONLY,
+  'prisma-pgvector db',
+  () => {
+    it('prints DATABASE_URL, serves queries, refuses a second server on the same data directory, stops on SIGTERM with the data flushed', async () => {
+      const dataDir = copyOfTemplate();
+      const server = runDb(['--data-dir', dataDir, '--port', '0']);
+      const url = await databaseUrl(server);
+      expect(server.stdout).toBe(`DATABASE_URL=${url}\n`);
+      expect(url).toMatch(/^postgresql:\/\/postgres:postgres@127\.0\.0\.1:\d+\/postgres$/);
+      expect(server.stderr).toContain('all connections share ONE PostgreSQL session');
 
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    await client.query(
-      `CREATE EXTENSION vector; CREATE TABLE kept (v vector(2)); INSERT INTO kept VALUES ('[1,2]')`,
-    );
-    await client.end();
-
-    const second = runDb(['--data-dir', dataDir, '--port', '0']);
-    expect(await second.exited).toBe(1);
-    expect(second.stderr).toContain(`is in use by process ${server.child.pid}`);
-    expect(second.stderr).not.toMatch(/^\s+at /m);
-
-    server.child.kill('SIGTERM');
-    expect(await server.exited).toBe(0);
-    expect(server.stderr).toContain(`Stopped; data flushed to ${dataDir}`);
-    expect(existsSync(join(dataDir, DATA_DIR_LOCK_FILE))).toBe(false);
-    const database = await openEmbeddedDatabase({ dataDir });
-    try {
-      expect((await database.pglite.query('SELECT v::text AS v FROM kept')).rows).toEqual([{ v: '[1,2]' }]);
-    } finally {
-      await database.close();
-    }
-  });
-
-  it('fails with a one-line error, no stack, for an incompatible data directory and a port in use', async () => {
-    const old = copyOfTemplate();
-    writeFileSync(join(old, 'PG_VERSION'), '16\n');
-    const incompatible = runDb(['--data-dir', old, '--port', '0']);
-
-    const blocker = createServer();
-    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
-    const address = blocker.address();
-    const port = typeof address === 'object' && address ? address.port : 0;
-    const dataDir = copyOfTemplate();
-    const busy = runDb(['--data-dir', dataDir], { PGVECTOR_DB_PORT: String(port) });
-    try {
-      expect(await incompatible.exited).toBe(1);
-      expect(incompatible.stderr).toMatch(
-        /^prisma-pgvector db: Data directory .* was created by PostgreSQL 16/m,
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      await client.query(
+        `CREATE EXTENSION vector; CREATE TABLE kept (v vector(2)); INSERT INTO kept VALUES ('[1,2]')`,
       );
-      expect(await busy.exited).toBe(1);
-      expect(busy.stderr).toContain(`Port ${port} on 127.0.0.1 is already in use.\nFix:`);
-      for (const run of [incompatible, busy]) {
-        expect(run.stdout).toBe('');
-        expect(run.stderr).not.toMatch(/^\s+at /m);
-      }
-      expect(existsSync(join(dataDir, DATA_DIR_LOCK_FILE))).toBe(false);
-    } finally {
-      blocker.close();
-    }
-  });
+      await client.end();
 
-  it('rejects bad options with exit code 2', async () => {
-    const run = runDb(['--port', 'eighty']);
-    expect(await run.exited).toBe(2);
-    expect(run.stderr).toContain('--port must be an integer from 0 to 65535');
-  });
-});
+      const second = runDb(['--data-dir', dataDir, '--port', '0']);
+      expect(await second.exited).toBe(1);
+      expect(second.stderr).toContain(`is in use by process ${server.child.pid}`);
+      expect(second.stderr).not.toMatch(/^\s+at /m);
+
+      server.child.kill('SIGTERM');
+      expect(await server.exited).toBe(0);
+      expect(server.stderr).toContain(`Stopped; data flushed to ${dataDir}`);
+      expect(existsSync(join(dataDir, DATA_DIR_LOCK_FILE))).toBe(false);
+      const database = await openEmbeddedDatabase({ dataDir });
+      try {
+        expect((await database.pglite.query('SELECT v::text AS v FROM kept')).rows).toEqual([{ v: '[1,2]' }]);
+      } finally {
+        await database.close();
+      }
+    });
+
+    it('fails with a one-line error, no stack, for an incompatible data directory and a port in use', async () => {
+      const old = copyOfTemplate();
+      writeFileSync(join(old, 'PG_VERSION'), '16\n');
+      const incompatible = runDb(['--data-dir', old, '--port', '0']);
+
+      const blocker = createServer();
+      await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+      const address = blocker.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      const dataDir = copyOfTemplate();
+      const busy = runDb(['--data-dir', dataDir], { PGVECTOR_DB_PORT: String(port) });
+      try {
+        expect(await incompatible.exited).toBe(1);
+        expect(incompatible.stderr).toMatch(
+          /^prisma-pgvector db: Data directory .* was created by PostgreSQL 16/m,
+        );
+        expect(await busy.exited).toBe(1);
+        expect(busy.stderr).toContain(`Port ${port} on 127.0.0.1 is already in use.\nFix:`);
+        for (const run of [incompatible, busy]) {
+          expect(run.stdout).toBe('');
+          expect(run.stderr).not.toMatch(/^\s+at /m);
+        }
+        expect(existsSync(join(dataDir, DATA_DIR_LOCK_FILE))).toBe(false);
+      } finally {
+        blocker.close();
+      }
+    });
+
+    it('rejects bad options with exit code 2', async () => {
+      const run = runDb(['--port', 'eighty']);
+      expect(await run.exited).toBe(2);
+      expect(run.stderr).toContain('--port must be an integer from 0 to 65535');
+    });
+  },
+  { timeout: 30_000 },
+);

@@ -1,10 +1,13 @@
 // Needs the generated client (git-ignored), which `npm ci` / `npm run generate` produce.
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { createEmbeddedPrismaClient } from '../../src/embedded/prisma-client.js';
 import { PrismaClient } from '../../src/generated/prisma/client.js';
 import { applyMigrations } from '../integration/helpers.js';
+import { describeOnly } from '../support/engines.js';
 
-describe('createEmbeddedPrismaClient', () => {
+const ENGINE_ONLY = 'tests the embedded PGlite engine itself';
+
+describeOnly('embedded', ENGINE_ONLY, 'createEmbeddedPrismaClient', () => {
   it('runs a generated PrismaClient on an in-memory PGlite with pgvector', { timeout: 30_000 }, async () => {
     const { prisma, database, close } = await createEmbeddedPrismaClient(PrismaClient, { memory: true });
     try {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { openEmbeddedDatabase } from '../../src/embedded/pglite.js';
 import {
   type EmbeddedServer,
@@ -15,7 +15,10 @@ import {
 import { concatBytes, encodeMessage, MessageType } from '../../src/embedded/wire-protocol.js';
 import { PrismaClient } from '../../src/generated/prisma/client.js';
 import { applyMigrations } from '../integration/helpers.js';
+import { describeOnly } from '../support/engines.js';
 import { cstring, RawClient, text } from '../support/raw-pg-client.js';
+
+const ENGINE_ONLY = 'tests the one shared session of the embedded wire server';
 
 // Many clients on the ONE session behind the embedded wire server: each extended-query batch (Parse ...
 // Sync) and each simple query must run as a whole, never interleaved with another client's messages.
@@ -109,7 +112,7 @@ async function within<T>(promise: Promise<T>, ms: number): Promise<T | 'pending'
   }
 }
 
-describe('concurrent clients on the one session', () => {
+describeOnly('embedded', ENGINE_ONLY, 'concurrent clients on the one session', () => {
   let server: EmbeddedServer;
   let events: EmbeddedServerEvent[];
   beforeAll(async () => {
@@ -341,7 +344,7 @@ describe('concurrent clients on the one session', () => {
   });
 });
 
-describe('a client that stalls in the middle of a batch', () => {
+describeOnly('embedded', ENGINE_ONLY, 'a client that stalls in the middle of a batch', () => {
   it('is disconnected with FATAL after stalledBatchTimeoutMs of silence; its batch is rolled back', async () => {
     const { server, events } = await serve({ stalledBatchTimeoutMs: 500 });
     const raw = await RawClient.connect(server.port);

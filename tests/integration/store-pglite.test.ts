@@ -1,10 +1,11 @@
 // The vector store on an in-process PGlite through pglite-prisma-adapter: vectors must travel as text there
 // (PGlite sends parameters of non-built-in types as text), which 'auto' encoding picks from the adapter name.
 import { PrismaPGlite } from 'pglite-prisma-adapter';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createEmbeddedPrismaClient, type EmbeddedPrismaClient } from '../../src/embedded/prisma-client.js';
 import { PrismaClient } from '../../src/generated/prisma/client.js';
 import { createVectorStore } from '../../src/index.js';
+import { describeOnly } from '../support/engines.js';
 import {
   applyMigrations,
   exactDistance,
@@ -14,6 +15,8 @@ import {
   randomVector,
   rejection,
 } from './helpers.js';
+
+const ENGINE_ONLY = 'tests the store on the in-process PGlite adapter';
 
 type Meta = { type: 'article' | 'note'; lang: string; n: number };
 
@@ -32,7 +35,7 @@ afterAll(async () => {
   await embedded?.close();
 });
 
-describe('pglite-prisma-adapter', () => {
+describeOnly('embedded', ENGINE_ONLY, 'pglite-prisma-adapter', () => {
   it("picks text encoding from the adapter name ('auto')", () => {
     expect(createVectorStore(embedded.prisma).vectorEncoding).toBe('text');
   });
@@ -163,7 +166,7 @@ describe('pglite-prisma-adapter', () => {
   });
 });
 
-describe('without pgvector', () => {
+describeOnly('embedded', ENGINE_ONLY, 'without pgvector', () => {
   it('EXTENSION_MISSING names the fix', async () => {
     const bare = await createEmbeddedPrismaClient(PrismaClient, { memory: true, vector: false });
     try {

@@ -17,7 +17,7 @@ declare module 'vitest' {
 }
 
 /**
- * `describe(name, fn)` whose tests run only on `only`; on the other engine they are skipped and counted,
+ * `describe(name, fn)` (with `options.timeout` per test, if given) whose tests run only on `only`; on the other engine they are skipped and counted,
  * with `reason`, in the line the engine reporter prints at the end of the run
  * (`engine-specific: N tests skipped on native (…)`). The one place a test says why it cannot run
  * everywhere: never `describe.skipIf(...)` on the engine.
@@ -29,8 +29,14 @@ declare module 'vitest' {
  * });
  * ```
  */
-export function describeOnly(only: Engine, reason: string, name: string, fn: () => void): void {
-  describe(name, { skip: engine !== only, meta: { engineOnly: { engine: only, reason } } }, fn);
+export function describeOnly(
+  only: Engine,
+  reason: string,
+  name: string,
+  fn: () => void,
+  options: { readonly timeout?: number } = {},
+): void {
+  describe(name, { ...options, skip: engine !== only, meta: { engineOnly: { engine: only, reason } } }, fn);
 }
 
 /**
