@@ -14,7 +14,8 @@
  * - A key is a top-level metadata key, or a path `a.b.c` into nested objects (`.` always separates).
  *   Keys `and`, `or`, `not` and `createdAt` are reserved for the forms below.
  * - Several keys, or several operators on one key, must all hold (AND). `and: []` matches everything,
- *   `or: []` nothing, `in: []` nothing, `nin: []` everything.
+ *   `or: []` nothing, `in: []` nothing, `nin: []` everything. A value may not be `undefined`
+ *   (`{ tenant: undefined }` is refused, not ignored: an unset variable must not widen a filter).
  * - Strings compare as text (`->>`, the database's collation); numbers, booleans and `null` compare as JSON
  *   values (`1` equals `1.0`; the string `"1"` does not equal the number `1` — except through a string
  *   operand, since `->>` renders the number `1` as the text `1`). Range operators (`gt`…) only match values
@@ -32,6 +33,14 @@
 
 import { join, raw, type Sql, sqltag as sql } from '@prisma/client/runtime/client';
 import { PgVectorError } from './errors.js';
+import {
+  dateProblem,
+  describeValue,
+  MAX_DATE_YEAR,
+  MIN_DATE_YEAR,
+  quoted,
+  textProblem,
+} from './input-checks.js';
 
 /** A JSON scalar. */
 export type JsonScalar = string | number | boolean | null;
@@ -186,7 +195,18 @@ type FieldOperator = (typeof FIELD_OPERATORS)[number];
 const RANGE_SQL = { gt: '>', gte: '>=', lt: '<', lte: '<=' } as const;
 type RangeOperator = keyof typeof RANGE_SQL;
 const RANGE_OPERATORS = Object.keys(RANGE_SQL) as readonly RangeOperator[];
-const MAX_DEPTH = 32;
+
+/** Deepest nesting of filter objects (`and`/`or`/`not`) and of a `contains` operand. */
+export const MAX_FILTER_DEPTH = 32;
+/**
+ * Most conditions in one filter: every operator (a scalar shorthand is one `eq`), every `createdAt` bound and
+ * every member of `and` / `or` / `not` counts one. A filter of 1,000 conditions binds at most ~3,000
+ * parameters (PostgreSQL's limit per statement is 65,535) and compiles in milliseconds.
+ */
+export const MAX_FILTER_CONDITIONS = 1_000;
+/** Most values in one `in` / `nin` list, and most JSON values in one `contains` operand. */
+export const MAX_FILTER_LIST = 10_000;
+
 const PREDICATE_KEY = /^[\p{L}\p{N}_\-:/@ ]{1,200}$/u;
 const PREDICATE_VALUE = /^[\p{L}\p{N}_\-:/@. ]{1,200}$/u;
 const TRUE = raw('TRUE');
@@ -197,13 +217,10 @@ function filterError(path: string, message: string): PgVectorError {
 }
 
 function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (value instanceof Date) return 'a Date';
-  if (typeof value === 'string')
-    return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
+  if (typeof value === 'string') return `the string ${quoted(value)}`;
   if (typeof value === 'number') return `the number ${value}`;
-  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+  const kind = describeValue(value);
+  return kind.startsWith('an object') ? 'an object' : kind === 'an Invalid Date' ? 'a Date' : kind;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -218,23 +235,72 @@ function keyPath(parent: string, key: string): string {
     : `${parent}[${JSON.stringify(key)}]`;
 }
 
+/** Refuses text PostgreSQL cannot take as it is (NUL, lone surrogates), naming what it is. */
+function checkText(text: string, path: string, what: 'key' | 'value'): string {
+  const problem = textProblem(text);
+  if (problem !== undefined) throw filterError(path, `the ${what} has ${problem}`);
+  return text;
+}
+
+/** The own enumerable string-keyed entries of an object, each property read exactly once. */
+function entriesOf(value: object): [string, unknown][] {
+  return Object.entries(value);
+}
+
 function isScalar(value: unknown, path: string): value is JsonScalar {
   if (typeof value === 'number' && !Number.isFinite(value))
     throw filterError(path, `${value} is not a finite number`);
+  if (typeof value === 'string') checkText(value, path, 'value');
   return (
     value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean'
   );
 }
 
-function checkJson(value: unknown, path: string, depth: number): void {
-  if (depth > MAX_DEPTH) throw filterError(path, `nested deeper than ${MAX_DEPTH} levels`);
-  if (isScalar(value, path)) return;
-  if (Array.isArray(value)) {
-    for (const [i, v] of value.entries()) checkJson(v, `${path}[${i}]`, depth + 1);
-  } else if (isPlainObject(value)) {
-    for (const [k, v] of Object.entries(value)) checkJson(v, keyPath(path, k), depth + 1);
-  } else {
-    throw filterError(path, `expected a JSON value, got ${describe(value)}`);
+function undefinedError(path: string): PgVectorError {
+  return filterError(path, 'is undefined (an unset variable?); leave the key out, or give a value');
+}
+
+/**
+ * A `contains` operand, validated and copied (each property read once): what is checked is what is sent.
+ * Counts its values against {@link MAX_FILTER_LIST}.
+ */
+class JsonCopier {
+  private values = 0;
+  private readonly open = new Set<object>();
+
+  constructor(private readonly root: string) {}
+
+  copy(value: unknown, path: string, depth: number): unknown {
+    if (depth > MAX_FILTER_DEPTH) throw filterError(path, `nested deeper than ${MAX_FILTER_DEPTH} levels`);
+    if (++this.values > MAX_FILTER_LIST) throw filterError(this.root, `more than ${MAX_FILTER_LIST} values`);
+    if (value === undefined) throw undefinedError(path);
+    if (isScalar(value, path)) return value;
+    const array = Array.isArray(value);
+    if (!array && !isPlainObject(value))
+      throw filterError(path, `expected a JSON value, got ${describe(value)}`);
+    const object = value as object;
+    if (this.open.has(object)) throw filterError(path, 'refers back to an enclosing value (a cycle)');
+    this.open.add(object);
+    try {
+      if (array) {
+        const items = Array.from(value as unknown[]);
+        return items.map((v, i) => this.copy(v, `${path}[${i}]`, depth + 1));
+      }
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of entriesOf(object)) {
+        const at = keyPath(path, k);
+        checkText(k, at, 'key');
+        Object.defineProperty(out, k, {
+          value: this.copy(v, at, depth + 1),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+      }
+      return out;
+    } finally {
+      this.open.delete(object);
+    }
   }
 }
 
@@ -242,17 +308,24 @@ function checkJson(value: unknown, path: string, depth: number): void {
  * Checks partial-index predicates from configuration. Throws `INVALID_CONFIG` for a key or value outside
  * the allowed characters (see {@link PartialIndexPredicate}).
  */
+function shownSetting(value: unknown): string {
+  if (typeof value === 'string') return quoted(value, 200);
+  return typeof value === 'number' || typeof value === 'boolean' ? String(value) : describeValue(value);
+}
+
 function checkPredicate(p: PartialIndexPredicate): void {
-  if (typeof p?.key !== 'string' || !PREDICATE_KEY.test(p.key)) {
+  const key: unknown = p?.key;
+  if (typeof key !== 'string' || !PREDICATE_KEY.test(key)) {
     throw new PgVectorError(
       'INVALID_CONFIG',
-      `partial index key ${JSON.stringify(p?.key)} must be 1-200 letters, digits, spaces or _ - : / @`,
+      `partial index key ${shownSetting(key)} must be 1-200 letters, digits, spaces or _ - : / @`,
     );
   }
-  if (typeof p.value !== 'string' || !PREDICATE_VALUE.test(p.value)) {
+  const value: unknown = p.value;
+  if (typeof value !== 'string' || !PREDICATE_VALUE.test(value)) {
     throw new PgVectorError(
       'INVALID_CONFIG',
-      `partial index value ${JSON.stringify(p.value)} for key '${p.key}' must be 1-200 letters, digits, spaces or _ - : / @ .`,
+      `partial index value ${shownSetting(value)} for key '${key}' must be 1-200 letters, digits, spaces or _ - : / @ .`,
     );
   }
 }
@@ -274,10 +347,104 @@ export function partialIndexPredicateSql(metadataColumn: Sql, predicate: Partial
   return sql`((${metadataColumn} ->> ${raw(`'${predicate.key}'::text`)}) = ${raw(`'${predicate.value}'::text`)})`;
 }
 
+/**
+ * The meaning of a filter as a tree, simplified before it is written as SQL: constants fold (`and: []` is
+ * TRUE, `or: []` FALSE, `not` of a constant its opposite), and a condition OR-ed with its own negation is
+ * TRUE (AND-ed: FALSE). Every negation in the language is "is not TRUE" (NULL-safe), so `c OR NOT c` holds on
+ * every row, a missing key included.
+ */
+type FilterNode =
+  | { readonly kind: 'const'; readonly value: boolean }
+  | { readonly kind: 'leaf'; readonly sql: Sql; readonly id: string; readonly negates?: string }
+  | { readonly kind: 'and' | 'or'; readonly parts: readonly FilterNode[]; readonly id: string }
+  | { readonly kind: 'not'; readonly part: FilterNode; readonly id: string };
+
+const CONST_TRUE: FilterNode = { kind: 'const', value: true };
+const CONST_FALSE: FilterNode = { kind: 'const', value: false };
+
+function constant(value: boolean): FilterNode {
+  return value ? CONST_TRUE : CONST_FALSE;
+}
+
+/** A stable identity of a condition: its SQL and values (Dates by time). */
+function sqlId(s: Sql): string {
+  return JSON.stringify([s.text, s.values]);
+}
+
+function nodeId(node: FilterNode): string {
+  return node.kind === 'const' ? String(node.value) : node.id;
+}
+
+/** The id of what `node` is the negation of, if it is one. */
+function negated(node: FilterNode): string | undefined {
+  if (node.kind === 'not') return nodeId(node.part);
+  if (node.kind === 'leaf') return node.negates;
+  return undefined;
+}
+
+function leaf(s: Sql, negates?: FilterNode): FilterNode {
+  if (s === TRUE) return CONST_TRUE;
+  if (s === FALSE) return CONST_FALSE;
+  return {
+    kind: 'leaf',
+    sql: s,
+    id: sqlId(s),
+    ...(negates === undefined ? {} : { negates: nodeId(negates) }),
+  };
+}
+
+function junction(kind: 'and' | 'or', parts: readonly FilterNode[]): FilterNode {
+  // `and`: TRUE is neutral, FALSE absorbs; `or` the other way round.
+  const neutral = kind === 'and';
+  const kept: FilterNode[] = [];
+  const seen = new Set<string>();
+  for (const part of parts) {
+    if (part.kind === 'const') {
+      if (part.value === neutral) continue;
+      return constant(!neutral);
+    }
+    const flat = part.kind === kind ? part.parts : [part];
+    for (const p of flat) {
+      const id = nodeId(p);
+      if (!seen.has(id)) {
+        seen.add(id);
+        kept.push(p);
+      }
+    }
+  }
+  for (const p of kept) {
+    const opposite = negated(p);
+    if (opposite !== undefined && seen.has(opposite)) return constant(!neutral);
+  }
+  if (kept.length === 0) return constant(neutral);
+  if (kept.length === 1) return kept[0] as FilterNode;
+  return { kind, parts: kept, id: `${kind}(${kept.map(nodeId).join(',')})` };
+}
+
+function negation(part: FilterNode): FilterNode {
+  if (part.kind === 'const') return constant(!part.value);
+  return { kind: 'not', part, id: `not(${nodeId(part)})` };
+}
+
+function nodeSql(node: FilterNode): Sql {
+  switch (node.kind) {
+    case 'const':
+      return node.value ? TRUE : FALSE;
+    case 'leaf':
+      return node.sql;
+    case 'not':
+      return sql`(${nodeSql(node.part)} IS NOT TRUE)`;
+    default:
+      return sql`(${join(node.parts.map(nodeSql), node.kind === 'and' ? ' AND ' : ' OR ')})`;
+  }
+}
+
 class Compiler {
   private readonly m: Sql;
   private readonly createdAt: Sql;
   private readonly predicates: readonly PartialIndexPredicate[];
+  private conditions = 0;
+  private readonly open = new Set<object>();
 
   constructor(options: CompileFilterOptions) {
     this.m = options.metadataColumn;
@@ -286,59 +453,87 @@ class Compiler {
     this.predicates.forEach(checkPredicate);
   }
 
-  filter(node: unknown, path: string, depth: number): Sql {
-    if (depth > MAX_DEPTH) throw filterError(path, `nested deeper than ${MAX_DEPTH} levels`);
-    if (!isPlainObject(node)) throw filterError(path, `expected a filter object, got ${describe(node)}`);
-    const parts: Sql[] = [];
-    for (const [key, value] of Object.entries(node)) {
-      if (value === undefined) continue;
-      const at = keyPath(path, key);
-      switch (key) {
-        case 'and':
-        case 'or':
-          parts.push(this.logical(key, value, at, depth));
-          break;
-        case 'not':
-          parts.push(sql`(${this.filter(value, at, depth + 1)} IS NOT TRUE)`);
-          break;
-        case 'createdAt':
-          parts.push(...this.dateRange(value, at));
-          break;
-        default:
-          parts.push(...this.field(key, value, at));
-      }
+  /** Counts one condition against {@link MAX_FILTER_CONDITIONS}. */
+  private count(path: string): void {
+    if (++this.conditions > MAX_FILTER_CONDITIONS) {
+      throw filterError(
+        path,
+        `the filter has more than ${MAX_FILTER_CONDITIONS} conditions; split the work, or use in: [...] lists`,
+      );
     }
-    return conjunction(parts);
   }
 
-  private logical(kind: 'and' | 'or', value: unknown, path: string, depth: number): Sql {
+  filter(node: unknown, path: string, depth: number): FilterNode {
+    if (depth > MAX_FILTER_DEPTH) throw filterError(path, `nested deeper than ${MAX_FILTER_DEPTH} levels`);
+    if (node === undefined) throw undefinedError(path);
+    if (!isPlainObject(node)) throw filterError(path, `expected a filter object, got ${describe(node)}`);
+    if (this.open.has(node)) throw filterError(path, 'refers back to an enclosing value (a cycle)');
+    this.open.add(node);
+    try {
+      const parts: FilterNode[] = [];
+      for (const [key, value] of entriesOf(node)) {
+        const at = keyPath(path, key);
+        if (value === undefined) throw undefinedError(at);
+        switch (key) {
+          case 'and':
+          case 'or':
+            parts.push(this.logical(key, value, at, depth));
+            break;
+          case 'not':
+            this.count(at);
+            parts.push(negation(this.filter(value, at, depth + 1)));
+            break;
+          case 'createdAt':
+            parts.push(...this.dateRange(value, at));
+            break;
+          default:
+            parts.push(...this.field(checkText(key, at, 'key'), value, at));
+        }
+      }
+      return junction('and', parts);
+    } finally {
+      this.open.delete(node);
+    }
+  }
+
+  private logical(kind: 'and' | 'or', value: unknown, path: string, depth: number): FilterNode {
     if (!Array.isArray(value))
       throw filterError(path, `expected an array of filters, got ${describe(value)}`);
-    const parts = value.map((f, i) => this.filter(f, `${path}[${i}]`, depth + 1));
-    if (kind === 'and') return conjunction(parts);
-    if (parts.length === 0) return FALSE;
-    return parts.length === 1 ? (parts[0] as Sql) : sql`(${join(parts, ' OR ')})`;
+    const members = Array.from(value as unknown[]);
+    const parts = members.map((f, i) => {
+      const at = `${path}[${i}]`;
+      this.count(at);
+      return this.filter(f, at, depth + 1);
+    });
+    return junction(kind, parts);
   }
 
-  private dateRange(value: unknown, path: string): Sql[] {
+  private dateRange(value: unknown, path: string): FilterNode[] {
     if (!isPlainObject(value))
       throw filterError(path, `expected { gt, gte, lt, lte } with Dates, got ${describe(value)}`);
-    const parts: Sql[] = [];
-    for (const [op, date] of Object.entries(value)) {
-      if (date === undefined) continue;
+    const parts: FilterNode[] = [];
+    for (const [op, date] of entriesOf(value)) {
+      const at = keyPath(path, op);
+      if (date === undefined) throw undefinedError(at);
       if (!isRangeOperator(op)) {
-        throw filterError(keyPath(path, op), `unknown operator '${op}'; createdAt accepts: gt, gte, lt, lte`);
+        throw filterError(at, `unknown operator '${op}'; createdAt accepts: gt, gte, lt, lte`);
       }
-      if (!(date instanceof Date) || Number.isNaN(date.getTime())) {
-        throw filterError(keyPath(path, op), `expected a valid Date, got ${describe(date)}`);
+      const problem = dateProblem(date);
+      if (problem !== undefined) {
+        throw filterError(
+          at,
+          `expected a valid Date in years ${MIN_DATE_YEAR}-${MAX_DATE_YEAR}, got ${problem.startsWith('a Date') || problem === 'an Invalid Date' ? problem : describe(date)}`,
+        );
       }
-      parts.push(sql`(${this.createdAt} ${raw(RANGE_SQL[op])} ${date})`);
+      this.count(at);
+      // A copy: the caller's Date could change before the query is sent.
+      parts.push(leaf(sql`(${this.createdAt} ${raw(RANGE_SQL[op])} ${new Date((date as Date).getTime())})`));
     }
     if (parts.length === 0) throw filterError(path, 'expected at least one of gt, gte, lt, lte');
     return parts;
   }
 
-  private field(key: string, value: unknown, path: string): Sql[] {
+  private field(key: string, value: unknown, path: string): FilterNode[] {
     const segments = key.split('.');
     if (segments.some((s) => s === '')) {
       throw filterError(path, `metadata key ${JSON.stringify(key)} is empty or has an empty path segment`);
@@ -346,53 +541,67 @@ class Compiler {
     if (Array.isArray(value)) {
       throw filterError(path, 'an array is not a condition: use { in: [...] } or { contains: [...] }');
     }
-    if (isScalar(value, path)) return [this.eq(segments, value)];
+    if (isScalar(value, path)) {
+      this.count(path);
+      return [this.eq(segments, value)];
+    }
     if (!isPlainObject(value))
       throw filterError(path, `expected a value or an operator object, got ${describe(value)}`);
-    const parts: Sql[] = [];
-    for (const [op, operand] of Object.entries(value)) {
-      if (operand === undefined) continue;
-      parts.push(this.operator(segments, op, operand, keyPath(path, op)));
+    const parts: FilterNode[] = [];
+    for (const [op, operand] of entriesOf(value)) {
+      const at = keyPath(path, op);
+      if (operand === undefined) throw undefinedError(at);
+      this.count(at);
+      parts.push(this.operator(segments, op, operand, at));
     }
     if (parts.length === 0)
       throw filterError(path, `expected at least one operator: ${FIELD_OPERATORS.join(', ')}`);
     return parts;
   }
 
-  private operator(segments: string[], op: string, operand: unknown, path: string): Sql {
+  private operator(segments: string[], op: string, operand: unknown, path: string): FilterNode {
     if (!isFieldOperator(op)) {
       throw filterError(path, `unknown operator '${op}'; valid operators: ${FIELD_OPERATORS.join(', ')}`);
     }
     switch (op) {
       case 'eq':
         return this.eq(segments, scalar(operand, path));
-      case 'ne':
-        return this.ne(segments, scalar(operand, path));
+      case 'ne': {
+        const value = scalar(operand, path);
+        return leaf(this.ne(segments, value), this.eq(segments, value));
+      }
       case 'in':
-        return this.in(segments, scalarList(operand, path));
-      case 'nin':
-        return sql`(${this.in(segments, scalarList(operand, path))} IS NOT TRUE)`;
-      case 'exists':
+        return leaf(this.in(segments, scalarList(operand, path)));
+      case 'nin': {
+        const inList = leaf(this.in(segments, scalarList(operand, path)));
+        return inList.kind === 'const'
+          ? negation(inList)
+          : leaf(sql`(${nodeSql(inList)} IS NOT TRUE)`, inList);
+      }
+      case 'exists': {
         if (typeof operand !== 'boolean')
           throw filterError(path, `expected true or false, got ${describe(operand)}`);
-        return sql`(${this.json(segments)} ${raw(operand ? 'IS NOT NULL' : 'IS NULL')})`;
-      case 'contains':
-        checkJson(operand, path, 0);
-        return sql`(${this.m} @> ${JSON.stringify(nest(segments, operand))}::jsonb)`;
+        const exists = leaf(sql`(${this.json(segments)} IS NOT NULL)`);
+        return operand ? exists : leaf(sql`(${this.json(segments)} IS NULL)`, exists);
+      }
+      case 'contains': {
+        const copy = new JsonCopier(path).copy(operand, path, 0);
+        return leaf(sql`(${this.m} @> ${JSON.stringify(nest(segments, copy))}::jsonb)`);
+      }
       default:
-        return this.range(segments, op, operand, path);
+        return leaf(this.range(segments, op, operand, path));
     }
   }
 
-  private eq(segments: string[], value: JsonScalar): Sql {
+  private eq(segments: string[], value: JsonScalar): FilterNode {
     if (typeof value === 'string') {
       const predicate = this.predicates.find(
         (p) => segments.length === 1 && p.key === segments[0] && p.value === value,
       );
-      if (predicate !== undefined) return partialIndexPredicateSql(this.m, predicate);
-      return sql`(${this.text(segments)} = ${value}::text)`;
+      if (predicate !== undefined) return leaf(partialIndexPredicateSql(this.m, predicate));
+      return leaf(sql`(${this.text(segments)} = ${value}::text)`);
     }
-    return sql`(${this.json(segments)} = ${JSON.stringify(value)}::jsonb)`;
+    return leaf(sql`(${this.json(segments)} = ${JSON.stringify(value)}::jsonb)`);
   }
 
   private ne(segments: string[], value: JsonScalar): Sql {
@@ -417,6 +626,7 @@ class Compiler {
       return sql`(CASE WHEN jsonb_typeof(${this.json(segments)}) = 'number' THEN ${this.json(segments)}::numeric ${cmp} ${operand}::numeric END)`;
     }
     if (typeof operand === 'string') {
+      checkText(operand, path, 'value');
       return sql`(CASE WHEN jsonb_typeof(${this.json(segments)}) = 'string' THEN ${this.text(segments)} ${cmp} ${operand}::text END)`;
     }
     throw filterError(path, `expected a number or a string, got ${describe(operand)}`);
@@ -452,23 +662,62 @@ function scalar(operand: unknown, path: string): JsonScalar {
 
 function scalarList(operand: unknown, path: string): JsonScalar[] {
   if (!Array.isArray(operand)) throw filterError(path, `expected an array, got ${describe(operand)}`);
-  return operand.map((v, i) => scalar(v, `${path}[${i}]`));
+  const values = Array.from(operand as unknown[]);
+  if (values.length > MAX_FILTER_LIST) throw filterError(path, `more than ${MAX_FILTER_LIST} values`);
+  return values.map((v, i) => {
+    if (v === undefined) throw undefinedError(`${path}[${i}]`);
+    return scalar(v, `${path}[${i}]`);
+  });
 }
 
 function nest(segments: readonly string[], value: unknown): unknown {
   return segments.reduceRight<unknown>((inner, key) => ({ [key]: inner }), value);
 }
 
-function conjunction(parts: readonly Sql[]): Sql {
-  if (parts.length === 0) return TRUE;
-  return parts.length === 1 ? (parts[0] as Sql) : sql`(${join(parts, ' AND ')})`;
+/** A compiled filter and what it means. */
+export interface AnalyzedFilter {
+  /** The SQL boolean expression, for `WHERE ${…}`: `TRUE` / `FALSE` when the filter means every / no row. */
+  readonly where: Sql;
+  /** The filter holds on every row, whatever the table holds (`{}`, `{ and: [{}, {}] }`, `{ not: { or: [] } }`). */
+  readonly everyRow: boolean;
+  /** The filter holds on no row (`{ or: [] }`, `{ a: { in: [] } }`). */
+  readonly noRow: boolean;
+}
+
+/**
+ * Validates a filter, works out what it means and compiles it: {@link compileFilter} plus whether the filter
+ * holds on every row or on none. The store's `deleteWhere` refuses a filter that means every row (unless
+ * `{ all: true }`), however it is written.
+ *
+ * ### Examples
+ * ```ts
+ * analyzeFilter({ and: [{}, { not: { or: [] } }] }, options).everyRow; // true
+ * analyzeFilter({ or: [{ lang: 'en' }, { lang: { ne: 'en' } }] }, options).everyRow; // true
+ * ```
+ */
+export function analyzeFilter<M extends object = Record<string, unknown>>(
+  filter: Filter<M> | undefined,
+  options: CompileFilterOptions,
+): AnalyzedFilter {
+  const compiler = new Compiler(options);
+  const tree = filter === undefined ? CONST_TRUE : compiler.filter(filter, 'filter', 0);
+  return {
+    where: nodeSql(tree),
+    everyRow: tree.kind === 'const' && tree.value,
+    noRow: tree.kind === 'const' && !tree.value,
+  };
 }
 
 /**
  * Validates a filter and compiles it into one SQL boolean expression, for `WHERE ${…}`. An absent or empty
- * filter compiles to `TRUE`. Throws `INVALID_FILTER` naming where the filter went wrong (e.g.
- * `filter.and[1].price.gt: expected a number or a string, got an object`), and `INVALID_CONFIG` for a bad
- * partial-index predicate.
+ * filter compiles to `TRUE`; a filter that means every row however it is written (`{ and: [{}, {}] }`,
+ * `{ not: { or: [] } }`, `{ or: [c, { not: c }] }`) compiles to `TRUE` too, one that means no row to
+ * `FALSE`. Throws `INVALID_FILTER` naming where the filter went wrong (e.g.
+ * `filter.and[1].price.gt: expected a number or a string, got an object`) — also for an `undefined` value
+ * (an unset variable must not widen a filter), text with NUL characters or unpaired surrogates, Dates outside
+ * years 1-9999, cycles, and filters over the limits ({@link MAX_FILTER_CONDITIONS},
+ * {@link MAX_FILTER_DEPTH}, {@link MAX_FILTER_LIST}) — and `INVALID_CONFIG` for a bad partial-index
+ * predicate. Each property of the filter is read once: what is validated is what is compiled.
  *
  * ### Examples
  * ```ts
@@ -493,6 +742,5 @@ export function compileFilter<M extends object = Record<string, unknown>>(
   filter: Filter<M> | undefined,
   options: CompileFilterOptions,
 ): Sql {
-  const compiler = new Compiler(options);
-  return filter === undefined ? TRUE : compiler.filter(filter, 'filter', 0);
+  return analyzeFilter(filter, options).where;
 }
