@@ -9,10 +9,18 @@ import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
+import { connectionFailure, isConnectionSqlState } from './connection-errors.js';
 import { PgVectorError } from './errors.js';
 import type { ResolvedStoreConfig } from './store-config.js';
 import { type CopyEmbedding, copyEmbedding, prepareRowWith } from './store-input.js';
-import { inPoolTransaction, type StorePool, type StorePoolClient } from './store-pool.js';
+import {
+  inPoolTransaction,
+  type PoolConnectionState,
+  PoolTransactionError,
+  reasonOf,
+  type StorePool,
+  type StorePoolClient,
+} from './store-pool.js';
 
 /** One validated row as the COPY path sends it. */
 export interface CopyRow {
@@ -283,6 +291,8 @@ async function refusesCopy(client: StorePoolClient, statement: string): Promise<
   } catch (error) {
     const sqlState = (error as { code?: unknown } | null)?.code;
     const message = error instanceof Error ? error.message : String(error);
+    // A broken connection is not a refusal: remembering it would turn COPY off for the store's lifetime.
+    if (connectionFailure(error) !== undefined || isConnectionSqlState(asSqlState(sqlState))) throw error;
     if (sqlState === '0A000' || typeof sqlState !== 'string') return message;
     throw error;
   }
@@ -322,7 +332,10 @@ export async function copyLoad(
   const statementBytes = options.statementBytes ?? COPY_STATEMENT_BYTES;
   const returnIds = options.returnIds ?? true;
   const half = config.vectorType === 'halfvec';
-  const load = async (client: StorePoolClient): Promise<CopyLoadResult | { unsupported: string }> => {
+  const load = async (
+    client: StorePoolClient,
+    connection: PoolConnectionState,
+  ): Promise<CopyLoadResult | { unsupported: string }> => {
     const ids: string[] = [];
     let inserted = 0;
     let updated = 0;
@@ -387,7 +400,7 @@ export async function copyLoad(
         if (error instanceof PgVectorError) throw error;
         const line = copyLine(error);
         const at = line === undefined ? `docs[${start}..]` : `docs[${start + line - 1}]`;
-        throw options.translate(error, `${operation}: COPY (${at})`);
+        throw options.translate(connection.reported() ?? error, `${operation}: COPY (${at})`);
       }
       inserted += stream.rowCount;
       statements++;
@@ -420,7 +433,36 @@ export async function copyLoad(
     // A refused COPY (the probe) rolls back: nothing was consumed, the caller takes the INSERT path.
     return await inPoolTransaction(options.pool, load, (result) => !('unsupported' in result));
   } catch (error) {
-    if (!(error instanceof PgVectorError)) throw options.translate(error, operation);
-    throw error;
+    throw loadError(error, options);
   }
+}
+
+/** The typed error of a failed load, saying whether anything can have landed. */
+function loadError(error: unknown, options: CopyLoadOptions): unknown {
+  const { operation } = options;
+  if (!(error instanceof PoolTransactionError)) {
+    return error instanceof PgVectorError ? error : options.translate(error, operation);
+  }
+  if (error.step === 'connect') return options.translate(error.cause, `${operation}: connecting`);
+  if (error.step === 'work') {
+    const cause = error.cause;
+    if (cause instanceof PgVectorError) return cause;
+    return options.translate(reasonOf(error), operation);
+  }
+  const translated = options.translate(reasonOf(error), `${operation}: COMMIT`);
+  if (!(translated instanceof PgVectorError) || translated.code !== 'CONNECTION_LOST') return translated;
+  const message = translated.message.split('\nFix: ')[0] as string;
+  return new PgVectorError(
+    'CONNECTION_LOST',
+    `${message}\nThe COMMIT was sent but its answer never came: the rows may or may not have landed.`,
+    {
+      cause: translated.cause,
+      ...(translated.server === undefined ? {} : { server: translated.server }),
+      fix: 'look the rows up by id (getByIds) once the server answers before loading them again, or retry with upsertMany (ids given): it is idempotent',
+    },
+  );
+}
+
+function asSqlState(code: unknown): string | undefined {
+  return typeof code === 'string' ? code : undefined;
 }

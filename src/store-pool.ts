@@ -28,6 +28,13 @@ export interface StorePoolClient {
   query(config: PoolQuery): Promise<{ rows: unknown[] }>;
   query<S extends { submit(connection: never): void }>(stream: S): S;
   release(destroy?: boolean | Error): void;
+  /**
+   * `pg` emits `error` on a client whose connection breaks (a terminated backend, a server shutdown) and
+   * `pg-pool` listens only while the client is idle: a checked-out client without a listener would crash
+   * the process (an unhandled `error` event). The store listens while it holds a client.
+   */
+  on?(event: 'error', listener: (error: Error) => void): unknown;
+  removeListener?(event: 'error', listener: (error: Error) => void): unknown;
 }
 
 /** A query as `pg` takes it, with the store's type parsers. */
@@ -67,34 +74,85 @@ export function toPoolQuery(statement: Sql, types: PoolQuery['types']): PoolQuer
   };
 }
 
+/** Where {@link inPoolTransaction} was when it failed: a failure at `commit` leaves the outcome unknown. */
+export type PoolTransactionStep = 'connect' | 'work' | 'commit';
+
+/** What the work of {@link inPoolTransaction} can ask about its connection. */
+export interface PoolConnectionState {
+  /**
+   * The server's own error (with a SQLSTATE, e.g. `57P01 terminating connection due to administrator
+   * command`) when the connection reported one before it broke — more telling than the `write EPIPE` a
+   * COPY then meets.
+   */
+  reported(): Error | undefined;
+}
+
+function serverReported(error: Error | undefined): Error | undefined {
+  return typeof (error as { severity?: unknown } | undefined)?.severity === 'string' ? error : undefined;
+}
+
+/** Thrown by {@link inPoolTransaction}: the error, and the step it happened at. */
+export class PoolTransactionError extends Error {
+  override readonly name = 'PoolTransactionError';
+  constructor(
+    readonly step: PoolTransactionStep,
+    override readonly cause: unknown,
+    /** An `error` event of the connection (e.g. the server's `57P01` before it closed the socket). */
+    readonly connectionError: Error | undefined,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+  }
+}
+
 /**
  * Runs `work` in one transaction on a connection of `pool`: `BEGIN`, then `COMMIT` — or `ROLLBACK` when
- * `work` throws or `commit(result)` says no. The connection goes back to the pool, or is destroyed when
- * even the rollback failed (the server then rolls back as the connection closes).
+ * `work` throws or `commit(result)` says no. The connection goes back to the pool, or is destroyed when it
+ * broke (an `error` event while held: listened to, so that it cannot crash the process) or even the rollback
+ * failed (the server then rolls back as the connection closes). Failures are thrown as
+ * {@link PoolTransactionError}s naming the step: `connect` (no connection: nothing ran), `work` (rolled
+ * back), `commit` (the COMMIT was sent and failed: if the connection broke, whether it committed is
+ * unknown).
  */
 export async function inPoolTransaction<R>(
   pool: StorePool,
-  work: (client: StorePoolClient) => Promise<R>,
+  work: (client: StorePoolClient, connection: PoolConnectionState) => Promise<R>,
   commit: (result: R) => boolean = () => true,
 ): Promise<R> {
-  const client = await pool.connect();
+  let client: StorePoolClient;
+  try {
+    client = await pool.connect();
+  } catch (error) {
+    throw new PoolTransactionError('connect', error, undefined);
+  }
   let broken: Error | undefined;
+  let lost: Error | undefined;
+  const onError = (error: Error) => {
+    lost ??= error;
+  };
+  client.on?.('error', onError);
+  const state: PoolConnectionState = { reported: () => serverReported(lost) };
+  let step: PoolTransactionStep = 'work';
   try {
     await client.query('BEGIN');
-    try {
-      const result = await work(client);
-      await client.query(commit(result) ? 'COMMIT' : 'ROLLBACK');
-      return result;
-    } catch (error) {
+    const result = await work(client, state);
+    const committing = commit(result);
+    if (committing) step = 'commit';
+    await client.query(committing ? 'COMMIT' : 'ROLLBACK');
+    return result;
+  } catch (error) {
+    if (step === 'work') {
       try {
         await client.query('ROLLBACK');
       } catch (rollbackError) {
         broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
       }
-      throw error;
+    } else {
+      broken = error instanceof Error ? error : new Error(String(error));
     }
+    throw new PoolTransactionError(step, error, lost);
   } finally {
-    client.release(broken ?? false);
+    client.removeListener?.('error', onError);
+    client.release(lost ?? broken ?? false);
   }
 }
 
@@ -102,10 +160,24 @@ export async function inPoolTransaction<R>(
  * Runs `statements` in one transaction on a connection of `pool` and returns the last one's rows: how a
  * search with its `set_config(…, true)` settings runs on the pool.
  */
-export function poolTransaction(pool: StorePool, statements: readonly PoolQuery[]): Promise<unknown[]> {
-  return inPoolTransaction(pool, async (client) => {
-    let rows: unknown[] = [];
-    for (const statement of statements) rows = (await client.query(statement)).rows;
-    return rows;
-  });
+export async function poolTransaction(pool: StorePool, statements: readonly PoolQuery[]): Promise<unknown[]> {
+  try {
+    return await inPoolTransaction(pool, async (client) => {
+      let rows: unknown[] = [];
+      for (const statement of statements) rows = (await client.query(statement)).rows;
+      return rows;
+    });
+  } catch (error) {
+    // A search changes nothing: the step does not matter, the cause does.
+    throw error instanceof PoolTransactionError ? reasonOf(error) : error;
+  }
+}
+
+/**
+ * The most telling error of a failed pool transaction: the server's own (with a SQLSTATE, e.g. `57P01
+ * terminating connection due to administrator command`) when the connection reported one before breaking,
+ * else the error the step threw (e.g. `write EPIPE`).
+ */
+export function reasonOf(error: PoolTransactionError): unknown {
+  return serverReported(error.connectionError) ?? error.cause;
 }
