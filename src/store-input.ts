@@ -5,6 +5,14 @@
 
 import type { Sql } from '@prisma/client/runtime/client';
 import { PgVectorError } from './errors.js';
+import {
+  dateProblem,
+  describeValue,
+  MAX_DATE_YEAR,
+  MIN_DATE_YEAR,
+  quoted,
+  textProblem,
+} from './input-checks.js';
 import type { VectorType } from './metric.js';
 import type { ResolvedStoreConfig } from './store-config.js';
 import type { RowValues } from './store-sql.js';
@@ -52,13 +60,7 @@ function argumentError(message: string, fix?: string): PgVectorError {
   return new PgVectorError('INVALID_ARGUMENT', message, fix === undefined ? {} : { fix });
 }
 
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (value instanceof Date) return 'a Date';
-  if (typeof value === 'object') return `an object (${value.constructor?.name ?? 'no prototype'})`;
-  return `a ${typeof value}`;
-}
+const describe = describeValue;
 
 /** Plain object: `{}` or `Object.create(null)`, not a Date, Map or class instance. */
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -88,7 +90,8 @@ export function atPath(error: unknown, path: string): unknown {
 }
 
 /**
- * Validates document content (a string without NUL characters, which PostgreSQL text cannot store).
+ * Validates document content: a string without NUL characters (PostgreSQL text cannot store them) and
+ * without unpaired UTF-16 surrogates (drivers turn them into U+FFFD: the text would change).
  *
  * ### Examples
  * ```ts
@@ -101,47 +104,59 @@ export function checkContent(value: unknown, path: string): string {
 
 function checkText(value: unknown, path: string): string {
   if (typeof value !== 'string') throw argumentError(`${path} must be a string, got ${describe(value)}`);
-  if (value.includes('\u0000')) {
-    throw argumentError(`${path} contains a NUL character (\\u0000), which PostgreSQL text cannot store`);
-  }
+  const problem = textProblem(value);
+  if (problem !== undefined) throw argumentError(`${path} has ${problem}`);
   return value;
 }
 
-function checkJson(value: unknown, path: string, depth: number): void {
+/**
+ * Validates a JSON value and returns a copy of it (each property read once; objects without a prototype,
+ * so that a `__proto__` key stays a key): what is validated is what is stored.
+ */
+function copyJson(value: unknown, path: string, depth: number, open: Set<object>): unknown {
   if (depth > MAX_JSON_DEPTH) throw argumentError(`${path}: nested deeper than ${MAX_JSON_DEPTH} levels`);
-  if (value === null || typeof value === 'boolean') return;
-  if (typeof value === 'string') {
-    checkText(value, path);
-    return;
-  }
+  if (value === null || typeof value === 'boolean') return value;
+  if (typeof value === 'string') return checkText(value, path);
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) throw argumentError(`${path} is ${value}, which JSON cannot hold`);
-    return;
+    return value;
   }
-  if (Array.isArray(value)) {
-    value.forEach((v, i) => {
-      checkJson(v, `${path}[${i}]`, depth + 1);
-    });
-    return;
+  const array = Array.isArray(value);
+  if (!array && !isPlainObject(value)) {
+    throw argumentError(
+      `${path} is ${describe(value)}, not a JSON value`,
+      value instanceof Date ? 'store dates as ISO strings (date.toISOString())' : undefined,
+    );
   }
-  if (isPlainObject(value)) {
-    for (const [k, v] of Object.entries(value)) {
-      if (v === undefined) continue;
-      checkText(k, `${path} key`);
-      checkJson(v, `${path}.${k}`, depth + 1);
+  const object = value as object;
+  if (open.has(object)) {
+    throw argumentError(`${path} refers back to an enclosing object (a cycle), which JSON cannot hold`);
+  }
+  open.add(object);
+  try {
+    if (array) {
+      // JSON.stringify writes null for undefined array elements, so does the copy.
+      return Array.from(object as unknown[], (v, i) =>
+        v === undefined ? null : copyJson(v, `${path}[${i}]`, depth + 1, open),
+      );
     }
-    return;
+    const out: Record<string, unknown> = Object.create(null);
+    for (const [k, v] of Object.entries(object)) {
+      if (v === undefined) continue; // dropped, as JSON.stringify does
+      checkText(k, `${path} key ${quoted(k)}`);
+      out[k] = copyJson(v, `${path}.${k}`, depth + 1, open);
+    }
+    return out;
+  } finally {
+    open.delete(object);
   }
-  throw argumentError(
-    `${path} is ${describe(value)}, not a JSON value`,
-    value instanceof Date ? 'store dates as ISO strings (date.toISOString())' : undefined,
-  );
 }
 
 /**
  * Validates metadata (a plain JSON object, or `null`/`undefined` for none) and returns its JSON text, or
  * `null`. Rejects what JSON or `jsonb` would silently change or refuse: `NaN`/`Infinity`, Dates, Maps, class
- * instances, BigInts, NUL characters. Keys whose value is `undefined` are dropped, as `JSON.stringify` does.
+ * instances, BigInts, NUL characters, unpaired UTF-16 surrogates, cycles. Keys whose value is `undefined` are
+ * dropped, as `JSON.stringify` does. Each property is read once: the JSON is written from what was checked.
  *
  * ### Examples
  * ```ts
@@ -153,12 +168,12 @@ export function metadataJson(value: unknown, path: string): string | null {
   if (value === undefined || value === null) return null;
   if (!isPlainObject(value))
     throw argumentError(`${path} must be a plain object or null, got ${describe(value)}`);
-  checkJson(value, path, 0);
-  return JSON.stringify(value);
+  return JSON.stringify(copyJson(value, path, 0, new Set()));
 }
 
 /**
- * Validates an id (a non-empty string without NUL characters).
+ * Validates an id (a non-empty string without NUL characters or unpaired UTF-16 surrogates: `'a\ud800'` and
+ * `'a\udc00'` would both reach the server as `'a\ufffd'`, the same row).
  *
  * ### Examples
  * ```ts
@@ -182,7 +197,7 @@ export function checkId(value: unknown, path: string): string {
  */
 export function checkIds(value: unknown, path: string): string[] {
   if (!Array.isArray(value)) throw argumentError(`${path} must be an array of ids, got ${describe(value)}`);
-  return [...new Set(value.map((id, i) => checkId(id, `${path}[${i}]`)))];
+  return [...new Set(Array.from(value as unknown[], (id, i) => checkId(id, `${path}[${i}]`)))];
 }
 
 function isZeroVector(value: unknown): boolean {
@@ -208,7 +223,7 @@ export function vectorSql(
   encoding: VectorEncoding,
   cosine: boolean,
 ): Sql {
-  return checkedEmbedding(value, path, cosine, () => embeddingParam(config, value, encoding));
+  return checkedEmbedding(value, path, cosine, (v) => embeddingParam(config, v, encoding));
 }
 
 /**
@@ -232,16 +247,23 @@ export function copyEmbedding(
   path: string,
   cosine: boolean,
 ): CopyEmbedding {
-  return checkedEmbedding(value, path, cosine, () => {
+  return checkedEmbedding(value, path, cosine, (v) => {
     const type = config.vectorType;
-    if (type === 'vector' || type === 'halfvec')
-      return { dense: validateVector(value, config.dimensions, type) };
-    return embeddingParam(config, value, 'binary').values[0] as Uint8Array;
+    if (type === 'vector' || type === 'halfvec') return { dense: validateVector(v, config.dimensions, type) };
+    return embeddingParam(config, v, 'binary').values[0] as Uint8Array;
   });
 }
 
-function checkedEmbedding<R>(value: unknown, path: string, cosine: boolean, encode: () => R): R {
+function checkedEmbedding<R>(
+  input: unknown,
+  path: string,
+  cosine: boolean,
+  encode: (value: unknown) => R,
+): R {
   try {
+    // An array is copied first (each element read once): what is validated is what is encoded. Typed
+    // arrays cannot have getters.
+    const value = Array.isArray(input) ? Array.from(input as unknown[]) : input;
     if (cosine && isZeroVector(value)) {
       throw new PgVectorError(
         'INVALID_VECTOR',
@@ -251,7 +273,7 @@ function checkedEmbedding<R>(value: unknown, path: string, cosine: boolean, enco
         },
       );
     }
-    return encode();
+    return encode(value);
   } catch (error) {
     throw atPath(error, path);
   }
@@ -304,24 +326,37 @@ export function prepareRowWith<E>(
   embed: (value: unknown, path: string) => E,
 ): PreparedRow<E> {
   if (!isPlainObject(doc)) throw argumentError(`${path} must be a document object, got ${describe(doc)}`);
-  const unknownKey = Object.keys(doc).find((k) => !DOCUMENT_KEYS.includes(k));
-  if (unknownKey !== undefined) {
-    throw argumentError(
-      `${path} has an unknown key '${unknownKey}'; documents have: ${DOCUMENT_KEYS.join(', ')}`,
-    );
+  // One snapshot: each field is read exactly once (a getter cannot pass validation with one value and be
+  // written with another).
+  const fields: Partial<Record<string, unknown>> = {};
+  for (const [key, value] of Object.entries(doc)) {
+    if (!DOCUMENT_KEYS.includes(key)) {
+      throw argumentError(
+        `${path} has an unknown key ${/^[\w$]{1,40}$/.test(key) ? `'${key}'` : quoted(key)}; documents have: ${DOCUMENT_KEYS.join(', ')}`,
+      );
+    }
+    fields[key] = value;
   }
-  if (requireId && doc.id === undefined) throw argumentError(`${path}.id is required to upsert`);
-  const createdAt = doc.createdAt;
-  if (createdAt !== undefined && !(createdAt instanceof Date && !Number.isNaN(createdAt.getTime()))) {
-    throw argumentError(`${path}.createdAt must be a valid Date, got ${describe(createdAt)}`);
+  const { id, content, metadata, embedding: vector, createdAt } = fields;
+  if (requireId && id === undefined) throw argumentError(`${path}.id is required to upsert`);
+  if (createdAt !== undefined) {
+    const problem = dateProblem(createdAt);
+    if (problem !== undefined) {
+      throw argumentError(
+        `${path}.createdAt must be a valid Date in years ${MIN_DATE_YEAR}-${MAX_DATE_YEAR}, got ${problem}`,
+      );
+    }
   }
-  const embedding =
-    doc.embedding === undefined || doc.embedding === null ? null : embed(doc.embedding, `${path}.embedding`);
+  const checkedId = id === undefined ? undefined : checkId(id, `${path}.id`);
+  const checkedContent = checkText(content, `${path}.content`);
+  const json = metadataJson(metadata, `${path}.metadata`);
+  const embedding = vector === undefined || vector === null ? null : embed(vector, `${path}.embedding`);
   return {
-    ...(doc.id === undefined ? {} : { id: checkId(doc.id, `${path}.id`) }),
-    content: checkText(doc.content, `${path}.content`),
-    metadataJson: metadataJson(doc.metadata, `${path}.metadata`),
+    ...(checkedId === undefined ? {} : { id: checkedId }),
+    content: checkedContent,
+    metadataJson: json,
     embedding,
-    ...(createdAt === undefined ? {} : { createdAt }),
+    // A copy: the caller's Date could change before the row is sent.
+    ...(createdAt === undefined ? {} : { createdAt: new Date((createdAt as Date).getTime()) }),
   };
 }

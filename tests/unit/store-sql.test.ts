@@ -580,7 +580,7 @@ describe('input validation', () => {
         'INVALID_VECTOR',
       ],
       [{ content: 5 }, /^docs\[4\]\.content must be a string, got a number/, 'INVALID_ARGUMENT'],
-      [{ content: 'a\u0000b' }, /^docs\[4\]\.content contains a NUL character/, 'INVALID_ARGUMENT'],
+      [{ content: 'a\u0000b' }, /^docs\[4\]\.content has a NUL character/, 'INVALID_ARGUMENT'],
       [{ content: 'a', id: '' }, /^docs\[4\]\.id is empty/, 'INVALID_ARGUMENT'],
       [
         { content: 'a', createdAt: 'yesterday' },
