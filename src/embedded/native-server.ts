@@ -295,8 +295,10 @@ async function buildRoot(dir: string, debootstrap: string, options: NativeRootOp
     throw error;
   }
   if (result.code !== 0) {
-    const detail =
-      tailOfFile(join(building, 'debootstrap/debootstrap.log'), 12) || lastLines(result.output, 12);
+    // debootstrap's own log (wget's answers) goes away with the folder: keep it in the build log.
+    const internal = readText(join(building, 'debootstrap/debootstrap.log')) ?? '';
+    if (internal) writeFileSync(log, `--- debootstrap/debootstrap.log\n${internal}`, { flag: 'a' });
+    const detail = [lastLines(result.output, 8), lastLines(internal, 4)].filter(Boolean).join('\n');
     removeTree(building, { unmount: true });
     throw new PgVectorError(
       'NATIVE_ROOT_FAILED',
