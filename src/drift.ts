@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import pg from 'pg';
-import { startEmbeddedServer } from './embedded/server.js';
+import { loadEmbeddedServer } from './optional-dependency.js';
 import { runPrismaCli } from './prisma-cli.js';
 
 /**
@@ -54,6 +54,8 @@ export async function checkDrift(options: CheckDriftOptions = {}): Promise<Drift
   const cwd = resolve(options.cwd ?? process.cwd());
   const schema = options.schema ?? 'prisma/schema.prisma';
   const migrations = options.migrations ?? 'prisma/migrations';
+  // The embedded database (an optional peer dependency) is loaded here, not when this module is imported.
+  const { startEmbeddedServer } = await loadEmbeddedServer('checkDrift');
   const reference = await startEmbeddedServer({ port: 0, memory: true });
   const own = options.databaseUrl === undefined;
   try {

@@ -18,6 +18,8 @@ export type PgVectorErrorCode =
   | 'DIMENSION_MISMATCH'
   | 'INVALID_FILTER'
   | 'INVALID_ARGUMENT'
+  /** An optional package a door or function needs is not installed (the message names it and its version). */
+  | 'MISSING_DEPENDENCY'
   // database and extension
   | 'EXTENSION_MISSING'
   | 'EXTENSION_TOO_OLD'

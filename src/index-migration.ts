@@ -18,7 +18,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
-import { startEmbeddedServer } from './embedded/server.js';
 import { PgVectorError } from './errors.js';
 import {
   type IndexExpression,
@@ -28,6 +27,7 @@ import {
   resolveIndexSpec,
 } from './indexes.js';
 import type { IndexMethod, Metric, VectorType } from './metric.js';
+import { loadEmbeddedServer } from './optional-dependency.js';
 
 export interface CreateIndexMigrationOptions {
   /** Index name; also the migration folder's suffix. */
@@ -295,6 +295,8 @@ async function renderInScratch(
   ddl: string,
   name: string,
 ): Promise<{ predicate: string | undefined; definition: string }> {
+  // The embedded database (an optional peer dependency) is loaded here, not when this module is imported.
+  const { startEmbeddedServer } = await loadEmbeddedServer('createIndexMigration');
   const server = await startEmbeddedServer({ port: 0, memory: true });
   const client = new pg.Client({ connectionString: server.url });
   try {

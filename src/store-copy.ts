@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { from as copyFrom } from 'pg-copy-streams';
+import type { CopyStreamQuery } from 'pg-copy-streams';
 import { connectionFailure, isConnectionSqlState } from './connection-errors.js';
 import { PgVectorError } from './errors.js';
 import type { ResolvedStoreConfig } from './store-config.js';
@@ -21,6 +21,11 @@ import {
   type StorePool,
   type StorePoolClient,
 } from './store-pool.js';
+
+/** pg-copy-streams, loaded on the first COPY rather than when the store is imported. */
+async function copyFrom(statement: string): Promise<CopyStreamQuery> {
+  return (await import('pg-copy-streams')).from(statement);
+}
 
 /** One validated row as the COPY path sends it. */
 export interface CopyRow {
@@ -286,7 +291,10 @@ function mergeStatement(config: ResolvedStoreConfig): string {
  */
 async function refusesCopy(client: StorePoolClient, statement: string): Promise<string | undefined> {
   try {
-    await pipeline(Readable.from([Buffer.concat([HEADER, TRAILER])]), client.query(copyFrom(statement)));
+    await pipeline(
+      Readable.from([Buffer.concat([HEADER, TRAILER])]),
+      client.query(await copyFrom(statement)),
+    );
     return undefined;
   } catch (error) {
     const sqlState = (error as { code?: unknown } | null)?.code;
@@ -393,7 +401,7 @@ export async function copyLoad(
         chunks.bytes(TRAILER);
         yield chunks.take();
       }
-      const stream = client.query(copyFrom(copyStatement(config, target, withCreatedAt)));
+      const stream = client.query(await copyFrom(copyStatement(config, target, withCreatedAt)));
       try {
         await pipeline(Readable.from(statementData()), stream);
       } catch (error) {
