@@ -44,7 +44,14 @@ import {
   prepareRow,
   vectorSql,
 } from './store-input.js';
-import { type PoolQuery, poolTransaction, poolTypes, type StorePool, toPoolQuery } from './store-pool.js';
+import {
+  type PoolQuery,
+  poolQuery,
+  poolTransaction,
+  poolTypes,
+  type StorePool,
+  toPoolQuery,
+} from './store-pool.js';
 import {
   buildAnalyzeSql,
   buildDeleteByIdsSql,
@@ -1173,7 +1180,7 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
         toPoolQuery(statement, types),
       ];
       try {
-        if (statements.length === 1) return (await pool.query(statements[0] as PoolQuery)).rows as R[];
+        if (statements.length === 1) return (await poolQuery(pool, statements[0] as PoolQuery)) as R[];
         return (await poolTransaction(pool, statements)) as R[];
       } catch (error) {
         throw translateDatabaseError(error, this.errorContext(operation, metric));
