@@ -1,9 +1,11 @@
-/** `prisma-pgvector doctor` as a user runs it: a child process against the embedded database's URL. */
+/** `prisma-pgvector doctor` as a user runs it: a child process against the test database's URL. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestDatabase, type TestDatabase } from '../support/database.js';
 import { runNode } from '../support/prisma-cli.js';
+import { readServerFacts, type ServerFacts } from '../support/server-facts.js';
 
 let db: TestDatabase;
+let facts: ServerFacts;
 
 const doctorCli = (args: string[], env: Record<string, string | undefined> = {}) =>
   runNode(['--import', 'tsx', 'src/cli/index.ts', 'doctor', ...args], {
@@ -12,6 +14,8 @@ const doctorCli = (args: string[], env: Record<string, string | undefined> = {})
 
 beforeAll(async () => {
   db = await openTestDatabase();
+  facts = await readServerFacts(db.url);
+  expect(facts.pgvector).toMatch(/^\d+\.\d+\.\d+/);
 });
 
 afterAll(async () => {
@@ -35,14 +39,26 @@ describe('prisma-pgvector doctor', () => {
       status: 'warn',
       fix: expect.stringContaining('prisma-pgvector tune'),
     });
-    expect(report.summary).toMatchObject({ ok: true, fail: 0, warn: 1, pass: 9, pgvectorVersion: '0.8.7' });
+    expect(report.summary).toMatchObject({
+      ok: true,
+      fail: 0,
+      warn: 1,
+      pass: 9,
+      pgvectorVersion: facts.pgvector,
+      serverVersionNum: facts.versionNum,
+    });
   });
 
   it('exits 1 on warnings with --strict, and takes the URL from DATABASE_URL', async () => {
     const run = await doctorCli(['--table', 'documents', '--strict'], { DATABASE_URL: db.url });
     expect(run.code).toBe(1);
     expect(run.stdout).toMatch(/^WARN {2}ef-search +hnsw\.ef_search is 40/m);
-    expect(run.stdout).toMatch(/^PASS {2}extension +vector: pgvector 0\.8\.7 is installed/m);
+    const installed = new RegExp(
+      `^PASS {2}extension +vector: pgvector ${facts.pgvector!.replaceAll('.', '\\.')} is installed`,
+      'm',
+    );
+    expect(run.stdout).toMatch(installed);
+    expect(run.stdout).toContain(`(PostgreSQL ${facts.major}, pgvector ${facts.pgvector}, 1 table)`);
   });
 
   it('prints one line per check with the fix, and exits 1 when a check fails', async () => {

@@ -1,17 +1,17 @@
-/** `prisma-pgvector tune` as a user runs it: a child process against the embedded database's URL. */
+/** `prisma-pgvector tune` as a user runs it: a child process against the test database's URL. */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { random, randomVector } from '../integration/helpers.js';
-import { openTestDatabase, type TestDatabase } from '../support/database.js';
+import { createTestRole, openTestDatabase, type TestDatabase } from '../support/database.js';
 import { runNode } from '../support/prisma-cli.js';
 
 const DIMS = 32;
 let db: TestDatabase;
 let dir: string;
 
-const tuneCli = (args: string[]) =>
+const tuneCli = (args: string[], url = db.url) =>
   runNode(
     [
       '--import',
@@ -19,7 +19,7 @@ const tuneCli = (args: string[]) =>
       'src/cli/index.ts',
       'tune',
       '--url',
-      db.url,
+      url,
       '--table',
       'cli_items',
       '--column',
@@ -74,40 +74,45 @@ describe('prisma-pgvector tune', () => {
       file,
       JSON.stringify([randomVector(next, DIMS), randomVector(next, DIMS), randomVector(next, DIMS)]),
     );
-    const run = await tuneCli([
-      '--queries',
-      file,
-      '--ladder',
-      '40,1000',
-      '--target',
-      '0.5',
-      '--persist',
-      'role',
-      '--json',
-    ]);
-    expect(run.code).toBe(0);
-    const result = JSON.parse(run.stdout);
-    expect(result).toMatchObject({
-      table: `${db.schema}.cli_items`,
-      column: 'e',
-      method: 'hnsw',
-      setting: 'hnsw.ef_search',
-      index: 'cli_items_idx',
-      queries: 3,
-      k: 10,
-      target: 0.5,
-    });
-    expect(result.steps.map((s: { value: number }) => s.value)).toEqual([40, 1000]);
-    expect(Object.keys(result.steps[0])).toEqual(['value', 'recall', 'p50Ms', 'p95Ms', 'plannerUsesIndex']);
-    expect(result.persisted).toEqual({
-      scope: 'role',
-      sql: `ALTER ROLE CURRENT_USER SET hnsw.ef_search = ${result.recommended}`,
-    });
-    const client = await db.connect();
+    // A role of its own: on an external server, role settings reach every database and test file.
+    const role = await createTestRole(db);
     try {
-      await client.query('ALTER ROLE CURRENT_USER RESET hnsw.ef_search');
+      const run = await tuneCli(
+        ['--queries', file, '--ladder', '40,1000', '--target', '0.5', '--persist', 'role', '--json'],
+        role.url,
+      );
+      expect(run.code).toBe(0);
+      const result = JSON.parse(run.stdout);
+      expect(result).toMatchObject({
+        table: `${db.schema}.cli_items`,
+        column: 'e',
+        method: 'hnsw',
+        setting: 'hnsw.ef_search',
+        index: 'cli_items_idx',
+        queries: 3,
+        k: 10,
+        target: 0.5,
+      });
+      expect(result.steps.map((s: { value: number }) => s.value)).toEqual([40, 1000]);
+      expect(Object.keys(result.steps[0])).toEqual(['value', 'recall', 'p50Ms', 'p95Ms', 'plannerUsesIndex']);
+      expect(result.persisted).toEqual({
+        scope: 'role',
+        sql: `ALTER ROLE CURRENT_USER SET hnsw.ef_search = ${result.recommended}`,
+      });
+      const client = await db.connect();
+      try {
+        const { rows } = await client.query<{ cfg: string }>(
+          `SELECT cfg FROM pg_db_role_setting s, unnest(s.setconfig) cfg
+          WHERE s.setrole = (SELECT oid FROM pg_roles WHERE rolname = coalesce($1, current_user))`,
+          [role.name ?? null],
+        );
+        expect(rows).toEqual([{ cfg: `hnsw.ef_search=${result.recommended}` }]);
+        if (role.name === undefined) await client.query('ALTER ROLE CURRENT_USER RESET hnsw.ef_search');
+      } finally {
+        await client.end();
+      }
     } finally {
-      await client.end();
+      await role.drop();
     }
   });
 

@@ -2,11 +2,11 @@
  * The doctor on a real database (embedded, or the server of TEST_DATABASE_URL): for every check, a fixture
  * that fails (or warns) it and one that passes it. Versions and settings it reports are read from that server. Thresholds are lowered through options (largeTableRows: 100) so that fixtures stay small.
  */
-import type pg from 'pg';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DoctorCheckId, type DoctorOptions, type DoctorReport, doctor } from '../../src/doctor.js';
 import { formatBytes } from '../../src/doctor-checks/util.js';
-import { openTestDatabase, type TestDatabase } from '../support/database.js';
+import { createTestRole, openTestDatabase, type TestDatabase } from '../support/database.js';
 import { itOnly } from '../support/engines.js';
 import { readServerFacts, type ServerFacts } from '../support/server-facts.js';
 import { random, randomVector } from './helpers.js';
@@ -301,14 +301,20 @@ describe('ef-search', () => {
 
     expect(check(await run(['documents'], { efSearchExpected: 64 }), 'ef-search').status).toBe('pass');
 
-    await client.query('ALTER ROLE CURRENT_USER SET hnsw.ef_search = 100');
+    // A role of its own: on an external server, role settings reach every database and test file.
+    const role = await createTestRole(db);
+    const asRole = new pg.Client({ connectionString: role.url });
+    await asRole.connect();
     try {
-      const tuned = check(await run(['documents']), 'ef-search');
+      await asRole.query('ALTER ROLE CURRENT_USER SET hnsw.ef_search = 100');
+      const tuned = check(await doctor(asRole, { tables: ['documents'] }), 'ef-search');
       expect(tuned.status).toBe('pass');
       expect(tuned.message).toMatch(/hnsw\.ef_search = 100 \(set by: role\)/);
-      expect(check(await run(['documents'], { k: 200 }), 'ef-search').status).toBe('fail');
+      expect(check(await doctor(asRole, { tables: ['documents'], k: 200 }), 'ef-search').status).toBe('fail');
     } finally {
-      await client.query('ALTER ROLE CURRENT_USER RESET hnsw.ef_search');
+      await asRole.query('ALTER ROLE CURRENT_USER RESET hnsw.ef_search');
+      await asRole.end();
+      await role.drop();
     }
   });
 });

@@ -7,7 +7,7 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isPgVectorError } from '../../src/errors.js';
 import { formatTuneResult, recallAtK, recommendValue, tune } from '../../src/tuning.js';
-import { openTestDatabase, type TestDatabase } from '../support/database.js';
+import { createTestRole, openTestDatabase, type TestDatabase } from '../support/database.js';
 import { readServerFacts, type ServerFacts } from '../support/server-facts.js';
 import { random } from './helpers.js';
 
@@ -185,11 +185,18 @@ describe('tune: queries, persistence, errors', () => {
   });
 
   it('persists the recommendation for the database and for the role (pg_db_role_setting)', async () => {
+    // This database's settings, and those of the role that persists (on an external server other test
+    // files have databases and roles of their own beside ours).
+    let roleName: string | null = null;
     const settings = async () =>
       (
         await client.query<{ db: boolean; role: boolean; cfg: string }>(
           `SELECT setdatabase <> 0 AS db, setrole <> 0 AS role, cfg
-           FROM pg_db_role_setting, unnest(setconfig) cfg WHERE cfg LIKE 'hnsw.ef_search=%'`,
+             FROM pg_db_role_setting, unnest(setconfig) cfg
+            WHERE cfg LIKE 'hnsw.ef_search=%'
+              AND ((setrole = 0 AND setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database()))
+                OR (setdatabase = 0 AND setrole = (SELECT oid FROM pg_roles WHERE rolname = coalesce($1, current_user))))`,
+          [roleName],
         )
       ).rows;
     const byDb = await tune(client, {
@@ -203,18 +210,25 @@ describe('tune: queries, persistence, errors', () => {
     expect(byDb.persisted?.sql).toMatch(/^ALTER DATABASE "\w+" SET hnsw\.ef_search = 1000$/);
     expect(await settings()).toContainEqual({ db: true, role: false, cfg: 'hnsw.ef_search=1000' });
 
-    const byRole = await tune(db.url, {
-      table: 'tune_hnsw',
-      column: 'e',
-      sample: 5,
-      efSearchLadder: [1000],
-      target: 0.5,
-      persist: 'role',
-    });
-    expect(byRole.persisted?.sql).toBe('ALTER ROLE CURRENT_USER SET hnsw.ef_search = 1000');
-    expect(await settings()).toContainEqual({ db: false, role: true, cfg: 'hnsw.ef_search=1000' });
+    // A role of its own: on an external server, role settings reach every database and test file.
+    const role = await createTestRole(db);
+    roleName = role.name ?? null;
+    try {
+      const byRole = await tune(role.url, {
+        table: 'tune_hnsw',
+        column: 'e',
+        sample: 5,
+        efSearchLadder: [1000],
+        target: 0.5,
+        persist: 'role',
+      });
+      expect(byRole.persisted?.sql).toBe('ALTER ROLE CURRENT_USER SET hnsw.ef_search = 1000');
+      expect(await settings()).toContainEqual({ db: false, role: true, cfg: 'hnsw.ef_search=1000' });
 
-    await client.query(`ALTER ROLE CURRENT_USER RESET hnsw.ef_search`);
+      if (role.name === undefined) await client.query(`ALTER ROLE CURRENT_USER RESET hnsw.ef_search`);
+    } finally {
+      await role.drop(); // and its settings with it
+    }
     await client.query(
       `ALTER DATABASE "${(await client.query('SELECT current_database() AS d')).rows[0].d}" RESET hnsw.ef_search`,
     );

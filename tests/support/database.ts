@@ -135,6 +135,35 @@ export async function createExternalDatabase(
   return { name, url, drop };
 }
 
+/**
+ * A login role for a test that changes role-level settings (`ALTER ROLE CURRENT_USER SET …`): on an external
+ * server roles are shared by every database (and every test file running at the same time), so such a test
+ * runs as a superuser role of its own, `ppv_test_<hex>`, dropped (with its settings) by `drop()`. On the
+ * embedded server, one per test file, it is the default role and `url` is `db.url`.
+ *
+ * ### Examples
+ * ```ts
+ * const role = await createTestRole(db);
+ * try { await tune(role.url, { …, persist: 'role' }); } finally { await role.drop(); }
+ * ```
+ */
+export async function createTestRole(
+  db: TestDatabase,
+): Promise<{ readonly name: string | undefined; readonly url: string; drop(): Promise<void> }> {
+  if (db.kind === 'embedded') return { name: undefined, url: db.url, drop: async () => {} };
+  const name = `${TEST_DATABASE_PREFIX}${randomBytes(5).toString('hex')}`;
+  const password = randomBytes(12).toString('hex'); // for servers with password authentication
+  await withClient(db.url, (c) => c.query(`CREATE ROLE "${name}" LOGIN SUPERUSER PASSWORD '${password}'`));
+  const u = new URL(db.url);
+  u.username = name;
+  u.password = password;
+  return {
+    name,
+    url: u.toString(),
+    drop: () => withClient(db.url, (c) => c.query(`DROP ROLE IF EXISTS "${name}"`)).then(() => undefined),
+  };
+}
+
 async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
