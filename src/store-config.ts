@@ -38,6 +38,17 @@ export const ITERATIVE_SCANS = [
   'relaxed_order',
 ] as const satisfies readonly IterativeScan[];
 
+/**
+ * SQL type of the id column: `text` (the `documents` table), `uuid`, `int` (`integer`, e.g. `SERIAL`) or
+ * `bigint`. The store's API takes and returns ids as strings whatever the type (`'42'`, never `42`): they
+ * are sent as untyped parameters (PostgreSQL reads them as the column's type), compared as
+ * `= ANY($1::uuid[])` and so on, and read back as `"id"::text`.
+ */
+export type IdType = 'text' | 'uuid' | 'int' | 'bigint';
+
+/** Every {@link IdType}. */
+export const ID_TYPES = ['text', 'uuid', 'int', 'bigint'] as const satisfies readonly IdType[];
+
 /** Column names of the documents table. */
 export interface ColumnNames {
   /** Primary key, text. Default `id`. */
@@ -85,6 +96,8 @@ export interface VectorStoreConfig<T extends VectorType = VectorType> {
   readonly schema?: string;
   /** Column names; the missing ones keep their defaults. */
   readonly columns?: Partial<ColumnNames>;
+  /** SQL type of the id column (see {@link IdType}). Default `text`. */
+  readonly idType?: IdType;
   /** Dimensions of the embedding column (`vector(1536)` → 1536; for `bit`, the number of bits). Default 1536. */
   readonly dimensions?: number;
   /** Type of the embedding column. Default `vector`. */
@@ -163,6 +176,7 @@ export interface ResolvedStoreConfig {
   readonly columns: { readonly [K in keyof ColumnNames]: Sql };
   /** Unquoted column names (`id` is compared with server error fields). */
   readonly columnNames: ColumnNames;
+  readonly idType: IdType;
   readonly dimensions: number;
   readonly vectorType: VectorType;
   readonly metric: Metric;
@@ -214,6 +228,7 @@ const CONFIG_KEYS = [
   'table',
   'schema',
   'columns',
+  'idType',
   'dimensions',
   'vectorType',
   'metric',
@@ -430,6 +445,7 @@ export function resolveStoreConfig(config: VectorStoreConfig = {}): ResolvedStor
     tableName: config.schema === undefined ? tableName : `${config.schema}.${tableName}`,
     columns,
     columnNames,
+    idType: oneOf(config.idType ?? 'text', ID_TYPES, 'idType'),
     dimensions,
     vectorType,
     metric: metricValue,

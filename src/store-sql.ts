@@ -61,6 +61,19 @@ function settingLiteral(name: string): { literal: Sql; alias: Sql } {
 }
 const DEFAULT = raw('DEFAULT');
 
+/** PostgreSQL's name of each id type, for the array casts of id lists. */
+const ID_ARRAY_CASTS = { text: 'text[]', uuid: 'uuid[]', int: 'integer[]', bigint: 'bigint[]' } as const;
+
+/** The id as the store returns it: a string (`"id"`, or `"id"::text` for uuid / integer ids). */
+function idOut(config: ResolvedStoreConfig): Sql {
+  return config.idType === 'text' ? config.columns.id : sql`${config.columns.id}::text`;
+}
+
+/** `$n::text[]` (or `uuid[]`, `integer[]`, `bigint[]`): a list of ids as one parameter of the column's type. */
+function idList(config: ResolvedStoreConfig, ids: readonly string[]): Sql {
+  return sql`${ids}::${raw(ID_ARRAY_CASTS[config.idType])}`;
+}
+
 function isTrue(where: Sql): boolean {
   return where.text === 'TRUE' && where.values.length === 0;
 }
@@ -112,8 +125,9 @@ export function buildInsertSql(
 ): Sql {
   const c = config.columns;
   const insert = sql`INSERT INTO ${config.table} (${c.id}, ${c.content}, ${c.metadata}, ${c.embedding}, ${c.createdAt}) VALUES ${join(rows, ', ')}`;
-  if (!options.upsert) return sql`${insert} RETURNING ${c.id} AS "id", ${c.createdAt} AS "createdAt"`;
-  return sql`${insert} ON CONFLICT (${c.id}) DO UPDATE SET ${c.content} = EXCLUDED.${c.content}, ${c.metadata} = EXCLUDED.${c.metadata}, ${c.embedding} = EXCLUDED.${c.embedding} RETURNING ${c.id} AS "id", ${c.createdAt} AS "createdAt", (xmax = 0) AS "inserted"`;
+  const id = idOut(config);
+  if (!options.upsert) return sql`${insert} RETURNING ${id} AS "id", ${c.createdAt} AS "createdAt"`;
+  return sql`${insert} ON CONFLICT (${c.id}) DO UPDATE SET ${c.content} = EXCLUDED.${c.content}, ${c.metadata} = EXCLUDED.${c.metadata}, ${c.embedding} = EXCLUDED.${c.embedding} RETURNING ${id} AS "id", ${c.createdAt} AS "createdAt", (xmax = 0) AS "inserted"`;
 }
 
 /**
@@ -160,7 +174,7 @@ export function buildUpdateSql(
  * ```
  */
 export function buildDeleteByIdsSql(config: ResolvedStoreConfig, ids: readonly string[]): Sql {
-  return sql`DELETE FROM ${config.table} WHERE ${config.columns.id} = ANY(${ids}::text[])`;
+  return sql`DELETE FROM ${config.table} WHERE ${config.columns.id} = ANY(${idList(config, ids)})`;
 }
 
 /**
@@ -182,7 +196,7 @@ function selectedColumns(
   includeEmbedding: boolean,
 ): Sql {
   const c = config.columns;
-  const parts: Sql[] = [sql`${c.id} AS "id"`];
+  const parts: Sql[] = [sql`${idOut(config)} AS "id"`];
   if (fields.includes('content')) parts.push(sql`${c.content} AS "content"`);
   if (fields.includes('metadata')) parts.push(sql`${c.metadata} AS "metadata"`);
   if (fields.includes('createdAt')) parts.push(sql`${c.createdAt} AS "createdAt"`);
@@ -205,7 +219,7 @@ export function buildGetByIdsSql(
   ids: readonly string[],
   includeEmbedding: boolean,
 ): Sql {
-  return sql`SELECT ${selectedColumns(config, HIT_FIELDS, includeEmbedding)} FROM ${config.table} WHERE ${config.columns.id} = ANY(${ids}::text[])`;
+  return sql`SELECT ${selectedColumns(config, HIT_FIELDS, includeEmbedding)} FROM ${config.table} WHERE ${config.columns.id} = ANY(${idList(config, ids)})`;
 }
 
 /**
