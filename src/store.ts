@@ -8,8 +8,7 @@ import type { Sql } from '@prisma/client/runtime/client';
 import pg from 'pg';
 import type { Embedder } from './embedder.js';
 import { PgVectorError } from './errors.js';
-import { type AnalyzedFilter, analyzeFilter, type Filter } from './filter.js';
-import { describeValue, quoted } from './input-checks.js';
+import { compileFilter, type Filter } from './filter.js';
 import {
   distanceToSimilarity,
   isMetric,
@@ -321,33 +320,8 @@ function isTransactionClient(client: VectorStoreClient): boolean {
   );
 }
 
-/**
- * A snapshot of an options object: its own enumerable properties, each read once (a getter cannot pass
- * validation with one value and be used with another). Refuses anything but a plain object.
- */
-function optionsOf(value: unknown, what: string): Record<string, unknown> {
-  if (value === undefined) return {};
-  if (!isPlainObject(value)) throw argumentError(`${what} must be an object, got ${describeValue(value)}`);
-  return Object.fromEntries(Object.entries(value));
-}
-
-function unknownOption(options: Record<string, unknown>, known: readonly string[]): string | undefined {
-  return Object.keys(options).find((k) => !known.includes(k));
-}
-
-function shownKey(key: string): string {
-  return /^[\w$]{1,40}$/.test(key) ? `'${key}'` : quoted(key);
-}
-
-/** A number option, or `undefined`; anything else is refused naming what it got (never a TypeError). */
-function numberOption(value: unknown, name: string, what = 'a number'): number | undefined {
-  if (value === undefined || typeof value === 'number') return value;
-  throw argumentError(`${name} must be ${what}, got ${describeValue(value)}`);
-}
-
-function shownValue(value: unknown): string {
-  if (typeof value === 'string') return quoted(value);
-  return typeof value === 'number' || typeof value === 'boolean' ? String(value) : describeValue(value);
+function isTrueSql(where: Sql): boolean {
+  return where.text === 'TRUE' && where.values.length === 0;
 }
 
 /**
@@ -574,10 +548,8 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
   }
 
   /**
-   * Deletes the documents a filter matches. A filter that matches every row — empty (`{}`, `{ and: [] }`)
-   * or meaning "every row" however it is written (`{ and: [{}, {}] }`, `{ not: { or: [] } }`,
-   * `{ or: [c, { not: c }] }`) — is refused unless `{ all: true }` is passed; so is an `undefined`
-   * condition value (`{ tenant: undefined }`, INVALID_FILTER).
+   * Deletes the documents a filter matches. An empty filter (`{}`, `{ and: [] }`) would delete every row and
+   * is refused unless `{ all: true }` is passed.
    *
    * ### Examples
    * ```ts
@@ -591,20 +563,14 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
     filter: Filter<M>,
     options: { readonly all?: boolean } = {},
   ): Promise<{ deleted: number; vacuumRecommended: boolean }> {
-    const o = optionsOf(options, 'deleteWhere options');
-    const unknownKey = unknownOption(o, ['all']);
-    if (unknownKey !== undefined) throw argumentError(`unknown deleteWhere option ${shownKey(unknownKey)}`);
-    if (o.all !== undefined && typeof o.all !== 'boolean') {
-      throw argumentError(`all must be true or false, got ${describeValue(o.all)}`);
-    }
-    const analyzed = this.compile(filter);
-    if (analyzed.everyRow && o.all !== true) {
+    const where = this.compile(filter);
+    if (isTrueSql(where) && options.all !== true) {
       throw argumentError(
-        'refusing to delete every row: the filter matches every row (it is empty, or means "every row" however it is written)',
+        'refusing to delete every row: the filter is empty',
         'pass { all: true } to delete every row',
       );
     }
-    const deleted = await this.execute(buildDeleteWhereSql(this.config, analyzed.where), 'deleteWhere');
+    const deleted = await this.execute(buildDeleteWhereSql(this.config, where), 'deleteWhere');
     return { deleted, vacuumRecommended: deleted >= this.config.analyzeThreshold };
   }
 
@@ -623,12 +589,9 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
     ids: readonly string[],
     options: { readonly includeEmbedding?: E } = {},
   ): Promise<StoredDocument<M, T, E>[]> {
-    const o = optionsOf(options, 'getByIds options');
-    const unknownKey = unknownOption(o, ['includeEmbedding']);
-    if (unknownKey !== undefined) throw argumentError(`unknown getByIds option ${shownKey(unknownKey)}`);
     const checked = checkIds(ids, 'ids');
     if (checked.length === 0) return [];
-    const includeEmbedding = o.includeEmbedding === true;
+    const includeEmbedding = options.includeEmbedding === true;
     const rows = await this.query<RawRow>(
       buildGetByIdsSql(this.config, checked, includeEmbedding),
       'getByIds',
@@ -714,10 +677,7 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
     query: EmbeddingInput<T>,
     options: SearchOptions<M, HitField, boolean> & { readonly analyze?: boolean } = {},
   ): Promise<SearchPlan> {
-    const { analyze, ...searchOptions } = optionsOf(options, 'explainSearch options');
-    if (analyze !== undefined && typeof analyze !== 'boolean') {
-      throw argumentError(`analyze must be true or false, got ${describeValue(analyze)}`);
-    }
+    const { analyze, ...searchOptions } = options;
     const prepared = await this.prepareSearch(query, searchOptions);
     const rows = await this.runSearch<Record<string, unknown>>(
       prepared,
@@ -745,7 +705,6 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
     metadata?: M | null,
     options: { readonly id?: string } = {},
   ): Promise<{ id: string; createdAt: Date }> {
-    checkContent(content, 'content');
     const [embedding] = await this.embed([content]);
     return this.add({ content, metadata: metadata ?? null, embedding, ...options } as DocumentInput<M, T>);
   }
@@ -759,16 +718,12 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
     options: WriteManyOptions = {},
   ): Promise<WriteManyResult> {
     if (!Array.isArray(texts)) throw argumentError('addTexts expects an array of texts');
-    const inputs = Array.from(texts as readonly unknown[], (t, i): TextInput<M> => {
-      if (typeof t === 'string') return { content: checkContent(t, `texts[${i}]`) };
-      if (!isPlainObject(t)) {
-        throw argumentError(
-          `texts[${i}] must be a string or { content, metadata?, id? }, got ${describeValue(t)}`,
-        );
+    const inputs = texts.map((t, i): TextInput<M> => {
+      if (typeof t === 'string') return { content: t };
+      if (typeof t !== 'object' || t === null) {
+        throw argumentError(`texts[${i}] must be a string or { content, metadata?, id? }`);
       }
-      const snapshot = Object.fromEntries(Object.entries(t)) as unknown as TextInput<M>;
-      checkContent(snapshot.content, `texts[${i}].content`);
-      return snapshot;
+      return t;
     });
     const chunk = this.batchSize(options);
     const vectors: number[][] = [];
@@ -784,8 +739,6 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
     query: string,
     options: SearchOptions<M, F, E> = {},
   ): Promise<SearchResult<SearchHit<M, T, F, E>>> {
-    if (typeof query !== 'string')
-      throw argumentError(`searchText expects a string, got ${describeValue(query)}`);
     const [embedding] = await this.embed([query]);
     return this.search(embedding as unknown as EmbeddingInput<T>, options);
   }
@@ -839,7 +792,6 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
     client = this.client,
     metric?: Metric,
   ): Promise<R[]> {
-    checkParameterCount(statement, operation);
     try {
       return await client.$queryRaw<R[]>(statement);
     } catch (error) {
@@ -848,7 +800,6 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
   }
 
   private async execute(statement: Sql, operation: string, client = this.client): Promise<number> {
-    checkParameterCount(statement, operation);
     try {
       return await client.$executeRaw(statement);
     } catch (error) {
@@ -871,9 +822,9 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
     return prepareRow(this.config, doc, path, this.vectorEncoding, requireId);
   }
 
-  private compile(filter: Filter<M> | undefined): AnalyzedFilter {
+  private compile(filter: Filter<M> | undefined): Sql {
     const c = this.config;
-    return analyzeFilter<M>(filter, {
+    return compileFilter<M>(filter, {
       metadataColumn: c.columns.metadata,
       createdAtColumn: c.columns.createdAt,
       partialIndexPredicates: c.partialIndexPredicates,
@@ -903,19 +854,17 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
 
   private async writeMany(
     docs: DocumentSource<DocumentInput<M, T>>,
-    input: WriteManyOptions,
+    options: WriteManyOptions,
     upsert: boolean,
     operation: string,
   ): Promise<WriteManyResult> {
-    const options = writeManyOptions(input);
     const streamed = !Array.isArray(docs);
     if (streamed && !isIterable(docs)) {
       throw argumentError(`${operation} expects an array or an (async) iterable of documents`);
     }
     const batchSize = this.batchSize(options);
     const returnIds = options.returnIds ?? true;
-    if (typeof returnIds !== 'boolean')
-      throw argumentError(`returnIds must be true or false, got ${describeValue(returnIds)}`);
+    if (typeof returnIds !== 'boolean') throw argumentError('returnIds must be a boolean');
     const plan = this.writeMethod(options);
     let copySkipped = plan.skipped;
     if (plan.method === 'copy') {
@@ -939,7 +888,7 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
   private writeMethod(options: WriteManyOptions): { method: WriteMethod; skipped?: string } {
     const asked = options.method ?? 'auto';
     if (!['auto', 'copy', 'insert'].includes(asked)) {
-      throw argumentError(`method must be 'auto', 'copy' or 'insert', got ${shownValue(asked)}`);
+      throw argumentError(`method must be 'auto', 'copy' or 'insert', got ${String(asked)}`);
     }
     if (asked === 'insert') return { method: 'insert' };
     const skipped =
@@ -1114,7 +1063,7 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
     const batchSize = options.batchSize ?? this.config.batchSize;
     if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_BIND_PARAMETERS) {
       throw argumentError(
-        `batchSize must be an integer from 1 to ${MAX_BIND_PARAMETERS}, got ${shownValue(batchSize)}`,
+        `batchSize must be an integer from 1 to ${MAX_BIND_PARAMETERS}, got ${String(batchSize)}`,
       );
     }
     return batchSize;
@@ -1127,30 +1076,21 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
     });
   }
 
-  private async prepareSearch(query: EmbeddingInput<T>, input: unknown): Promise<PreparedSearch> {
-    const options = optionsOf(input, 'search options') as SearchOptions<M, HitField, boolean>;
-    const unknownKey = unknownOption(options, SEARCH_OPTION_KEYS);
+  private async prepareSearch(
+    query: EmbeddingInput<T>,
+    options: SearchOptions<M, HitField, boolean>,
+  ): Promise<PreparedSearch> {
+    if (typeof options !== 'object' || options === null)
+      throw argumentError('search options must be an object');
+    const unknownKey = Object.keys(options).find((k) => !SEARCH_OPTION_KEYS.includes(k));
     if (unknownKey !== undefined) {
       throw argumentError(
-        `unknown search option ${shownKey(unknownKey)}; options are: ${SEARCH_OPTION_KEYS.join(', ')}`,
-      );
-    }
-    for (const name of ['k', 'efSearch', 'maxScanTuples', 'probes'] as const) {
-      numberOption(options[name], name, 'an integer');
-    }
-    numberOption(options.maxDistance, 'maxDistance');
-    numberOption(options.minSimilarity, 'minSimilarity');
-    if (options.iterativeScan !== undefined && typeof options.iterativeScan !== 'string') {
-      throw argumentError(`iterativeScan must be a string, got ${describeValue(options.iterativeScan)}`);
-    }
-    if (options.includeEmbedding !== undefined && typeof options.includeEmbedding !== 'boolean') {
-      throw argumentError(
-        `includeEmbedding must be true or false, got ${describeValue(options.includeEmbedding)}`,
+        `unknown search option '${unknownKey}'; options are: ${SEARCH_OPTION_KEYS.join(', ')}`,
       );
     }
     const c = this.config;
     const metric = options.metric ?? c.metric;
-    if (!isMetric(metric)) throw argumentError(`unknown metric ${shownValue(metric)}`);
+    if (!isMetric(metric)) throw argumentError(`unknown metric ${JSON.stringify(metric)}`);
     if (!typesFor(metric).includes(c.vectorType)) {
       throw argumentError(
         `metric '${metric}' is not available for vectorType '${c.vectorType}'; it needs ${typesFor(metric).join(' or ')}`,
@@ -1160,14 +1100,13 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
     const fields = this.checkSelect(options.select);
     const maxDistance = this.maxDistance(options, metric);
     const vector = vectorSql(c, query, 'query', this.vectorEncoding, metric === 'cosine');
-    const filter = this.compile(options.filter);
-    const where = filter.where;
+    const where = this.compile(options.filter);
     const version = await this.pgvectorVersion();
     assertMetricSupported(metric, version);
     const tuning = planSearchTuning(
       {
         k,
-        filtered: !filter.everyRow,
+        filtered: !isTrueSql(where),
         ...(options.efSearch === undefined ? {} : { efSearch: options.efSearch }),
         ...(options.iterativeScan === undefined ? {} : { iterativeScan: options.iterativeScan }),
         ...(options.maxScanTuples === undefined ? {} : { maxScanTuples: options.maxScanTuples }),
@@ -1200,20 +1139,15 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
 
   private checkSelect(select: readonly HitField[] | undefined): readonly HitField[] {
     if (select === undefined) return HIT_FIELDS;
-    if (!Array.isArray(select)) {
-      throw argumentError(
-        `select must be an array of ${HIT_FIELDS.join(', ')}, got ${describeValue(select)}`,
-      );
-    }
-    const fields = Array.from(select as readonly unknown[]);
-    for (const field of fields) {
+    if (!Array.isArray(select)) throw argumentError(`select must be an array of ${HIT_FIELDS.join(', ')}`);
+    for (const field of select) {
       if (!(HIT_FIELDS as readonly unknown[]).includes(field)) {
         throw argumentError(
-          `select: unknown field ${shownValue(field)}; fields are: ${HIT_FIELDS.join(', ')}`,
+          `select: unknown field ${JSON.stringify(field)}; fields are: ${HIT_FIELDS.join(', ')}`,
         );
       }
     }
-    return HIT_FIELDS.filter((f) => fields.includes(f));
+    return HIT_FIELDS.filter((f) => select.includes(f));
   }
 
   private maxDistance(options: SearchOptions<M, HitField, boolean>, metric: Metric): number | undefined {
@@ -1223,7 +1157,7 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
     }
     if (maxDistance !== undefined) {
       if (typeof maxDistance !== 'number' || Number.isNaN(maxDistance)) {
-        throw argumentError(`maxDistance must be a number, got ${shownValue(maxDistance)}`);
+        throw argumentError(`maxDistance must be a number, got ${String(maxDistance)}`);
       }
       return maxDistance === Number.POSITIVE_INFINITY ? undefined : maxDistance;
     }
@@ -1241,7 +1175,6 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
     const entries = settingEntries(prepared.tuning.settings, this.config.indexMethod);
     const metric = prepared.metric;
     const pool = this.config.searchVia === 'pool' && !this.inTransaction ? this.config.pool : undefined;
-    checkParameterCount(statement, operation);
     if (pool !== undefined) {
       const types = this.poolTypes();
       const statements = [
@@ -1374,32 +1307,6 @@ async function* mapSource<V>(
 ): AsyncGenerator<V> {
   let index = 0;
   for await (const value of source) yield fn(value, index++);
-}
-
-/**
- * Refuses a statement with more bind parameters than PostgreSQL's protocol can carry (its count is an
- * int16: {@link MAX_BIND_PARAMETERS}), before it is sent: the server would answer with a protocol error
- * (08P01) that can end the connection.
- */
-function checkParameterCount(statement: Sql, operation: string): void {
-  if (statement.values.length > MAX_BIND_PARAMETERS) {
-    throw argumentError(
-      `${operation}: the statement would bind ${statement.values.length} parameters; PostgreSQL takes at most ${MAX_BIND_PARAMETERS}`,
-      'use a smaller filter (in: [...] lists bind one parameter each) or smaller batches',
-    );
-  }
-}
-
-/** A snapshot of {@link WriteManyOptions}, unknown keys refused. */
-function writeManyOptions(input: unknown): WriteManyOptions {
-  const o = optionsOf(input, 'write options');
-  const unknownKey = unknownOption(o, ['batchSize', 'method', 'returnIds']);
-  if (unknownKey !== undefined) {
-    throw argumentError(
-      `unknown write option ${shownKey(unknownKey)}; options are: batchSize, method, returnIds`,
-    );
-  }
-  return o as WriteManyOptions;
 }
 
 /** One INSERT's worth of rows, as {@link batchRows} splits them. */
