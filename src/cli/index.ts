@@ -3,6 +3,7 @@ import { adviseCommand } from './advise.js';
 import { buildIndexCommand } from './build-index.js';
 import type { Command } from './command.js';
 import { dbCommand } from './db.js';
+import { dbNativeCommand } from './db-native.js';
 import { doctorCommand } from './doctor.js';
 import { driftCommand } from './drift.js';
 import { maintainCommand } from './maintain.js';
@@ -11,6 +12,7 @@ import { tuneCommand } from './tune.js';
 
 const commands: readonly Command[] = [
   dbCommand,
+  dbNativeCommand,
   driftCommand,
   adviseCommand,
   buildIndexCommand,

@@ -169,7 +169,16 @@ export function resolveNativeRootDir(options: Pick<NativeRootOptions, 'dir' | 'p
   return resolve(base, options.dir ?? DEFAULT_NATIVE_ROOT);
 }
 
-function findProjectDir(from: string): string {
+/**
+ * The project directory: the nearest folder at or above `from` that holds a `package.json` (else `from`).
+ * The native root and the CLI's `.native/state.json` live under it.
+ *
+ * ### Examples
+ * ```ts
+ * findProjectDir('/repo/src/cli'); // '/repo'
+ * ```
+ */
+export function findProjectDir(from: string = process.cwd()): string {
   for (let dir = resolve(from); ; dir = dirname(dir)) {
     if (existsSync(join(dir, 'package.json'))) return dir;
     if (dirname(dir) === dir) return resolve(from);
