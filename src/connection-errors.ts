@@ -15,6 +15,7 @@
  * | the server went away between statements | `Connection terminated unexpectedly`, then `Client has encountered a connection error and is not queryable` |
  * | server down | `connect ECONNREFUSED 127.0.0.1:5432` |
  * | `statement_timeout`, `pg_cancel_backend` | `57014` (`canceling statement due to statement timeout` / `… user request`) |
+ * | the same through Prisma Client (adapter-pg) | `P2010` whose `meta.driverAdapterError.cause.kind` is `DatabaseNotReachable`, `ConnectionClosed` or `SocketTimeout` |
  * | every pool connection checked out for `connectionTimeoutMillis` | `pg-pool`: `timeout exceeded when trying to connect` (also through Prisma Client, untouched) |
  *
  * A new connection that does not open within `connectionTimeoutMillis` is `Connection terminated due to
@@ -87,6 +88,19 @@ function asRecord(value: unknown): Record<string, unknown> | undefined {
 }
 
 /**
+ * `@prisma/adapter-pg` maps socket errors to these kinds (`meta.driverAdapterError.cause.kind` of a Prisma
+ * error, `Code: N/A` in its message): ECONNREFUSED/ENOTFOUND, ECONNRESET, ETIMEDOUT.
+ */
+const ADAPTER_LOST_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout']);
+
+/** The driver adapter's error kind of a Prisma error or a bare `DriverAdapterError`. */
+function adapterKind(e: Record<string, unknown>): string | undefined {
+  const adapterError = e.name === 'DriverAdapterError' ? e : asRecord(asRecord(e.meta)?.driverAdapterError);
+  const kind = asRecord(adapterError?.cause)?.kind;
+  return typeof kind === 'string' ? kind : undefined;
+}
+
+/**
  * The connection failure `error` is — a socket error, `pg`'s "Connection terminated …" family, or
  * `pg-pool`'s checkout timeout — else `undefined`. Errors with a SQLSTATE are the server's: see
  * {@link isConnectionSqlState}. Prisma's own connection codes (`P1001` can't reach, `P1017` closed, `P2024`
@@ -112,6 +126,7 @@ export function connectionFailure(error: unknown): ConnectionFailure | undefined
   }
   if (
     (code !== undefined && (SOCKET_CODES.has(code) || code === 'P1001' || code === 'P1017')) ||
+    ADAPTER_LOST_KINDS.has(adapterKind(e) ?? '') ||
     LOST_MESSAGES.some((m) => m.test(message))
   ) {
     const lastLine = message.trim().split('\n').at(-1) ?? '';
