@@ -13,17 +13,10 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
+import { doctor, formatDoctorReport, formatTuneResult, tune } from '../src/admin.js';
 import { startEmbeddedServer } from '../src/embedded/server.js';
 import { PrismaClient } from '../src/generated/prisma/client.js';
-import {
-  createVectorStore,
-  doctor,
-  formatDoctorReport,
-  formatTuneResult,
-  HashingEmbedder,
-  type SearchPlan,
-  tune,
-} from '../src/index.js';
+import { createVectorStore, HashingEmbedder, type SearchPlan } from '../src/index.js';
 import { runPrismaCli } from '../src/prisma-cli.js';
 
 const DATA_DIR = '.data/demo';

@@ -1,42 +1,14 @@
-// The public API of prisma-pgvector: re-exports only. The embedded database has its own entry point
-// (`prisma-pgvector/embedded`).
+// The main entry of prisma-pgvector, the store's door: the store and its values (vector codec, metrics,
+// filters, errors and their translation, embedders, search tuning). Re-exports only. Nothing imported from
+// here loads PGlite, the WASM schema engine, the Prisma CLI or pg-copy-streams (tests/package/import-graph).
+// The other doors: `prisma-pgvector/admin` (doctor, drift, index tooling, maintenance, tuning, the Prisma CLI
+// runner), `prisma-pgvector/embedded` (the embedded database), `prisma-pgvector/schema-engine`.
 
-export * from './doctor.js';
-export { type CheckDriftOptions, checkDrift, type DriftCheck, type DriftReport } from './drift.js';
 export * from './embedder.js';
 export * from './errors.js';
 export * from './filter.js';
-export * from './index-advisor.js';
-export {
-  type BuildIndexOptions,
-  type BuildIndexResult,
-  type BuildProgress,
-  buildIndex,
-  describeVectorColumn,
-  findInvalidIndexes,
-  type InvalidIndex,
-} from './index-build.js';
-export {
-  type CreateIndexMigrationOptions,
-  createIndexMigration,
-  type IndexMigration,
-} from './index-migration.js';
-export {
-  defaultIndexName,
-  dropIndexDdl,
-  INDEX_DIMENSION_LIMITS,
-  INDEX_PARAMETER_LIMITS,
-  type IndexExpression,
-  type IndexSpec,
-  indexDdl,
-  prismaIndexLine,
-  type ResolvedIndexSpec,
-  resolveIndexSpec,
-} from './indexes.js';
-export * from './maintenance.js';
 export * from './metric.js';
 export { OpenAIEmbedder, type OpenAIEmbedderOptions } from './openai-embedder.js';
-export { type PrismaCliOptions, type PrismaCliResult, runPrismaCli } from './prisma-cli.js';
 export {
   assertMetricSupported,
   DEFAULT_EF_SEARCH,
@@ -98,16 +70,4 @@ export {
   shortenVectorsIn,
   translateDatabaseError,
 } from './translate-error.js';
-export {
-  DEFAULT_EF_SEARCH_LADDER,
-  DEFAULT_PROBES_LADDER,
-  formatTuneResult,
-  type PersistScope,
-  recallAtK,
-  recommendValue,
-  type TuneOptions,
-  type TuneResult,
-  type TuneStep,
-  tune,
-} from './tuning.js';
 export * from './vector.js';
