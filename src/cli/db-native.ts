@@ -1,5 +1,5 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import {
@@ -14,7 +14,7 @@ import {
 import { isPgVectorError } from '../errors.js';
 import type { Command } from './command.js';
 
-/** Where `db-native start` records the detached server, under the project directory. */
+/** Where `db-native start` records the detached server by default, under the project directory. */
 const STATE_FILE = '.native/state.json';
 
 const help = `Usage: prisma-pgvector db-native [start | stop | status] [options]
@@ -35,6 +35,7 @@ Options:
   --root <dir>          the native root                            (default ${DEFAULT_NATIVE_ROOT})
   --mirror <uri>        Debian mirror to build the root from        (default: the one apt's sources name)
   --set <name=value>    a server setting, repeatable: --set shared_buffers=256MB
+  --state <file>        where start/stop/status record the detached server  (default ${STATE_FILE})
 
 Needs Linux, root and debootstrap (apt-get install debootstrap); installs nothing else and mounts nothing.
 See docs/NATIVE.md.`;
@@ -61,6 +62,8 @@ interface ParsedArgs {
   readonly action: 'foreground' | 'start' | 'stop' | 'status';
   readonly options: NativeServerOptions;
   readonly portGiven: boolean;
+  /** The state file of start/stop/status (absolute). */
+  readonly state: string;
 }
 
 /** What `start` records: enough for `stop` and `status` in another process. */
@@ -89,9 +92,9 @@ async function run(argv: readonly string[]): Promise<number> {
       case 'start':
         return await startDetached(parsed);
       case 'stop':
-        return await stopDetached();
+        return await stopDetached(parsed.state);
       case 'status':
-        return await status();
+        return await status(parsed.state);
     }
   } catch (error) {
     // Expected failures are PgVectorErrors (message + fix); anything else gets one line too, never a stack.
@@ -110,6 +113,7 @@ function parseCommandLine(argv: readonly string[]): ParsedArgs {
       root: { type: 'string' },
       mirror: { type: 'string' },
       set: { type: 'string', multiple: true },
+      state: { type: 'string' },
     },
     strict: true,
     allowPositionals: true,
@@ -132,6 +136,7 @@ function parseCommandLine(argv: readonly string[]): ParsedArgs {
   return {
     action,
     portGiven: values.port !== undefined,
+    state: resolve(findProjectDir(), values.state ?? STATE_FILE),
     options: { port, root: values.root, mirror: values.mirror, settings },
   };
 }
@@ -188,13 +193,14 @@ async function whenItStops(server: NativeServer): Promise<'died'> {
 }
 
 async function startDetached(parsed: ParsedArgs): Promise<number> {
-  const existing = readState();
+  const path = parsed.state;
+  const existing = readState(path);
   if (existing) {
     const server = attachOrForget(existing);
     if (server && (await server.isRunning())) {
       if (parsed.portGiven && parsed.options.port !== 0 && parsed.options.port !== existing.port) {
         console.error(
-          `prisma-pgvector db-native: a native server already runs on port ${existing.port} (${statePath()}).\n` +
+          `prisma-pgvector db-native: a native server already runs on port ${existing.port} (${path}).\n` +
             'Fix: stop it first (`prisma-pgvector db-native stop`).',
         );
         return 1;
@@ -205,7 +211,7 @@ async function startDetached(parsed: ParsedArgs): Promise<number> {
     }
     // Recorded, but no longer running (the machine rebooted, or it was killed): clear it away.
     await server?.destroy();
-    rmSync(statePath(), { force: true });
+    rmSync(path, { force: true });
   }
   const server = await startNativeServer({ ...parsed.options, detached: true, onProgress: progress });
   const state: NativeState = {
@@ -216,7 +222,6 @@ async function startDetached(parsed: ParsedArgs): Promise<number> {
     pid: process.pid,
     startedAt: new Date().toISOString(),
   };
-  const path = statePath();
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(`${path}.tmp`, `${JSON.stringify(state, null, 2)}\n`);
   renameSync(`${path}.tmp`, path);
@@ -227,24 +232,24 @@ async function startDetached(parsed: ParsedArgs): Promise<number> {
   return 0;
 }
 
-async function stopDetached(): Promise<number> {
-  const state = readState();
+async function stopDetached(path: string): Promise<number> {
+  const state = readState(path);
   if (!state) {
-    console.error(`No native server recorded (${statePath()}): nothing to stop.`);
+    console.error(`No native server recorded (${path}): nothing to stop.`);
     return 0;
   }
   const server = attachOrForget(state);
   await server?.destroy();
-  rmSync(statePath(), { force: true });
+  rmSync(path, { force: true });
   console.error(`Stopped the native server on port ${state.port}; its cluster was removed.`);
   return 0;
 }
 
-async function status(): Promise<number> {
-  const state = readState();
+async function status(path: string): Promise<number> {
+  const state = readState(path);
   const server = state && attachOrForget(state);
   if (!state || !server || !(await server.isRunning())) {
-    console.error(`No native server runs${state ? ` (recorded in ${statePath()}, but stopped)` : ''}.`);
+    console.error(`No native server runs${state ? ` (recorded in ${path}, but stopped)` : ''}.`);
     return 3;
   }
   console.error(
@@ -254,14 +259,10 @@ async function status(): Promise<number> {
   return 0;
 }
 
-function statePath(): string {
-  return join(findProjectDir(), STATE_FILE);
-}
-
-function readState(): NativeState | undefined {
+function readState(path: string): NativeState | undefined {
   let text: string;
   try {
-    text = readFileSync(statePath(), 'utf8');
+    text = readFileSync(path, 'utf8');
   } catch {
     return undefined;
   }
@@ -277,7 +278,7 @@ function readState(): NativeState | undefined {
   } catch {
     // unreadable: treated as absent
   }
-  console.error(`prisma-pgvector db-native: ignoring ${statePath()} (not a state file of this command).`);
+  console.error(`prisma-pgvector db-native: ignoring ${path} (not a state file of this command).`);
   return undefined;
 }
 
