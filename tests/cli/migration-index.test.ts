@@ -2,8 +2,12 @@ import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkDrift } from '../../src/drift.js';
-import { type EmbeddedServer, startEmbeddedServer } from '../../src/embedded/server.js';
-import { externalUrl } from '../support/database.js';
+import {
+  createExternalDatabase,
+  externalUrl,
+  openTestDatabase,
+  type TestDatabase,
+} from '../support/database.js';
 import { repoRoot, runNode, runPrisma } from '../support/prisma-cli.js';
 import { createScratchProject } from '../support/scratch-project.js';
 
@@ -12,7 +16,8 @@ import { createScratchProject } from '../support/scratch-project.js';
 
 let project: string;
 let scratch: ReturnType<typeof createScratchProject> | undefined;
-let server: EmbeddedServer;
+let db: TestDatabase;
+let shadow: Awaited<ReturnType<typeof createExternalDatabase>> | undefined;
 const cli = join(repoRoot, 'src', 'cli', 'index.ts');
 const run = (args: string[]) =>
   runNode(['--import', 'tsx', cli, ...args], { cwd: project, timeoutMs: 180_000 });
@@ -25,15 +30,22 @@ const migrations = () =>
 beforeAll(async () => {
   scratch = createScratchProject('ppv-migidx-');
   project = scratch.dir;
-  server = await startEmbeddedServer({ port: 0, memory: true });
+  db = await openTestDatabase({ migrate: false });
+  // On an external server the drift check's `migrate diff --from-migrations` gets its shadow database there.
+  if (externalUrl) {
+    shadow = await createExternalDatabase(externalUrl);
+    process.env.SHADOW_DATABASE_URL = shadow.url;
+  }
 });
 
 afterAll(async () => {
-  await server?.stop();
+  delete process.env.SHADOW_DATABASE_URL;
+  await db?.close();
+  await shadow?.drop();
   scratch?.remove();
 });
 
-describe.skipIf(externalUrl !== undefined)('migration index', () => {
+describe('migration index', () => {
   it('--help, and bad options exit 2', async () => {
     const help = await run(['migration', '--help']);
     expect(help.code).toBe(0);
@@ -124,9 +136,9 @@ describe.skipIf(externalUrl !== undefined)('migration index', () => {
       'USING hnsw (("embedding"::halfvec(1536)) halfvec_cosine_ops) WITH (m = 16, ef_construction = 64);',
     );
 
-    const deploy = await runPrisma(['migrate', 'deploy'], { databaseUrl: server.url, cwd: project });
+    const deploy = await runPrisma(['migrate', 'deploy'], { databaseUrl: db.url, cwd: project });
     expect(deploy.code, deploy.stdout + deploy.stderr).toBe(0);
-    const drift = await checkDrift({ cwd: project, databaseUrl: server.url });
+    const drift = await checkDrift({ cwd: project, databaseUrl: db.url });
     expect(drift.checks.map((c) => [c.name, c.clean, c.sql, c.error])).toEqual([
       ['migrations-to-schema', true, '', undefined],
       ['database-to-schema', true, '', undefined],

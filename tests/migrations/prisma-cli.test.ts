@@ -1,8 +1,14 @@
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EmbeddedServer, startEmbeddedServer } from '../../src/embedded/server.js';
-import { externalUrl } from '../support/database.js';
+import {
+  createExternalDatabase,
+  externalUrl,
+  openTestDatabase,
+  type TestDatabase,
+} from '../support/database.js';
 import { describeOnly } from '../support/engines.js';
 import { runPrisma } from '../support/prisma-cli.js';
 import { createScratchProject } from '../support/scratch-project.js';
@@ -13,24 +19,33 @@ import { createScratchProject } from '../support/scratch-project.js';
 
 let project: string;
 let scratch: ReturnType<typeof createScratchProject> | undefined;
-let server: EmbeddedServer;
+let db: TestDatabase;
+// On an external server, `migrate dev` and `migrate diff --from-migrations` get a shadow database there too
+// (the offline engine empties it first); on the embedded one the engine starts an in-memory shadow itself.
+let shadow: Awaited<ReturnType<typeof createExternalDatabase>> | undefined;
 
 beforeAll(async () => {
   scratch = createScratchProject('ppv-cli-');
   project = scratch.dir;
-  server = await startEmbeddedServer({ port: 0, memory: true });
+  db = await openTestDatabase({ migrate: false });
+  if (externalUrl) shadow = await createExternalDatabase(externalUrl);
 });
 
 afterAll(async () => {
-  await server?.stop();
+  await db?.close();
+  await shadow?.drop();
   scratch?.remove();
 });
 
 const prisma = (args: string[], env: Record<string, string> = {}) =>
   runPrisma(args, {
-    databaseUrl: server.url,
+    databaseUrl: db.url,
     cwd: project,
-    env: { PRISMA_SCHEMA_ENGINE_BINARY: '', ...env },
+    env: {
+      PRISMA_SCHEMA_ENGINE_BINARY: '',
+      ...(shadow ? { SHADOW_DATABASE_URL: shadow.url } : {}),
+      ...env,
+    },
   });
 
 const migrationDirs = () =>
@@ -38,7 +53,7 @@ const migrationDirs = () =>
     .filter((d) => d.isDirectory())
     .map((d) => d.name);
 
-describe.skipIf(externalUrl !== undefined)('Prisma CLI, offline', () => {
+describe('Prisma CLI, offline', () => {
   it('validate, format --check and generate work without downloading an engine', async () => {
     const validate = await prisma(['validate']);
     expect(validate.code, validate.stderr).toBe(0);
@@ -66,6 +81,20 @@ describe.skipIf(externalUrl !== undefined)('Prisma CLI, offline', () => {
     expect(dev.stdout).toMatch(/in sync/);
     // No migration that would drop or re-create the vector indexes.
     expect(migrationDirs()).toEqual(['20261125000000_init', '20261125000100_vector_indexes']);
+    if (shadow) {
+      // The shadow database on the server is where the migrations were replayed.
+      const c = new pg.Client({ connectionString: shadow.url });
+      await c.connect();
+      try {
+        const { rows } = await c.query(
+          `SELECT to_regclass('public.documents') IS NOT NULL AS t,
+                  (SELECT count(*)::int FROM pg_extension WHERE extname = 'vector') AS v`,
+        );
+        expect(rows[0]).toEqual({ t: true, v: 1 });
+      } finally {
+        await c.end();
+      }
+    }
   });
 
   it('migrate dev --create-only with no schema change writes an empty migration', async () => {
