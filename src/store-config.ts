@@ -9,6 +9,7 @@ import { raw, type Sql } from '@prisma/client/runtime/client';
 import { type Embedder, HashingEmbedder } from './embedder.js';
 import { PgVectorError } from './errors.js';
 import { type PartialIndexPredicate, partialIndexPredicateSql } from './filter.js';
+import { describeValue, quoted } from './input-checks.js';
 import {
   INDEX_METHODS,
   type IndexMethod,
@@ -254,10 +255,22 @@ function configError(message: string, fix?: string): PgVectorError {
   return new PgVectorError('INVALID_CONFIG', message, fix === undefined ? {} : { fix });
 }
 
+/** A setting's value for a message; never throws (BigInts, symbols, objects without a prototype). */
 function shown(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
-  if (value === null) return 'null';
-  return typeof value === 'object' ? 'an object' : String(value);
+  if (typeof value === 'string') return quoted(value, 80);
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint')
+    return String(value);
+  return describeValue(value);
+}
+
+/** A key for a message: `'dimension'`, or JSON-quoted when it is not a plain word. */
+function shownKey(key: string): string {
+  return /^[\w$]{1,40}$/.test(key) ? `'${key}'` : quoted(key);
+}
+
+/** Own enumerable properties of an object, each read once: what is validated is what is used. */
+function snapshot(value: object): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(value));
 }
 
 /**
@@ -298,17 +311,20 @@ function oneOf<V extends string>(value: unknown, allowed: readonly V[], setting:
 
 function resolveColumns(columns: unknown): ColumnNames {
   if (columns === undefined) return DEFAULT_COLUMNS;
-  if (typeof columns !== 'object' || columns === null) {
+  const proto: unknown =
+    typeof columns === 'object' && columns !== null ? Object.getPrototypeOf(columns) : undefined;
+  if (proto !== Object.prototype && proto !== null) {
     throw configError(`columns must be an object of column names, got ${shown(columns)}`);
   }
-  const unknownKey = Object.keys(columns).find((k) => !Object.hasOwn(DEFAULT_COLUMNS, k));
+  const given = snapshot(columns as object);
+  const unknownKey = Object.keys(given).find((k) => !Object.hasOwn(DEFAULT_COLUMNS, k));
   if (unknownKey !== undefined) {
     throw configError(
-      `unknown column setting '${unknownKey}'; columns are: ${Object.keys(DEFAULT_COLUMNS).join(', ')}`,
+      `unknown column setting ${shownKey(unknownKey)}; columns are: ${Object.keys(DEFAULT_COLUMNS).join(', ')}`,
     );
   }
   const merged = { ...DEFAULT_COLUMNS };
-  for (const [key, value] of Object.entries(columns)) {
+  for (const [key, value] of Object.entries(given)) {
     if (value !== undefined) merged[key as keyof ColumnNames] = value as string;
   }
   const names = Object.values(merged);
@@ -349,9 +365,10 @@ function resolveTransactionOptions(options: unknown): Required<StoreTransactionO
   if (typeof options !== 'object' || options === null) {
     throw configError(`transactionOptions must be an object, got ${shown(options)}`);
   }
-  const o = options as StoreTransactionOptions;
+  const o = snapshot(options) as StoreTransactionOptions;
   const unknownKey = Object.keys(o).find((k) => k !== 'maxWait' && k !== 'timeout');
-  if (unknownKey !== undefined) throw configError(`unknown transactionOptions setting '${unknownKey}'`);
+  if (unknownKey !== undefined)
+    throw configError(`unknown transactionOptions setting ${shownKey(unknownKey)}`);
   return {
     maxWait: positiveInteger(o.maxWait ?? defaults.maxWait, 'transactionOptions.maxWait', 2 ** 31 - 1),
     timeout: positiveInteger(o.timeout ?? defaults.timeout, 'transactionOptions.timeout', 2 ** 31 - 1),
@@ -371,13 +388,14 @@ function resolveTransactionOptions(options: unknown): Required<StoreTransactionO
  * resolveStoreConfig({ metric: 'hamming' });           // throws: 'hamming' is not available for type 'vector'
  * ```
  */
-export function resolveStoreConfig(config: VectorStoreConfig = {}): ResolvedStoreConfig {
-  if (typeof config !== 'object' || config === null) {
-    throw configError(`the store configuration must be an object, got ${shown(config)}`);
+export function resolveStoreConfig(input: VectorStoreConfig = {}): ResolvedStoreConfig {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw configError(`the store configuration must be an object, got ${shown(input)}`);
   }
+  const config = snapshot(input) as VectorStoreConfig;
   const unknownKey = Object.keys(config).find((k) => !(CONFIG_KEYS as readonly string[]).includes(k));
   if (unknownKey !== undefined) {
-    throw configError(`unknown setting '${unknownKey}'; settings are: ${CONFIG_KEYS.join(', ')}`);
+    throw configError(`unknown setting ${shownKey(unknownKey)}; settings are: ${CONFIG_KEYS.join(', ')}`);
   }
   const tableName = config.table ?? STORE_DEFAULTS.table;
   const quotedTable = quoteIdentifier(tableName, 'table');
@@ -398,15 +416,25 @@ export function resolveStoreConfig(config: VectorStoreConfig = {}): ResolvedStor
     MAX_DIMENSIONS[vectorType],
   );
   const metricValue = config.metric ?? STORE_DEFAULTS.metric;
-  if (!isMetric(metricValue)) throw configError(`metric must be one of ${METRIC_NAMES.join(', ')}`);
+  if (!isMetric(metricValue))
+    throw configError(`metric must be one of ${METRIC_NAMES.join(', ')}, got ${shown(metricValue)}`);
   const indexMethod = oneOf(config.indexMethod ?? STORE_DEFAULTS.indexMethod, INDEX_METHODS, 'indexMethod');
   // Throws INVALID_CONFIG naming the valid choices when the type or the index method lacks the metric.
   opclassFor(metricValue, vectorType, indexMethod);
 
-  const predicates = config.partialIndexPredicates ?? STORE_DEFAULTS.partialIndexPredicates;
-  if (!Array.isArray(predicates))
-    throw configError('partialIndexPredicates must be an array of { key, value }');
-  for (const p of predicates) partialIndexPredicateSql(columns.metadata, p);
+  const given = config.partialIndexPredicates ?? STORE_DEFAULTS.partialIndexPredicates;
+  if (!Array.isArray(given))
+    throw configError(`partialIndexPredicates must be an array of { key, value }, got ${shown(given)}`);
+  // Copies, frozen: the store compiles filters against these for its lifetime.
+  const predicates = Array.from(given as readonly unknown[], (p) => {
+    if (typeof p !== 'object' || p === null) {
+      throw configError(`partialIndexPredicates must be an array of { key, value }, got ${shown(p)} in it`);
+    }
+    const { key, value } = p as PartialIndexPredicate;
+    const copy = Object.freeze({ key, value });
+    partialIndexPredicateSql(columns.metadata, copy);
+    return copy;
+  });
 
   const batchSize = positiveInteger(
     config.batchSize ?? STORE_DEFAULTS.batchSize,

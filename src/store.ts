@@ -7,8 +7,9 @@
 import type { Sql } from '@prisma/client/runtime/client';
 import pg from 'pg';
 import type { Embedder } from './embedder.js';
-import { PgVectorError } from './errors.js';
-import { compileFilter, type Filter } from './filter.js';
+import { isPgVectorError, PgVectorError } from './errors.js';
+import { type AnalyzedFilter, analyzeFilter, type Filter } from './filter.js';
+import { describeValue, quoted } from './input-checks.js';
 import {
   distanceToSimilarity,
   isMetric,
@@ -320,8 +321,33 @@ function isTransactionClient(client: VectorStoreClient): boolean {
   );
 }
 
-function isTrueSql(where: Sql): boolean {
-  return where.text === 'TRUE' && where.values.length === 0;
+/**
+ * A snapshot of an options object: its own enumerable properties, each read once (a getter cannot pass
+ * validation with one value and be used with another). Refuses anything but a plain object.
+ */
+function optionsOf(value: unknown, what: string): Record<string, unknown> {
+  if (value === undefined) return {};
+  if (!isPlainObject(value)) throw argumentError(`${what} must be an object, got ${describeValue(value)}`);
+  return Object.fromEntries(Object.entries(value));
+}
+
+function unknownOption(options: Record<string, unknown>, known: readonly string[]): string | undefined {
+  return Object.keys(options).find((k) => !known.includes(k));
+}
+
+function shownKey(key: string): string {
+  return /^[\w$]{1,40}$/.test(key) ? `'${key}'` : quoted(key);
+}
+
+/** A number option, or `undefined`; anything else is refused naming what it got (never a TypeError). */
+function numberOption(value: unknown, name: string, what = 'a number'): number | undefined {
+  if (value === undefined || typeof value === 'number') return value;
+  throw argumentError(`${name} must be ${what}, got ${describeValue(value)}`);
+}
+
+function shownValue(value: unknown): string {
+  if (typeof value === 'string') return quoted(value);
+  return typeof value === 'number' || typeof value === 'boolean' ? String(value) : describeValue(value);
 }
 
 /**
@@ -548,8 +574,10 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
   }
 
   /**
-   * Deletes the documents a filter matches. An empty filter (`{}`, `{ and: [] }`) would delete every row and
-   * is refused unless `{ all: true }` is passed.
+   * Deletes the documents a filter matches. A filter that matches every row — empty (`{}`, `{ and: [] }`)
+   * or meaning "every row" however it is written (`{ and: [{}, {}] }`, `{ not: { or: [] } }`,
+   * `{ or: [c, { not: c }] }`) — is refused unless `{ all: true }` is passed; so is an `undefined`
+   * condition value (`{ tenant: undefined }`, INVALID_FILTER).
    *
    * ### Examples
    * ```ts
@@ -563,14 +591,20 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
     filter: Filter<M>,
     options: { readonly all?: boolean } = {},
   ): Promise<{ deleted: number; vacuumRecommended: boolean }> {
-    const where = this.compile(filter);
-    if (isTrueSql(where) && options.all !== true) {
+    const o = optionsOf(options, 'deleteWhere options');
+    const unknownKey = unknownOption(o, ['all']);
+    if (unknownKey !== undefined) throw argumentError(`unknown deleteWhere option ${shownKey(unknownKey)}`);
+    if (o.all !== undefined && typeof o.all !== 'boolean') {
+      throw argumentError(`all must be true or false, got ${describeValue(o.all)}`);
+    }
+    const analyzed = this.compile(filter);
+    if (analyzed.everyRow && o.all !== true) {
       throw argumentError(
-        'refusing to delete every row: the filter is empty',
+        'refusing to delete every row: the filter matches every row (it is empty, or means "every row" however it is written)',
         'pass { all: true } to delete every row',
       );
     }
-    const deleted = await this.execute(buildDeleteWhereSql(this.config, where), 'deleteWhere');
+    const deleted = await this.execute(buildDeleteWhereSql(this.config, analyzed.where), 'deleteWhere');
     return { deleted, vacuumRecommended: deleted >= this.config.analyzeThreshold };
   }
 
@@ -589,9 +623,12 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
     ids: readonly string[],
     options: { readonly includeEmbedding?: E } = {},
   ): Promise<StoredDocument<M, T, E>[]> {
+    const o = optionsOf(options, 'getByIds options');
+    const unknownKey = unknownOption(o, ['includeEmbedding']);
+    if (unknownKey !== undefined) throw argumentError(`unknown getByIds option ${shownKey(unknownKey)}`);
     const checked = checkIds(ids, 'ids');
     if (checked.length === 0) return [];
-    const includeEmbedding = options.includeEmbedding === true;
+    const includeEmbedding = o.includeEmbedding === true;
     const rows = await this.query<RawRow>(
       buildGetByIdsSql(this.config, checked, includeEmbedding),
       'getByIds',
@@ -677,7 +714,10 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
     query: EmbeddingInput<T>,
     options: SearchOptions<M, HitField, boolean> & { readonly analyze?: boolean } = {},
   ): Promise<SearchPlan> {
-    const { analyze, ...searchOptions } = options;
+    const { analyze, ...searchOptions } = optionsOf(options, 'explainSearch options');
+    if (analyze !== undefined && typeof analyze !== 'boolean') {
+      throw argumentError(`analyze must be true or false, got ${describeValue(analyze)}`);
+    }
     const prepared = await this.prepareSearch(query, searchOptions);
     const rows = await this.runSearch<Record<string, unknown>>(
       prepared,
@@ -705,6 +745,7 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
     metadata?: M | null,
     options: { readonly id?: string } = {},
   ): Promise<{ id: string; createdAt: Date }> {
+    checkContent(content, 'content');
     const [embedding] = await this.embed([content]);
     return this.add({ content, metadata: metadata ?? null, embedding, ...options } as DocumentInput<M, T>);
   }
@@ -718,12 +759,16 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
     options: WriteManyOptions = {},
   ): Promise<WriteManyResult> {
     if (!Array.isArray(texts)) throw argumentError('addTexts expects an array of texts');
-    const inputs = texts.map((t, i): TextInput<M> => {
-      if (typeof t === 'string') return { content: t };
-      if (typeof t !== 'object' || t === null) {
-        throw argumentError(`texts[${i}] must be a string or { content, metadata?, id? }`);
+    const inputs = Array.from(texts as readonly unknown[], (t, i): TextInput<M> => {
+      if (typeof t === 'string') return { content: checkContent(t, `texts[${i}]`) };
+      if (!isPlainObject(t)) {
+        throw argumentError(
+          `texts[${i}] must be a string or { content, metadata?, id? }, got ${describeValue(t)}`,
+        );
       }
-      return t;
+      const snapshot = Object.fromEntries(Object.entries(t)) as unknown as TextInput<M>;
+      checkContent(snapshot.content, `texts[${i}].content`);
+      return snapshot;
     });
     const chunk = this.batchSize(options);
     const vectors: number[][] = [];
@@ -739,6 +784,8 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
     query: string,
     options: SearchOptions<M, F, E> = {},
   ): Promise<SearchResult<SearchHit<M, T, F, E>>> {
+    if (typeof query !== 'string')
+      throw argumentError(`searchText expects a string, got ${describeValue(query)}`);
     const [embedding] = await this.embed([query]);
     return this.search(embedding as unknown as EmbeddingInput<T>, options);
   }
@@ -792,6 +839,7 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
     client = this.client,
     metric?: Metric,
   ): Promise<R[]> {
+    checkParameterCount(statement, operation);
     try {
       return await client.$queryRaw<R[]>(statement);
     } catch (error) {
@@ -800,6 +848,7 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
   }
 
   private async execute(statement: Sql, operation: string, client = this.client): Promise<number> {
+    checkParameterCount(statement, operation);
     try {
       return await client.$executeRaw(statement);
     } catch (error) {
@@ -822,9 +871,9 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
     return prepareRow(this.config, doc, path, this.vectorEncoding, requireId);
   }
 
-  private compile(filter: Filter<M> | undefined): Sql {
+  private compile(filter: Filter<M> | undefined): AnalyzedFilter {
     const c = this.config;
-    return compileFilter<M>(filter, {
+    return analyzeFilter<M>(filter, {
       metadataColumn: c.columns.metadata,
       createdAtColumn: c.columns.createdAt,
       partialIndexPredicates: c.partialIndexPredicates,
@@ -854,17 +903,19 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
 
   private async writeMany(
     docs: DocumentSource<DocumentInput<M, T>>,
-    options: WriteManyOptions,
+    input: WriteManyOptions,
     upsert: boolean,
     operation: string,
   ): Promise<WriteManyResult> {
+    const options = writeManyOptions(input);
     const streamed = !Array.isArray(docs);
     if (streamed && !isIterable(docs)) {
       throw argumentError(`${operation} expects an array or an (async) iterable of documents`);
     }
     const batchSize = this.batchSize(options);
     const returnIds = options.returnIds ?? true;
-    if (typeof returnIds !== 'boolean') throw argumentError('returnIds must be a boolean');
+    if (typeof returnIds !== 'boolean')
+      throw argumentError(`returnIds must be true or false, got ${describeValue(returnIds)}`);
     const plan = this.writeMethod(options);
     let copySkipped = plan.skipped;
     if (plan.method === 'copy') {
@@ -888,7 +939,7 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
   private writeMethod(options: WriteManyOptions): { method: WriteMethod; skipped?: string } {
     const asked = options.method ?? 'auto';
     if (!['auto', 'copy', 'insert'].includes(asked)) {
-      throw argumentError(`method must be 'auto', 'copy' or 'insert', got ${String(asked)}`);
+      throw argumentError(`method must be 'auto', 'copy' or 'insert', got ${shownValue(asked)}`);
     }
     if (asked === 'insert') return { method: 'insert' };
     const skipped =
@@ -922,8 +973,9 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
     let rows: AsyncIterable<IndexedCopyRow>;
     if (Array.isArray(docs)) {
       // An array is validated whole before anything is sent, as on the INSERT path.
-      const prepared = docs.map(toCopyRow);
-      this.checkDistinctIds(docs);
+      const prepared = Array.from(docs as readonly unknown[], toCopyRow);
+      // Generated ids are random UUIDs: checking them too costs nothing and cannot fail.
+      this.checkDistinctIds(prepared.map((r) => r.row.id));
       rows = fromArray(prepared);
     } else {
       // Streamed adds keep nothing per row (the primary key refuses a repeated id, naming the row); upserts
@@ -974,8 +1026,11 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
     operation: string,
     returnIds: boolean,
   ): Promise<WrittenRows> {
-    const rows = docs.map((doc, i) => buildRowSql(this.prepare(doc, `docs[${i}]`, upsert)));
-    this.checkDistinctIds(docs);
+    const prepared = Array.from(docs as readonly unknown[], (doc, i) =>
+      this.prepare(doc, `docs[${i}]`, upsert),
+    );
+    this.checkDistinctIds(prepared.map((row) => row.id));
+    const rows = prepared.map(buildRowSql);
     const batches = batchRows(rows, batchSize);
     const analyze = docs.length >= this.config.analyzeThreshold;
     const run = async (client: VectorStoreClient): Promise<WrittenRows> => {
@@ -1005,36 +1060,86 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
     operation: string,
     returnIds: boolean,
   ): Promise<WrittenRows> {
-    return this.transaction(operation, async (client) => {
-      const written = new WrittenRows(returnIds);
-      // Upserts refuse an id given twice (the second would silently win); for adds the primary key does.
-      const ids = upsert ? new DistinctIds() : undefined;
-      let chunk: Sql[] = [];
-      let chunkStart = 0;
-      let count = 0;
-      const flush = async (): Promise<void> => {
-        for (const batch of batchRows(chunk, batchSize)) {
-          const first = chunkStart + batch.start;
-          const label = `${operation}: batch of docs[${first}..${first + batch.rows.length - 1}]`;
-          written.add(
-            await this.query<RawRow>(buildInsertSql(this.config, batch.rows, { upsert }), label, client),
-          );
+    // Upserts refuse an id given twice (the second would silently win); adds too while the ids are kept
+    // anyway (returnIds), naming both documents. Otherwise only within a chunk (bounded memory), and the
+    // primary key refuses the rest: that error is then completed with the document (see duplicateDetail).
+    const ids = upsert || returnIds ? new DistinctIds() : undefined;
+    let failed: { readonly first: number; readonly ids: readonly (string | undefined)[] } | undefined;
+    try {
+      return await this.transaction(operation, async (client) => {
+        const written = new WrittenRows(returnIds);
+        let chunk: Sql[] = [];
+        let chunkIds: (string | undefined)[] = [];
+        let inChunk = new DistinctIds();
+        let chunkStart = 0;
+        let count = 0;
+        const flush = async (): Promise<void> => {
+          for (const batch of batchRows(chunk, batchSize)) {
+            const first = chunkStart + batch.start;
+            const label = `${operation}: batch of docs[${first}..${first + batch.rows.length - 1}]`;
+            try {
+              written.add(
+                await this.query<RawRow>(buildInsertSql(this.config, batch.rows, { upsert }), label, client),
+              );
+            } catch (error) {
+              if (isPgVectorError(error) && error.server?.sqlState === '23505') {
+                failed = { first, ids: chunkIds.slice(batch.start, batch.start + batch.rows.length) };
+              }
+              throw error;
+            }
+          }
+          chunkStart += chunk.length;
+          chunk = [];
+          chunkIds = [];
+          inChunk = new DistinctIds();
+        };
+        for await (const doc of docs) {
+          const row = this.prepare(doc, `docs[${count}]`, upsert);
+          if (row.id !== undefined) (ids ?? inChunk).check(row.id, count, true);
+          chunk.push(buildRowSql(row));
+          chunkIds.push(row.id);
+          count++;
+          if (chunk.length >= batchSize) await flush();
         }
-        chunkStart += chunk.length;
-        chunk = [];
-      };
-      for await (const doc of docs) {
-        const row = this.prepare(doc, `docs[${count}]`, upsert);
-        if (row.id !== undefined) ids?.check(row.id, count, true);
-        chunk.push(buildRowSql(row));
-        count++;
-        if (chunk.length >= batchSize) await flush();
-      }
-      if (chunk.length > 0) await flush();
-      written.analyzed = count >= this.config.analyzeThreshold;
-      if (written.analyzed) await this.execute(buildAnalyzeSql(this.config), `${operation}: ANALYZE`, client);
-      return written;
-    });
+        if (chunk.length > 0) await flush();
+        written.analyzed = count >= this.config.analyzeThreshold;
+        if (written.analyzed)
+          await this.execute(buildAnalyzeSql(this.config), `${operation}: ANALYZE`, client);
+        return written;
+      });
+    } catch (error) {
+      if (failed === undefined || !isPgVectorError(error)) throw error;
+      throw withDetail(error, await this.duplicateDetail(failed.first, failed.ids, returnIds));
+    }
+  }
+
+  /**
+   * Which document of a batch the primary key refused (Prisma reports a unique violation without the
+   * server's `Key (id)=(…)` detail): after the rollback, the batch's ids already in the table; otherwise one
+   * given earlier in the load.
+   */
+  private async duplicateDetail(
+    first: number,
+    ids: readonly (string | undefined)[],
+    idsKept: boolean,
+  ): Promise<string> {
+    const range = `docs[${first}..${first + ids.length - 1}]`;
+    const given = ids.filter((id): id is string => id !== undefined);
+    if (this.inTransaction || given.length === 0) {
+      return `${range}: one of these ids is already in the table or was given earlier in this load`;
+    }
+    let existing: Set<string>;
+    try {
+      const rows = await this.query<RawRow>(buildGetByIdsSql(this.config, given, false), 'duplicate check');
+      existing = new Set(rows.map((r) => String(r.id)));
+    } catch {
+      return `${range}: one of these ids is already in the table or was given earlier in this load`;
+    }
+    const at = ids.findIndex((id) => id !== undefined && existing.has(id));
+    if (at >= 0) return `docs[${first + at}].id '${ids[at]}' is already in the table`;
+    return idsKept
+      ? `${range}: one of these ids is already in the table or was given earlier in this load`
+      : `${range}: one of these ids was given earlier in this load (with returnIds: false no ids are kept to say which)`;
   }
 
   /** The result of a bulk write, after the playbook's VACUUM (ANALYZE) when the write was large. */
@@ -1063,34 +1168,45 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
     const batchSize = options.batchSize ?? this.config.batchSize;
     if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_BIND_PARAMETERS) {
       throw argumentError(
-        `batchSize must be an integer from 1 to ${MAX_BIND_PARAMETERS}, got ${String(batchSize)}`,
+        `batchSize must be an integer from 1 to ${MAX_BIND_PARAMETERS}, got ${shownValue(batchSize)}`,
       );
     }
     return batchSize;
   }
 
-  private checkDistinctIds(docs: readonly DocumentInput<M, T>[]): void {
+  /** Ids of validated rows (not the documents: a getter must not be read twice) are distinct. */
+  private checkDistinctIds(rowIds: readonly (string | undefined)[]): void {
     const ids = new DistinctIds();
-    docs.forEach((doc, i) => {
-      if (doc.id !== undefined) ids.check(doc.id, i, true);
+    rowIds.forEach((id, i) => {
+      if (id !== undefined) ids.check(id, i, true);
     });
   }
 
-  private async prepareSearch(
-    query: EmbeddingInput<T>,
-    options: SearchOptions<M, HitField, boolean>,
-  ): Promise<PreparedSearch> {
-    if (typeof options !== 'object' || options === null)
-      throw argumentError('search options must be an object');
-    const unknownKey = Object.keys(options).find((k) => !SEARCH_OPTION_KEYS.includes(k));
+  private async prepareSearch(query: EmbeddingInput<T>, input: unknown): Promise<PreparedSearch> {
+    const snapshot = optionsOf(input, 'search options');
+    const unknownKey = unknownOption(snapshot, SEARCH_OPTION_KEYS);
+    const options = snapshot as SearchOptions<M, HitField, boolean>;
     if (unknownKey !== undefined) {
       throw argumentError(
-        `unknown search option '${unknownKey}'; options are: ${SEARCH_OPTION_KEYS.join(', ')}`,
+        `unknown search option ${shownKey(unknownKey)}; options are: ${SEARCH_OPTION_KEYS.join(', ')}`,
+      );
+    }
+    for (const name of ['k', 'efSearch', 'maxScanTuples', 'probes'] as const) {
+      numberOption(options[name], name, 'an integer');
+    }
+    numberOption(options.maxDistance, 'maxDistance');
+    numberOption(options.minSimilarity, 'minSimilarity');
+    if (options.iterativeScan !== undefined && typeof options.iterativeScan !== 'string') {
+      throw argumentError(`iterativeScan must be a string, got ${describeValue(options.iterativeScan)}`);
+    }
+    if (options.includeEmbedding !== undefined && typeof options.includeEmbedding !== 'boolean') {
+      throw argumentError(
+        `includeEmbedding must be true or false, got ${describeValue(options.includeEmbedding)}`,
       );
     }
     const c = this.config;
     const metric = options.metric ?? c.metric;
-    if (!isMetric(metric)) throw argumentError(`unknown metric ${JSON.stringify(metric)}`);
+    if (!isMetric(metric)) throw argumentError(`unknown metric ${shownValue(metric)}`);
     if (!typesFor(metric).includes(c.vectorType)) {
       throw argumentError(
         `metric '${metric}' is not available for vectorType '${c.vectorType}'; it needs ${typesFor(metric).join(' or ')}`,
@@ -1100,13 +1216,14 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
     const fields = this.checkSelect(options.select);
     const maxDistance = this.maxDistance(options, metric);
     const vector = vectorSql(c, query, 'query', this.vectorEncoding, metric === 'cosine');
-    const where = this.compile(options.filter);
+    const filter = this.compile(options.filter);
+    const where = filter.where;
     const version = await this.pgvectorVersion();
     assertMetricSupported(metric, version);
     const tuning = planSearchTuning(
       {
         k,
-        filtered: !isTrueSql(where),
+        filtered: !filter.everyRow,
         ...(options.efSearch === undefined ? {} : { efSearch: options.efSearch }),
         ...(options.iterativeScan === undefined ? {} : { iterativeScan: options.iterativeScan }),
         ...(options.maxScanTuples === undefined ? {} : { maxScanTuples: options.maxScanTuples }),
@@ -1139,15 +1256,20 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
 
   private checkSelect(select: readonly HitField[] | undefined): readonly HitField[] {
     if (select === undefined) return HIT_FIELDS;
-    if (!Array.isArray(select)) throw argumentError(`select must be an array of ${HIT_FIELDS.join(', ')}`);
-    for (const field of select) {
+    if (!Array.isArray(select)) {
+      throw argumentError(
+        `select must be an array of ${HIT_FIELDS.join(', ')}, got ${describeValue(select)}`,
+      );
+    }
+    const fields = Array.from(select as readonly unknown[]);
+    for (const field of fields) {
       if (!(HIT_FIELDS as readonly unknown[]).includes(field)) {
         throw argumentError(
-          `select: unknown field ${JSON.stringify(field)}; fields are: ${HIT_FIELDS.join(', ')}`,
+          `select: unknown field ${shownValue(field)}; fields are: ${HIT_FIELDS.join(', ')}`,
         );
       }
     }
-    return HIT_FIELDS.filter((f) => select.includes(f));
+    return HIT_FIELDS.filter((f) => fields.includes(f));
   }
 
   private maxDistance(options: SearchOptions<M, HitField, boolean>, metric: Metric): number | undefined {
@@ -1157,7 +1279,7 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
     }
     if (maxDistance !== undefined) {
       if (typeof maxDistance !== 'number' || Number.isNaN(maxDistance)) {
-        throw argumentError(`maxDistance must be a number, got ${String(maxDistance)}`);
+        throw argumentError(`maxDistance must be a number, got ${shownValue(maxDistance)}`);
       }
       return maxDistance === Number.POSITIVE_INFINITY ? undefined : maxDistance;
     }
@@ -1175,6 +1297,7 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
     const entries = settingEntries(prepared.tuning.settings, this.config.indexMethod);
     const metric = prepared.metric;
     const pool = this.config.searchVia === 'pool' && !this.inTransaction ? this.config.pool : undefined;
+    checkParameterCount(statement, operation);
     if (pool !== undefined) {
       const types = this.poolTypes();
       const statements = [
@@ -1307,6 +1430,44 @@ async function* mapSource<V>(
 ): AsyncGenerator<V> {
   let index = 0;
   for await (const value of source) yield fn(value, index++);
+}
+
+/**
+ * Refuses a statement with more bind parameters than PostgreSQL's protocol can carry (its count is an
+ * int16: {@link MAX_BIND_PARAMETERS}), before it is sent: the server would answer with a protocol error
+ * (08P01) that can end the connection.
+ */
+function checkParameterCount(statement: Sql, operation: string): void {
+  if (statement.values.length > MAX_BIND_PARAMETERS) {
+    throw argumentError(
+      `${operation}: the statement would bind ${statement.values.length} parameters; PostgreSQL takes at most ${MAX_BIND_PARAMETERS}`,
+      'use a smaller filter (in: [...] lists bind one parameter each) or smaller batches',
+    );
+  }
+}
+
+/** The same error with a line added to its message (code, server fields, cause and fix kept). */
+function withDetail(error: PgVectorError, detail: string): PgVectorError {
+  const suffix = error.fix === undefined ? '' : `\nFix: ${error.fix}`;
+  const message =
+    suffix !== '' && error.message.endsWith(suffix) ? error.message.slice(0, -suffix.length) : error.message;
+  return new PgVectorError(error.code, `${message}\n${detail}`, {
+    cause: error.cause,
+    ...(error.server === undefined ? {} : { server: error.server }),
+    ...(error.fix === undefined ? {} : { fix: error.fix }),
+  });
+}
+
+/** A snapshot of {@link WriteManyOptions}, unknown keys refused. */
+function writeManyOptions(input: unknown): WriteManyOptions {
+  const o = optionsOf(input, 'write options');
+  const unknownKey = unknownOption(o, ['batchSize', 'method', 'returnIds']);
+  if (unknownKey !== undefined) {
+    throw argumentError(
+      `unknown write option ${shownKey(unknownKey)}; options are: batchSize, method, returnIds`,
+    );
+  }
+  return o as WriteManyOptions;
 }
 
 /** One INSERT's worth of rows, as {@link batchRows} splits them. */
