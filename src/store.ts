@@ -686,8 +686,13 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
     query: EmbeddingInput<T>,
     options: SearchOptions<M, F, E> = {},
   ): Promise<SearchResult<SearchHit<M, T, F, E>>> {
-    const prepared = await this.prepareSearch(query, options);
-    const rows = await this.runSearch<RawRow>(prepared, prepared.statement, 'search');
+    let prepared = await this.prepareSearch(query, options);
+    let rows = await this.runSearch<RawRow>(prepared, prepared.statement, 'search');
+    const retry = rows.length < prepared.k ? await this.shortSearchRetry(query, options, prepared) : undefined;
+    if (retry !== undefined) {
+      prepared = retry;
+      rows = await this.runSearch<RawRow>(prepared, prepared.statement, 'search');
+    }
     const results = rows.map((row) => this.toHit(row, prepared) as SearchHit<M, T, F, E>);
     return {
       results,
@@ -697,6 +702,29 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
       settings: prepared.tuning.settings,
       warnings: prepared.warnings,
     };
+  }
+
+  /**
+   * The second run of a search that came back with fewer than k rows and no iterative scan: the same search
+   * with the store's `filteredIterativeScan` (on pgvector < 0.8, its larger ef_search), when that changes
+   * its settings. Why: an HNSW scan yields at most ef_search candidates, and rows deleted or updated since
+   * the last VACUUM stay among them (in the graph) until VACUUM removes them; the heap then drops them, and
+   * the search comes back short although more rows match (measured on PostgreSQL 17 + pgvector 0.8.0 under
+   * concurrent upserts and deletes: k = 50 returned 27-49 rows, k = 20 19). Not for a search that chose
+   * its own `iterativeScan`, nor one with `maxDistance` / `minSimilarity` (fewer rows are then expected).
+   */
+  private async shortSearchRetry(
+    query: EmbeddingInput<T>,
+    options: SearchOptions<M, HitField, boolean>,
+    first: PreparedSearch,
+  ): Promise<PreparedSearch | undefined> {
+    const scan = this.config.filteredIterativeScan;
+    if (scan === 'off' || first.tuning.settings.iterativeScan !== undefined) return undefined;
+    if (options.iterativeScan !== undefined || options.maxDistance !== undefined) return undefined;
+    if (options.minSimilarity !== undefined) return undefined;
+    const again = await this.prepareSearch(query, { ...options, iterativeScan: scan });
+    const same = JSON.stringify(again.tuning.settings) === JSON.stringify(first.tuning.settings);
+    return same ? undefined : again;
   }
 
   /**

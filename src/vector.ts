@@ -91,10 +91,10 @@ function invalid(message: string): PgVectorError {
   return new PgVectorError('INVALID_VECTOR', message);
 }
 
-function mismatch(expected: number, actual: number, preview: string): PgVectorError {
+function mismatch(expected: number, actual: unknown, preview: string): PgVectorError {
   return new PgVectorError(
     'DIMENSION_MISMATCH',
-    `expected ${expected} dimensions, got ${actual}: ${preview}`,
+    `expected ${expected} dimensions, got ${formatElement(actual)}: ${preview}`,
     {
       fix: 'embed with a model of the configured dimensions, or change the configured dimensions and the column type',
     },

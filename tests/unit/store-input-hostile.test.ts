@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { PgVectorError } from '../../src/errors.js';
 import { resolveStoreConfig } from '../../src/store-config.js';
 import { prepareCopyRow } from '../../src/store-copy.js';
-import { checkId, checkIds, metadataJson, prepareRow } from '../../src/store-input.js';
+import { checkId, checkIds, metadataJson, prepareRow, vectorSql } from '../../src/store-input.js';
 
 const config = resolveStoreConfig({ dimensions: 3 });
 
@@ -178,5 +178,16 @@ describe('a document is validated and encoded from one snapshot (issue 12, item 
     expect(element.reads()).toBe(1);
     const copy = prepareCopyRow(config, { content: 'x', embedding: [0.5, 0.5, 2] }, 'd', false);
     expect(copy.embedding).toEqual({ dense: [0.5, 0.5, 2] });
+  });
+});
+
+describe('hostile vectors give PgVectorError (issue 12, item 3)', () => {
+  it('a sparse vector whose dims is a symbol or a BigInt', () => {
+    const sparse = resolveStoreConfig({ vectorType: 'sparsevec', dimensions: 5 });
+    for (const dims of [Symbol('d'), 5n, Object.create(null)]) {
+      const e = thrown(() => vectorSql(sparse, { indices: [0], values: [1], dims }, 'q', 'text', false));
+      expect(e.code).toBe('DIMENSION_MISMATCH');
+      expect(e.message).toMatch(/^q: expected 5 dimensions, got (symbol|bigint|object):/);
+    }
   });
 });
