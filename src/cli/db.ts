@@ -1,13 +1,9 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_DATA_DIR } from '../embedded/data-dir.js';
-import {
-  DEFAULT_EMBEDDED_PORT,
-  DEFAULT_MAX_CONNECTIONS,
-  type EmbeddedServer,
-  type EmbeddedServerOptions,
-  startEmbeddedServer,
-} from '../embedded/server.js';
+import type { EmbeddedServer, EmbeddedServerOptions } from '../embedded/server.js';
+import { DEFAULT_EMBEDDED_PORT, DEFAULT_MAX_CONNECTIONS } from '../embedded/server-defaults.js';
 import { isPgVectorError } from '../errors.js';
+import { loadEmbeddedServer } from '../optional-dependency.js';
 import type { Command } from './command.js';
 
 const help = `Usage: prisma-pgvector db [options]
@@ -74,6 +70,8 @@ async function run(argv: readonly string[]): Promise<number> {
   try {
     let server: EmbeddedServer;
     try {
+      // PGlite (an optional peer dependency) is loaded here, so that the other commands never need it.
+      const { startEmbeddedServer } = await loadEmbeddedServer('prisma-pgvector db');
       server = await startEmbeddedServer({
         ...options,
         watchdog: true,

@@ -1,4 +1,5 @@
-import { PrismaPGlite } from 'pglite-prisma-adapter';
+import type { PrismaPGlite } from 'pglite-prisma-adapter';
+import { loadOptional } from '../optional-dependency.js';
 import { type EmbeddedDatabase, type EmbeddedDatabaseOptions, openEmbeddedDatabase } from './pglite.js';
 
 /**
@@ -42,6 +43,12 @@ export async function createEmbeddedPrismaClient<C extends { $disconnect(): Prom
   PrismaClient: PrismaClientConstructor<C>,
   options: EmbeddedDatabaseOptions = {},
 ): Promise<EmbeddedPrismaClient<C>> {
+  // The adapter is an optional peer dependency, loaded when a client is made rather than with the door.
+  const { PrismaPGlite } = await loadOptional(
+    ['pglite-prisma-adapter'],
+    'createEmbeddedPrismaClient',
+    () => import('pglite-prisma-adapter'),
+  );
   const database = await openEmbeddedDatabase(options);
   let prisma: C;
   try {

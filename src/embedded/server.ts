@@ -3,32 +3,13 @@ import { isPgVectorError, PgVectorError } from '../errors.js';
 import { isErrnoException } from './data-dir.js';
 import { probeWireServer } from './health-probe.js';
 import { type EmbeddedDatabase, type EmbeddedDatabaseOptions, openEmbeddedDatabase } from './pglite.js';
+import { DEFAULT_EMBEDDED_PORT, DEFAULT_MAX_CONNECTIONS } from './server-defaults.js';
 import { Watchdog, type WatchdogOptions } from './watchdog.js';
 import { createWireGuard, DEFAULT_STALLED_BATCH_TIMEOUT_MS, type WireGuard } from './wire-guard.js';
 
+export { DEFAULT_EMBEDDED_PORT, DEFAULT_MAX_CONNECTIONS } from './server-defaults.js';
 export type { WatchdogOptions } from './watchdog.js';
 export { DEFAULT_STALLED_BATCH_TIMEOUT_MS } from './wire-guard.js';
-
-/**
- * Port of `prisma-pgvector db` and of {@link startEmbeddedServer} when none is given.
- *
- * ### Examples
- * ```ts
- * `postgresql://postgres:postgres@127.0.0.1:${DEFAULT_EMBEDDED_PORT}/postgres`
- * ```
- */
-export const DEFAULT_EMBEDDED_PORT = 54320;
-
-/**
- * Default for {@link EmbeddedServerOptions.maxConnections}: room for the Prisma CLI (a pool of 10 plus one
- * for the shadow database), a Prisma Client pool of 10 in a running app, psql and a few scripts.
- *
- * ### Examples
- * ```ts
- * await startEmbeddedServer({ maxConnections: DEFAULT_MAX_CONNECTIONS * 2 });
- * ```
- */
-export const DEFAULT_MAX_CONNECTIONS = 32;
 
 /** Something the server did on its own, reported through {@link EmbeddedServerOptions.onEvent}. */
 export type EmbeddedServerEvent =
