@@ -688,7 +688,8 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
   ): Promise<SearchResult<SearchHit<M, T, F, E>>> {
     let prepared = await this.prepareSearch(query, options);
     let rows = await this.runSearch<RawRow>(prepared, prepared.statement, 'search');
-    const retry = rows.length < prepared.k ? await this.shortSearchRetry(query, options, prepared) : undefined;
+    const retry =
+      rows.length < prepared.k ? await this.shortSearchRetry(query, options, prepared) : undefined;
     if (retry !== undefined) {
       prepared = retry;
       rows = await this.runSearch<RawRow>(prepared, prepared.statement, 'search');

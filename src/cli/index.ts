@@ -6,11 +6,13 @@ import { dbCommand } from './db.js';
 import { dbNativeCommand } from './db-native.js';
 import { doctorCommand } from './doctor.js';
 import { driftCommand } from './drift.js';
+import { initCommand } from './init.js';
 import { maintainCommand } from './maintain.js';
 import { migrationCommand } from './migration-index.js';
 import { tuneCommand } from './tune.js';
 
 const commands: readonly Command[] = [
+  initCommand,
   dbCommand,
   dbNativeCommand,
   driftCommand,

@@ -1,0 +1,2 @@
+-- AlterTable (model {{model}}, written by `prisma-pgvector init`)
+{{statements}}
