@@ -2,25 +2,39 @@ import { createRequire } from 'node:module';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkDrift, type DriftReport } from '../../src/drift.js';
-import { openTestDatabase, type TestDatabase } from '../support/database.js';
+import {
+  createExternalDatabase,
+  externalUrl,
+  openTestDatabase,
+  type TestDatabase,
+} from '../support/database.js';
 import { runNode, runPrisma } from '../support/prisma-cli.js';
 
 const tsxCli = createRequire(import.meta.url).resolve('tsx/cli');
 
 // The migrations, applied by the real `prisma migrate deploy` (through the offline schema engine here), on the
-// embedded PostgreSQL + pgvector — or on TEST_DATABASE_URL in a schema of its own.
+// embedded PostgreSQL + pgvector — or on TEST_DATABASE_URL in a database of its own.
 
 let db: TestDatabase;
 let client: pg.Client;
 
+// On an external server the drift check's `migrate diff --from-migrations` gets its shadow database there.
+let shadow: Awaited<ReturnType<typeof createExternalDatabase>> | undefined;
+
 beforeAll(async () => {
   db = await openTestDatabase();
   client = await db.connect();
+  if (externalUrl) {
+    shadow = await createExternalDatabase(externalUrl);
+    process.env.SHADOW_DATABASE_URL = shadow.url;
+  }
 });
 
 afterAll(async () => {
+  delete process.env.SHADOW_DATABASE_URL;
   await client?.end();
   await db?.close();
+  await shadow?.drop();
 });
 
 const cli = (args: string[]) => runPrisma(args, { databaseUrl: db.url });
