@@ -1,6 +1,7 @@
 /**
  * Where the benchmark runs: the embedded database (PGlite + pgvector over the wire, in a child process) by
- * default, or the PostgreSQL that `DATABASE_URL` names. Also: what machine and engine a run measured, and
+ * default, the project's native PostgreSQL + pgvector (`--native`: a throwaway cluster of
+ * src/embedded/native-server.ts), or the PostgreSQL that `DATABASE_URL` names. Also: what machine and engine a run measured, and
  * the tables it uses (shaped like `documents`, one per dimension, without vector indexes until asked).
  */
 
@@ -12,12 +13,17 @@ import { fileURLToPath } from 'node:url';
 import { PrismaPg } from '@prisma/adapter-pg';
 import type { Sql } from '@prisma/client/runtime/client';
 import pg from 'pg';
+import { startNativeServer } from '../src/embedded/native-server.js';
 import { PrismaClient } from '../src/generated/prisma/client.js';
 import type { VectorStoreClient } from '../src/store.js';
+
+/** Which database a run measures. */
+export type EngineKind = 'embedded' | 'native' | 'url';
 
 /** A database to measure, and how to let it go. */
 export interface Engine {
   readonly url: string;
+  readonly kind: EngineKind;
   readonly embedded: boolean;
   /** pid of the embedded server's process (to read its memory), if any. */
   readonly serverPid: number | undefined;
@@ -29,11 +35,27 @@ export interface Engine {
   close(): Promise<void>;
 }
 
-/** Starts the embedded server in a child process, or uses `databaseUrl`. */
-export async function openEngine(databaseUrl: string | undefined): Promise<Engine> {
+/**
+ * Starts the embedded server in a child process, or a throwaway native cluster (`native`), or uses
+ * `databaseUrl`.
+ */
+export async function openEngine(databaseUrl: string | undefined, native = false): Promise<Engine> {
+  if (native) {
+    if (databaseUrl) throw new Error('--native starts its own server: unset DATABASE_URL, or drop --native');
+    const server = await startNativeServer({ onProgress: (m) => console.error(`native server: ${m}`) });
+    return {
+      url: server.url,
+      kind: 'native',
+      embedded: false,
+      serverPid: undefined,
+      collectGarbage: async () => {},
+      close: () => server.destroy(),
+    };
+  }
   if (databaseUrl !== undefined && databaseUrl !== '') {
     return {
       url: databaseUrl,
+      kind: 'url',
       embedded: false,
       serverPid: undefined,
       collectGarbage: async () => {},
@@ -57,6 +79,7 @@ export async function openEngine(databaseUrl: string | undefined): Promise<Engin
   const { url, pid } = JSON.parse(await nextLine()) as { url: string; pid: number };
   return {
     url,
+    kind: 'embedded',
     embedded: true,
     serverPid: pid,
     async collectGarbage() {
@@ -98,7 +121,10 @@ export interface RunInfo {
     readonly node: string;
   };
   readonly engine: {
-    readonly kind: 'embedded (PGlite over the wire, separate process)' | 'DATABASE_URL';
+    readonly kind:
+      | 'embedded (PGlite over the wire, separate process)'
+      | 'native (PostgreSQL + pgvector from the debootstrapped root, npm run db:native)'
+      | 'DATABASE_URL';
     readonly server: string;
     readonly pgvector: string;
     readonly pglite?: string;
@@ -106,6 +132,12 @@ export interface RunInfo {
     readonly parallelMaintenanceWorkers: string;
   };
 }
+
+const ENGINE_LABELS = {
+  embedded: 'embedded (PGlite over the wire, separate process)',
+  native: 'native (PostgreSQL + pgvector from the debootstrapped root, npm run db:native)',
+  url: 'DATABASE_URL',
+} as const satisfies Record<EngineKind, RunInfo['engine']['kind']>;
 
 function packageVersion(name: string): string {
   const path = fileURLToPath(new URL(`../node_modules/${name}/package.json`, import.meta.url));
@@ -132,7 +164,7 @@ export async function runInfo(engine: Engine, client: pg.Client): Promise<RunInf
       node: process.version,
     },
     engine: {
-      kind: engine.embedded ? 'embedded (PGlite over the wire, separate process)' : 'DATABASE_URL',
+      kind: ENGINE_LABELS[engine.kind],
       server: row.server,
       pgvector: row.pgvector,
       ...(engine.embedded

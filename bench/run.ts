@@ -1,10 +1,13 @@
 /**
  * `npm run bench`: bulk load, search overhead, recall, filtered search, index build and memory of the
- * vector store, on the embedded database (default) or the PostgreSQL of `DATABASE_URL`. Every comparison
- * interleaves its contenders in one run and reports medians, p99 and ratios. Results go to
- * `bench/results/<date>-<mode>.json`; a full run also renders docs/BENCHMARKS.md and docs/bench-recall.svg.
+ * vector store, on the embedded database (default), the project's native PostgreSQL (`--native`) or the
+ * PostgreSQL of `DATABASE_URL`. Every comparison interleaves its contenders in one run and reports medians,
+ * p99 and ratios. Results go to `bench/results/<date>-<mode>[-native|-url].json`; a full run on the embedded
+ * or the native engine also renders docs/BENCHMARKS.md (with the latest full run of the other engine beside
+ * it) and docs/bench-recall.svg.
  *
  *   npm run bench                         # full: 10,000 rows × 384 dims, 5,000 × 1536
+ *   npm run bench -- --native             # the same on a throwaway native cluster it starts (root + debootstrap)
  *   npm run bench -- --quick              # smoke run, about a minute
  *   npm run bench -- --rows 20000         # both sizes; or --rows 384=20000,1536=8000
  *   npm run bench -- --only bulk,search   # some sections: bulk, build, search, recall, memory
@@ -19,7 +22,7 @@ import { openEngine, pgClient, prismaClient, resetTable, rssOf, runInfo } from '
 import { benchIndexBuild } from './index-build.js';
 import { benchMemory } from './memory.js';
 import { benchRecall } from './recall.js';
-import { renderReport } from './report.js';
+import { latestFullRun, renderReport, resultsFileName } from './report.js';
 import { benchSearchOverhead } from './search-overhead.js';
 import { collectGarbage, type Goal, printGoal } from './stats.js';
 
@@ -32,6 +35,7 @@ const { values } = parseArgs({
     rows: { type: 'string' },
     only: { type: 'string' },
     'no-docs': { type: 'boolean', default: false },
+    native: { type: 'boolean', default: false },
   },
 });
 const quick = values.quick === true;
@@ -71,7 +75,7 @@ const plan = {
 
 const started = performance.now();
 const log = (line: string) => console.log(line);
-const engine = await openEngine(process.env.DATABASE_URL);
+const engine = await openEngine(process.env.DATABASE_URL, values.native === true);
 const client = await pgClient(engine.url);
 await client.query('CREATE EXTENSION IF NOT EXISTS vector');
 const app = prismaClient(engine.url, 8);
@@ -228,12 +232,22 @@ log(
 );
 
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-const file = new URL(`./results/${info.date.slice(0, 10)}-${mode}.json`, import.meta.url);
+const file = new URL(`./results/${resultsFileName(report)}`, import.meta.url);
 writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
 log(`results: ${file.pathname}`);
-if (mode === 'full' && values['no-docs'] !== true) {
-  const { markdown, svg } = renderReport(report);
+if (mode === 'full' && engine.kind !== 'url' && values['no-docs'] !== true) {
+  // This run beside the latest full run of the other engine.
+  const runs =
+    engine.kind === 'native'
+      ? { embedded: latestFullRun('embedded'), native: report }
+      : { embedded: report, native: latestFullRun('native') };
+  const { markdown, charts } = renderReport(runs);
   writeFileSync(new URL('../docs/BENCHMARKS.md', import.meta.url), markdown);
-  writeFileSync(new URL('../docs/bench-recall.svg', import.meta.url), svg);
-  log('docs: docs/BENCHMARKS.md, docs/bench-recall.svg');
+  for (const [name, svg] of Object.entries(charts))
+    writeFileSync(new URL(`../docs/${name}`, import.meta.url), svg);
+  log(
+    `docs: docs/BENCHMARKS.md, ${Object.keys(charts)
+      .map((name) => `docs/${name}`)
+      .join(', ')}`,
+  );
 }
