@@ -1,0 +1,136 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { describeOnly } from '../support/engines.js';
+
+// `prisma-pgvector db-native` as scripts and people run it: a real process, its stdout, stderr and exit code.
+const repo = fileURLToPath(new URL('../..', import.meta.url));
+const canRun =
+  process.platform === 'linux' &&
+  process.getuid?.() === 0 &&
+  ['/usr/sbin/debootstrap', '/usr/bin/debootstrap', '/sbin/debootstrap'].some((path) => existsSync(path));
+
+interface Outcome {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function cli(args: readonly string[], options: { uid?: number; gid?: number } = {}): Promise<Outcome> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'db-native', ...args], {
+      cwd: repo,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...options,
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+async function count(url: string): Promise<number> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ n: number }>('SELECT 1 AS n');
+    return rows[0]?.n ?? 0;
+  } finally {
+    await client.end();
+  }
+}
+
+describeOnly(
+  'native',
+  'tests the db-native command itself (root + debootstrap), once: in the native pass',
+  'db-native command',
+  () => {
+    describe.skipIf(!canRun)(
+      'start / status / stop, and the foreground server (needs Linux, root and debootstrap)',
+      () => {
+        const scratch = mkdtempSync(join(tmpdir(), 'ppv-db-native-'));
+        const state = join(scratch, 'state.json');
+        afterAll(async () => {
+          await cli(['stop', '--state', state]);
+          rmSync(scratch, { recursive: true, force: true });
+        });
+
+        it('start prints only DATABASE_URL on stdout, is idempotent; status and stop follow the state file', async () => {
+          const started = await cli(['start', '--state', state]);
+          expect(started.code, started.stderr).toBe(0);
+          const url = /^DATABASE_URL=(postgresql:\/\/postgres@127\.0\.0\.1:\d+\/postgres)\n$/.exec(
+            started.stdout,
+          )?.[1];
+          expect(url, started.stdout).toBeDefined();
+          expect(await count(url!)).toBe(1);
+          const { dataDir } = JSON.parse(readFileSync(state, 'utf8')) as { dataDir: string };
+          expect(existsSync(dataDir)).toBe(true);
+
+          const again = await cli(['start', '--state', state]);
+          expect([again.code, again.stdout]).toEqual([0, `DATABASE_URL=${url}\n`]);
+          expect(again.stderr).toMatch(/already runs/);
+          const status = await cli(['status', '--state', state]);
+          expect([status.code, status.stdout]).toEqual([0, `DATABASE_URL=${url}\n`]);
+
+          const stopped = await cli(['stop', '--state', state]);
+          expect(stopped.code, stopped.stderr).toBe(0);
+          expect(existsSync(state)).toBe(false);
+          expect(existsSync(dirname(dataDir))).toBe(false);
+          expect((await cli(['status', '--state', state])).code).toBe(3);
+          expect((await cli(['stop', '--state', state])).code).toBe(0); // nothing to stop
+        });
+
+        it('in the foreground, SIGTERM stops the server and removes its cluster', async () => {
+          const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'db-native'], {
+            cwd: repo,
+            stdio: ['ignore', 'pipe', 'pipe'],
+          });
+          let stderr = '';
+          child.stderr.on('data', (chunk: Buffer) => {
+            stderr += chunk.toString();
+          });
+          const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
+          const url = await new Promise<string>((resolve, reject) => {
+            let stdout = '';
+            child.stdout.on('data', (chunk: Buffer) => {
+              stdout += chunk.toString();
+              const match = /^DATABASE_URL=(\S+)\n/.exec(stdout);
+              if (match?.[1]) resolve(match[1]);
+            });
+            child.once('close', () => reject(new Error(`exited before DATABASE_URL: ${stderr}`)));
+          });
+          expect(await count(url)).toBe(1);
+          const dataDir = /Data: (\S+);/.exec(stderr)?.[1];
+          expect(dataDir && existsSync(dataDir)).toBe(true);
+          child.kill('SIGTERM');
+          expect(await exited).toBe(0);
+          expect(stderr).toMatch(/Received SIGTERM, stopping…\nStopped; the cluster was removed\./);
+          expect(existsSync(dirname(dataDir!))).toBe(false);
+        });
+
+        it('as a user other than root: one clear error, no stack, exit code 1; a bad option: exit code 2', async () => {
+          const nobody = await cli(['start', '--state', state], { uid: 65534, gid: 65534 });
+          expect(nobody.code).toBe(1);
+          expect(nobody.stdout).toBe('');
+          expect(nobody.stderr).toMatch(/^prisma-pgvector db-native: The native server needs root/);
+          expect(nobody.stderr).toMatch(/\nFix: Run as root/);
+          expect(nobody.stderr).not.toMatch(/\n\s+at /);
+          const bad = await cli(['--port', 'x']);
+          expect(bad.code).toBe(2);
+          expect(bad.stderr).toMatch(/--port must be an integer/);
+        });
+      },
+    );
+  },
+);
