@@ -282,7 +282,7 @@ async function buildRoot(dir: string, debootstrap: string, options: NativeRootOp
   const started = Date.now();
   options.onProgress?.(
     `Building the native root ${dir}: debootstrap ${NATIVE_SUITE} with ${NATIVE_PACKAGES.join(', ')} ` +
-      `(1-2 minutes, ~700 MB; log in ${log})…`,
+      `(1-2 minutes, ~600 MB; log in ${log})…`,
   );
   const args = [
     '--variant=minbase',
