@@ -1,0 +1,93 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, expect, it } from 'vitest';
+import { openTestDatabase, type TestDatabase } from '../support/database.js';
+import { describeOnly } from '../support/engines.js';
+import { exerciseVectorApi } from './api-scenario.js';
+import {
+  type AppServer,
+  copyMigrations,
+  freePort,
+  npmInstall,
+  outputOf,
+  prepareApp,
+  type RunResult,
+  run,
+  startServer,
+} from './app-fixture.js';
+
+// A real NestJS 12 app (fixtures/nest-app, the `nest new` tsconfig: CommonJS output) from the packed
+// tarball: npm install, prisma generate (moduleFormat = "cjs"), prisma migrate deploy, tsc -p
+// tsconfig.build.json, node dist/main.js on a loopback port, and its controller over HTTP. Minutes of npm:
+// once per CI run, on the native pass.
+
+const steps: string[] = [];
+let db: TestDatabase | undefined;
+let server: AppServer | undefined;
+let remove: (() => void) | undefined;
+
+async function step(name: string, fn: () => Promise<RunResult>): Promise<RunResult> {
+  const result = await fn();
+  steps.push(`${name} ${(result.ms / 1000).toFixed(1)} s`);
+  expect(result.code, `${name}\n${outputOf(result)}`).toBe(0);
+  return result;
+}
+
+afterAll(async () => {
+  await server?.stop();
+  await db?.close();
+  remove?.();
+  if (steps.length) console.log(`nest-app: ${steps.join(', ')}`);
+});
+
+describeOnly(
+  'native',
+  'npm install + an app build take minutes: once per CI run, on the native pass (the Next app takes the embedded one)',
+  'a NestJS app from the packed tarball',
+  () => {
+    it('installs, migrates, builds, serves its controller', { timeout: 480_000 }, async () => {
+      const started = Date.now();
+      const prepared = await prepareApp('nest-app');
+      remove = prepared.remove;
+      const { app } = prepared;
+      steps.push(`pack ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      db = await openTestDatabase({ migrate: false });
+      const env = { DATABASE_URL: db.url };
+
+      await step('npm install', () => npmInstall(app));
+      copyMigrations(app); // until `prisma-pgvector init` lands: the store's migrations
+      await step('prisma generate', () => run('npx', ['prisma', 'generate'], { cwd: app, env }));
+      await step('prisma migrate deploy', () =>
+        run('npx', ['prisma', 'migrate', 'deploy'], { cwd: app, env }),
+      );
+      await step('tsc', () => run('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: app }));
+      // CommonJS output, prisma.config.ts left out of dist/ (else dist/main.js moves to dist/src/main.js).
+      expect(readFileSync(join(app, 'dist', 'main.js'), 'utf8')).toContain('require("@nestjs/core")');
+
+      const port = await freePort();
+      const serverStarted = Date.now();
+      server = await startServer(process.execPath, [join('dist', 'main.js')], {
+        cwd: app,
+        port,
+        env: { ...env, NODE_ENV: 'production', PORT: String(port), HOST: '127.0.0.1' },
+      });
+      steps.push(`server ready ${((Date.now() - serverStarted) / 1000).toFixed(1)} s`);
+
+      const { added } = await exerciseVectorApi({
+        documents: `${server.url}/documents`,
+        search: `${server.url}/search`,
+      });
+      expect(added.method).toBe('copy'); // the app's pool (PrismaService.pool) reached the store
+
+      // Errors that are not the store's stay Nest's: its own 400 for a body that is not JSON.
+      const notJson = await fetch(`${server.url}/search`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: 'nope',
+      });
+      expect(notJson.status).toBe(400);
+      expect(server.output()).not.toMatch(/ERROR/);
+      steps.push(`total ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    });
+  },
+);

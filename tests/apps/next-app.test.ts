@@ -1,0 +1,97 @@
+import { join } from 'node:path';
+import { afterAll, expect, it } from 'vitest';
+import { openTestDatabase, type TestDatabase } from '../support/database.js';
+import { describeOnly } from '../support/engines.js';
+import { exerciseVectorApi } from './api-scenario.js';
+import {
+  type AppServer,
+  copyMigrations,
+  freePort,
+  npmInstall,
+  outputOf,
+  prepareApp,
+  type RunResult,
+  run,
+  startServer,
+} from './app-fixture.js';
+
+// A real Next.js 16 App Router app (fixtures/next-app) from the packed tarball: npm install, prisma generate,
+// prisma migrate deploy, next build (standalone output), the standalone server on a loopback port, and its
+// two route handlers over HTTP. Minutes of npm and a production build: once per CI, on the embedded pass
+// (the store's COPY loads and pool searches go through the embedded wire server, as in `npx prisma-pgvector db`).
+
+const steps: string[] = [];
+let db: TestDatabase | undefined;
+let server: AppServer | undefined;
+let remove: (() => void) | undefined;
+
+async function step(name: string, fn: () => Promise<RunResult>): Promise<RunResult> {
+  const result = await fn();
+  steps.push(`${name} ${(result.ms / 1000).toFixed(1)} s`);
+  expect(result.code, `${name}\n${outputOf(result)}`).toBe(0);
+  return result;
+}
+
+afterAll(async () => {
+  await server?.stop();
+  await db?.close();
+  remove?.();
+  if (steps.length) console.log(`next-app: ${steps.join(', ')}`);
+});
+
+describeOnly(
+  'embedded',
+  'npm install + next build take minutes: once per CI run, on the embedded pass (the Nest app takes the native one)',
+  'a Next.js app from the packed tarball',
+  () => {
+    it('installs, migrates, builds, serves its routes', { timeout: 480_000 }, async () => {
+      const started = Date.now();
+      const prepared = await prepareApp('next-app');
+      remove = prepared.remove;
+      const { app } = prepared;
+      steps.push(`pack ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      db = await openTestDatabase({ migrate: false });
+      const env = { DATABASE_URL: db.url, NEXT_TELEMETRY_DISABLED: '1' };
+
+      await step('npm install', () => npmInstall(app));
+      copyMigrations(app); // until `prisma-pgvector init` lands: the store's migrations
+      await step('prisma generate', () => run('npx', ['prisma', 'generate'], { cwd: app, env }));
+      const deploy = await step('prisma migrate deploy', () =>
+        run('npx', ['prisma', 'migrate', 'deploy'], { cwd: app, env }),
+      );
+      expect(deploy.stdout).toContain('20261125000100_vector_indexes');
+      const build = await step('next build', () =>
+        run('npx', ['next', 'build'], {
+          cwd: app,
+          env: { ...env, NODE_ENV: 'production' },
+          timeoutMs: 300_000,
+        }),
+      );
+      expect(build.stdout).toMatch(/ƒ \/api\/search/); // dynamic route handlers, not prerendered
+
+      const port = await freePort();
+      const serverStarted = Date.now();
+      server = await startServer(process.execPath, [join('.next', 'standalone', 'server.js')], {
+        cwd: app,
+        port,
+        env: { ...env, NODE_ENV: 'production', PORT: String(port), HOSTNAME: '127.0.0.1' },
+      });
+      steps.push(`server ready ${((Date.now() - serverStarted) / 1000).toFixed(1)} s`);
+
+      const { added } = await exerciseVectorApi({
+        documents: `${server.url}/api/documents`,
+        search: `${server.url}/api/search`,
+      });
+      expect(added.method).toBe('copy'); // the app's pool reached the store: COPY loads
+
+      // Not JSON at all: the route's own 400, same body shape.
+      const notJson = await fetch(`${server.url}/api/search`, { method: 'POST', body: 'nope' });
+      expect(notJson.status).toBe(400);
+      expect(await notJson.json()).toEqual({
+        error: { code: 'INVALID_ARGUMENT', message: expect.stringContaining('JSON') },
+      });
+      expect(server.output()).not.toMatch(/Error/);
+      steps.push(`total ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    });
+  },
+);
