@@ -10,6 +10,7 @@
  */
 
 import pg from 'pg';
+import { searchPathOption } from './doctor-checks/connection.js';
 import { PgVectorError } from './errors.js';
 import {
   checkIvfflatTraining,
@@ -47,7 +48,7 @@ export async function connectPg(url: string): Promise<pg.Client> {
   u.searchParams.delete('schema');
   const client = new pg.Client({
     connectionString: u.toString(),
-    ...(schema ? { options: `-c search_path=${quoteIdentifier(schema, 'schema name')},public` } : {}),
+    ...(schema ? { options: searchPathOption(schema) } : {}),
   });
   await client.connect();
   return client;
@@ -76,6 +77,8 @@ export type BuildProgress =
       readonly tuplesTotal: number;
       /** tuples (else blocks) done / total, 0..100, when a total is known. */
       readonly percent: number | undefined;
+      /** Parallel workers in the build at this sample (`pg_stat_activity.leader_pid` = the build's pid). */
+      readonly workers: number;
     }
   | { readonly available: false; readonly reason: string };
 
@@ -124,10 +127,23 @@ export interface BuildIndexResult {
   readonly warnings: readonly string[];
   /** The IVFFlat training check, for IVFFlat builds. */
   readonly training?: IvfflatTrainingCheck;
+  /**
+   * Most parallel workers seen in the build (`pg_stat_activity` rows with `backend_type = 'parallel
+   * worker'` led by the build's backend), from the progress samples; `undefined` when progress was not read.
+   */
+  readonly parallelWorkersSeen?: number;
 }
 
 const MB = 1024 * 1024;
 const DEFAULT_MAX_MWM = 1024 * MB;
+/**
+ * PostgreSQL plans a parallel index build only while each participant (workers + the leader) gets at
+ * least 32 MB of `maintenance_work_mem` (`plan_create_index_workers`). pgvector (≥ 0.6) asks it whether
+ * any worker may be used and then launches `max_parallel_maintenance_workers` of them into ONE graph in
+ * shared memory (measured on 0.8.0: PostgreSQL planned 1, pgvector launched 2): so a build gets workers
+ * from 64 MB on, and more memory does not buy more workers.
+ */
+const MWM_FOR_WORKERS = 64 * MB;
 
 function toMemorySetting(value: number | string): string {
   if (typeof value === 'number') {
@@ -251,11 +267,20 @@ export async function buildIndex(
             lists: r.params.lists ?? 100,
             type: r.indexedType,
           });
+    const workers = options.parallelWorkers;
+    if (workers !== undefined && (!Number.isInteger(workers) || workers < 0 || workers > 1024)) {
+      throw new PgVectorError(
+        'INVALID_ARGUMENT',
+        `parallelWorkers must be an integer from 0 to 1024, got ${workers}`,
+      );
+    }
     let mwm: string | undefined;
     const requested = options.maintenanceWorkMem ?? 'auto';
     if (requested === 'auto') {
       const cap = options.maxMaintenanceWorkMem ?? DEFAULT_MAX_MWM;
-      const wanted = Math.ceil((estimatedBytes * 1.1) / MB) * MB;
+      // Below 64 MB PostgreSQL plans no worker, and pgvector then quietly builds alone.
+      const forWorkers = workers === undefined || workers === 0 ? 0 : MWM_FOR_WORKERS;
+      const wanted = Math.max(Math.ceil((estimatedBytes * 1.1) / MB) * MB, forWorkers);
       const { rows: cur } = await client.query<{ bytes: string }>(
         "SELECT (setting::bigint * 1024)::text AS bytes FROM pg_settings WHERE name = 'maintenance_work_mem'",
       );
@@ -269,13 +294,11 @@ export async function buildIndex(
       }
     } else {
       mwm = toMemorySetting(requested);
-    }
-    const workers = options.parallelWorkers;
-    if (workers !== undefined && (!Number.isInteger(workers) || workers < 0 || workers > 1024)) {
-      throw new PgVectorError(
-        'INVALID_ARGUMENT',
-        `parallelWorkers must be an integer from 0 to 1024, got ${workers}`,
-      );
+      if (workers !== undefined && workers > 0 && memoryBytes(mwm) < MWM_FOR_WORKERS) {
+        warnings.push(
+          `maintenance_work_mem ${mwm} is below 64MB: PostgreSQL plans no parallel worker for it (32 MB per participant, the leader included), so the ${workers} workers asked for will not run and the index builds on one core; give 64MB or more`,
+        );
+      }
     }
     const settings: { maintenanceWorkMem?: string; parallelWorkers?: number } = {};
     if (mwm !== undefined) settings.maintenanceWorkMem = mwm;
@@ -327,6 +350,12 @@ export async function buildIndex(
       client.off('notice', onNotice);
       await progress.stop();
     }
+    const seen = progress.workersSeen();
+    if (workers !== undefined && workers > 0 && seen === 0 && progress.buildingSamples() >= 2) {
+      warnings.push(
+        `no parallel worker joined the build (${progress.buildingSamples()} samples while building): PostgreSQL plans workers by the table's size (min_parallel_table_scan_size; ALTER TABLE … SET (parallel_workers = N) overrides it), 32 MB of maintenance_work_mem per participant, and max_worker_processes / max_parallel_workers free at the time`,
+      );
+    }
     return {
       name: r.name,
       ddl,
@@ -339,8 +368,16 @@ export async function buildIndex(
       notices,
       warnings,
       ...(training === undefined ? {} : { training }),
+      ...(seen === undefined ? {} : { parallelWorkersSeen: seen }),
     };
   });
+}
+
+/** Bytes of a memory setting as {@link toMemorySetting} writes it (`512MB`, `2GB`, `65536kB`, `1024`). */
+function memoryBytes(setting: string): number {
+  const match = /^(\d+)(kB|MB|GB|TB)?$/.exec(setting);
+  const unit = { kB: 1024, MB: MB, GB: 1024 * MB, TB: 1024 * 1024 * MB }[match?.[2] ?? 'kB'] ?? 1024;
+  return Number(match?.[1] ?? 0) * unit;
 }
 
 async function buildError(client: pg.Client, r: ResolvedIndexSpec, error: unknown): Promise<PgVectorError> {
@@ -363,7 +400,7 @@ async function buildError(client: pg.Client, r: ResolvedIndexSpec, error: unknow
   if (invalid !== undefined) {
     return new PgVectorError(
       'INDEX_BUILD_FAILED',
-      `${message}\nThe failed concurrent build left the INVALID index "${invalid.name}" on ${invalid.table}: it is not used by queries but is still updated by every write.`,
+      `${message}\nThe failed concurrent build left the INVALID index "${invalid.name}" on ${invalid.table}: it is not used by queries but is still updated by every write. \`prisma-pgvector maintain --rebuild-invalid\` rebuilds it in place (REINDEX INDEX CONCURRENTLY).`,
       { cause: error, server, fix: invalid.fix },
     );
   }
@@ -377,11 +414,19 @@ async function buildError(client: pg.Client, r: ResolvedIndexSpec, error: unknow
 interface ProgressHandle {
   stop(): Promise<void>;
   summary(): string;
+  /** Most parallel workers a sample saw; undefined without samples. */
+  workersSeen(): number | undefined;
+  /** Samples taken while the index was being built (phase `building index…`). */
+  buildingSamples(): number;
 }
 
+const NO_PROGRESS = { workersSeen: () => undefined, buildingSamples: () => 0 };
+
 const PROGRESS_SQL = `SELECT phase, blocks_done::float8 AS blocks_done, blocks_total::float8 AS blocks_total,
-       tuples_done::float8 AS tuples_done, tuples_total::float8 AS tuples_total
-  FROM pg_stat_progress_create_index WHERE pid = $1`;
+       tuples_done::float8 AS tuples_done, tuples_total::float8 AS tuples_total,
+       (SELECT count(*)::int FROM pg_stat_activity a
+         WHERE a.leader_pid = p.pid AND a.backend_type = 'parallel worker') AS workers
+  FROM pg_stat_progress_create_index p WHERE p.pid = $1`;
 
 async function startProgress(
   client: pg.Client,
@@ -389,7 +434,7 @@ async function startProgress(
   options: BuildIndexOptions,
 ): Promise<ProgressHandle> {
   const onProgress = options.onProgress;
-  if (onProgress === undefined) return { stop: async () => {}, summary: () => 'none' };
+  if (onProgress === undefined) return { stop: async () => {}, summary: () => 'none', ...NO_PROGRESS };
   let reason: string | undefined;
   let samples = 0;
   const unavailable = (why: string) => {
@@ -400,7 +445,7 @@ async function startProgress(
   const source = options.progressConnection ?? (typeof target === 'string' ? target : undefined);
   if (source === undefined) {
     unavailable('no second connection: pass a connection string, or progressConnection with a pg.Client');
-    return { stop: async () => {}, summary: () => `unavailable: ${reason}` };
+    return { stop: async () => {}, summary: () => `unavailable: ${reason}`, ...NO_PROGRESS };
   }
   const own = typeof source === 'string';
   let poller: pg.Client;
@@ -410,7 +455,7 @@ async function startProgress(
     unavailable(
       `could not open the progress connection: ${error instanceof Error ? error.message : String(error)}`,
     );
-    return { stop: async () => {}, summary: () => `unavailable: ${reason}` };
+    return { stop: async () => {}, summary: () => `unavailable: ${reason}`, ...NO_PROGRESS };
   }
   const pidOf = async (c: pg.Client) =>
     Number((await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid);
@@ -424,9 +469,11 @@ async function startProgress(
       'both connections share one server session (the embedded PGlite server runs every connection in one backend): a progress query would wait behind the build',
     );
     await close();
-    return { stop: async () => {}, summary: () => `unavailable: ${reason}` };
+    return { stop: async () => {}, summary: () => `unavailable: ${reason}`, ...NO_PROGRESS };
   }
   let stopped = false;
+  let workersSeen: number | undefined;
+  let building = 0;
   const interval = options.pollIntervalMs ?? 1000;
   const timeout = options.pollTimeoutMs ?? 5000;
   let wake: () => void = () => {};
@@ -450,6 +497,7 @@ async function startProgress(
         blocks_total: number;
         tuples_done: number;
         tuples_total: number;
+        workers: number;
       }>(PROGRESS_SQL, [buildPid]);
       const outcome = await Promise.race([poll, timedOut]).catch((error: unknown) => error);
       clearTimeout(timer);
@@ -469,10 +517,13 @@ async function startProgress(
             blocks_total: number;
             tuples_done: number;
             tuples_total: number;
+            workers: number;
           }
         | undefined;
       if (row === undefined || stopped) continue;
       samples += 1;
+      workersSeen = Math.max(workersSeen ?? 0, row.workers);
+      if (row.phase.startsWith('building index')) building += 1;
       const percent =
         row.tuples_total > 0
           ? (100 * row.tuples_done) / row.tuples_total
@@ -487,6 +538,7 @@ async function startProgress(
         tuplesDone: row.tuples_done,
         tuplesTotal: row.tuples_total,
         percent: percent === undefined ? undefined : Math.min(100, Math.round(percent * 10) / 10),
+        workers: row.workers,
       });
     }
   })();
@@ -498,6 +550,8 @@ async function startProgress(
       await close();
     },
     summary: () => (reason !== undefined ? `unavailable: ${reason}` : `reported (${samples} samples)`),
+    workersSeen: () => workersSeen,
+    buildingSamples: () => building,
   };
 }
 

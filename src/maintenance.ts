@@ -234,15 +234,16 @@ export async function readTableStats(
 
 /** One statement {@link maintain} ran (or planned, with `dryRun`). */
 export interface MaintenanceAction {
-  readonly action: 'reindex' | 'vacuum-analyze' | 'analyze';
+  /** `rebuild` / `drop`: an invalid index (`rebuildInvalid`); the others: the table's maintenance. */
+  readonly action: 'reindex' | 'vacuum-analyze' | 'analyze' | 'rebuild' | 'drop';
   /** The index (reindex) or the table. */
   readonly target: string;
   readonly sql: string;
   readonly reason: string;
   /** Wall time in ms; 0 when planned only. */
   readonly durationMs: number;
-  /** `done`, `planned` (dry run) or `failed`. */
-  readonly status: 'done' | 'planned' | 'failed';
+  /** `done`, `planned` (dry run), `failed`, or `skipped` (an index whose concurrent build still runs). */
+  readonly status: 'done' | 'planned' | 'failed' | 'skipped';
   readonly error?: string;
   /** Index size before and after a reindex, bytes. */
   readonly sizeBefore?: number;
@@ -261,8 +262,13 @@ export interface MaintenanceReport {
   /** False when an action failed or an invalid index was found. */
   readonly ok: boolean;
   readonly tables: readonly TableMaintenance[];
-  /** Invalid indexes (failed concurrent builds) in the schema, with the fix; never touched here. */
+  /**
+   * Invalid indexes (failed concurrent builds) in the schema, with the fix — the ones left after
+   * `rebuildInvalid`, if it was asked for; otherwise never touched.
+   */
   readonly invalidIndexes: readonly InvalidIndex[];
+  /** What `rebuildInvalid` did, per invalid index found (empty when not asked). */
+  readonly rebuilt: readonly MaintenanceAction[];
 }
 
 export interface MaintainOptions {
@@ -278,14 +284,23 @@ export interface MaintainOptions {
   readonly thresholds?: MaintenanceThresholds | undefined;
   /** Plan and report, run nothing. */
   readonly dryRun?: boolean | undefined;
+  /**
+   * Rebuild the invalid indexes (in the schema, or of `table`) that failed concurrent builds left:
+   * `REINDEX INDEX CONCURRENTLY` each (in place, same name and definition, writes go on), or — for the
+   * `…_ccnew` / `…_ccold` leftovers of a failed `REINDEX CONCURRENTLY` — `DROP INDEX CONCURRENTLY`, as
+   * PostgreSQL's documentation recommends. An index whose concurrent build is still running (it shows as
+   * invalid too, in `pg_stat_progress_create_index`) is skipped.
+   */
+  readonly rebuildInvalid?: boolean | undefined;
 }
 
 /**
  * Maintains the vector tables: measures each ({@link readTableStats}), applies
  * {@link recommendMaintenance}, runs the statements outside any transaction (VACUUM and REINDEX
  * CONCURRENTLY cannot run inside one) and reports per table and index what was done, why and how long it
- * took. Invalid indexes are reported with their fix, not touched. Needs a connection that is not inside a
- * transaction; REINDEX CONCURRENTLY needs about the index's size in free disk space while it runs.
+ * took. Invalid indexes are reported with their fix, and rebuilt only with `rebuildInvalid`. Needs a
+ * connection that is not inside a transaction; REINDEX CONCURRENTLY needs about the index's size in free
+ * disk space while it runs.
  *
  * ### Examples
  * ```ts
@@ -297,6 +312,11 @@ export interface MaintainOptions {
  * ```sql
  * REINDEX INDEX CONCURRENTLY "public"."documents_embedding_hnsw_idx"
  * VACUUM (ANALYZE) "public"."documents"
+ * ```
+ * with `rebuildInvalid`, per invalid index (a `…_ccnew` leftover: `DROP INDEX CONCURRENTLY IF EXISTS …`):
+ * ```sql
+ * SELECT index_relid FROM pg_stat_progress_create_index WHERE index_relid <> 0
+ * REINDEX INDEX CONCURRENTLY "public"."documents_embedding_hnsw_idx"
  * ```
  */
 export async function maintain(target: PgTarget, options: MaintainOptions = {}): Promise<MaintenanceReport> {
@@ -373,12 +393,85 @@ export async function maintain(target: PgTarget, options: MaintainOptions = {}):
       });
     }
     const schema = options.schema ?? all[0]?.schema;
-    const invalidIndexes = (await findInvalidIndexes(client, { schema })).filter(
-      (i) => options.table === undefined || i.table === options.table,
-    );
+    const inScope = async () =>
+      (await findInvalidIndexes(client, { schema })).filter(
+        (i) => options.table === undefined || i.table === options.table,
+      );
+    let invalidIndexes = await inScope();
+    const rebuilt: MaintenanceAction[] = [];
+    if (options.rebuildInvalid && invalidIndexes.length > 0) {
+      const building = await indexesBeingBuilt(client);
+      for (const index of invalidIndexes) {
+        const action = await rebuildInvalidIndex(client, index, building, options.dryRun === true);
+        if (action.status === 'failed') ok = false;
+        rebuilt.push(action);
+      }
+      if (!options.dryRun) invalidIndexes = await inScope();
+    }
     if (invalidIndexes.length > 0) ok = false;
-    return { ok, tables, invalidIndexes };
+    return { ok, tables, invalidIndexes, rebuilt };
   });
+}
+
+/** A failed `REINDEX CONCURRENTLY` leaves the new copy (`_ccnew`) or the old index (`_ccold`) behind. */
+const REINDEX_LEFTOVER = /_cc(new|old)\d*$/;
+
+/** Oids of the indexes a `CREATE INDEX` / `REINDEX` is building right now. */
+async function indexesBeingBuilt(client: pg.Client): Promise<Set<string>> {
+  const { rows } = await client.query<{ oid: string }>(
+    'SELECT index_relid::text AS oid FROM pg_stat_progress_create_index WHERE index_relid <> 0',
+  );
+  return new Set(rows.map((r) => r.oid));
+}
+
+/**
+ * Rebuilds one invalid index, or drops a REINDEX leftover, outside any transaction; never throws: the
+ * action says what happened.
+ */
+async function rebuildInvalidIndex(
+  client: pg.Client,
+  index: InvalidIndex,
+  building: ReadonlySet<string>,
+  dryRun: boolean,
+): Promise<MaintenanceAction> {
+  const qualified = `${quoteIdentifier(index.schema)}.${quoteIdentifier(index.name)}`;
+  const leftover = REINDEX_LEFTOVER.test(index.name);
+  const action: MaintenanceAction['action'] = leftover ? 'drop' : 'rebuild';
+  const sql = leftover
+    ? `DROP INDEX CONCURRENTLY IF EXISTS ${qualified}`
+    : `REINDEX INDEX CONCURRENTLY ${qualified}`;
+  const reason = leftover
+    ? `invalid leftover of a failed REINDEX CONCURRENTLY on ${index.table}: dropped (PostgreSQL's recovery for _ccnew/_ccold)`
+    : `invalid (a failed or cancelled concurrent build) on ${index.table}: searches cannot use it, every write still maintains it; rebuilt in place without blocking writes`;
+  const base = { action, target: index.name, sql, reason };
+  const { rows } = await client.query<{ oid: string }>('SELECT to_regclass($1)::oid::text AS oid', [
+    qualified,
+  ]);
+  const oid = rows[0]?.oid;
+  if (oid !== undefined && oid !== null && building.has(oid)) {
+    return {
+      ...base,
+      reason: `${reason} — skipped: its concurrent build is still running (pg_stat_progress_create_index)`,
+      durationMs: 0,
+      status: 'skipped',
+    };
+  }
+  if (dryRun) return { ...base, durationMs: 0, status: 'planned' };
+  const started = performance.now();
+  const sizeBefore = leftover ? undefined : await indexSize(client, qualified);
+  try {
+    await client.query(sql);
+    const durationMs = Math.round(performance.now() - started);
+    const sizes = leftover ? {} : { sizeBefore, sizeAfter: await indexSize(client, qualified) };
+    return { ...base, durationMs, status: 'done', ...sizes };
+  } catch (error) {
+    return {
+      ...base,
+      durationMs: Math.round(performance.now() - started),
+      status: 'failed',
+      error: error instanceof Error ? error.message : String(error),
+    };
+  }
 }
 
 async function indexSize(client: pg.Client, qualified: string): Promise<number> {

@@ -127,7 +127,7 @@ export const buildIndexCommand: Command = {
               if (!p.available) console.error(`  progress unavailable: ${p.reason}`);
               else
                 console.error(
-                  `  ${p.phase}: tuples ${p.tuplesDone}/${p.tuplesTotal}, blocks ${p.blocksDone}/${p.blocksTotal}${p.percent === undefined ? '' : ` (${p.percent}%)`}`,
+                  `  ${p.phase}: tuples ${p.tuplesDone}/${p.tuplesTotal}, blocks ${p.blocksDone}/${p.blocksTotal}${p.percent === undefined ? '' : ` (${p.percent}%)`}${p.workers > 0 ? `, ${p.workers} parallel workers` : ''}`,
                 );
             },
       });
@@ -141,6 +141,9 @@ export const buildIndexCommand: Command = {
         `  settings for this build: maintenance_work_mem ${s.maintenanceWorkMem ?? '(unchanged)'}, max_parallel_maintenance_workers ${s.parallelWorkers ?? '(unchanged)'}`,
       );
       console.log(`  progress: ${result.progress}`);
+      if (result.parallelWorkersSeen !== undefined) {
+        console.log(`  parallel workers seen in the build: ${result.parallelWorkersSeen}`);
+      }
       for (const n of result.notices) console.log(`  server notice: ${n}`);
       for (const w of result.warnings) console.log(`  warning: ${w}`);
       return 0;

@@ -9,7 +9,10 @@ VACUUM (ANALYZE) the tables holding vectors (every table with a vector/halfvec/s
 HNSW/IVFFlat index, or just --table), and first REINDEX INDEX CONCURRENTLY their vector indexes when
 dead tuples exceed 20% of live rows since the last VACUUM (pg_stat_user_tables; pgvector's README:
 vacuuming HNSW is slow, reindex first). Reports per table and index what was done, why and how long it
-took; reports invalid indexes (failed concurrent builds) with the fix. See docs/INDEXES.md.
+took; reports invalid indexes (failed concurrent builds) with the fix, and with --rebuild-invalid
+rebuilds them: REINDEX INDEX CONCURRENTLY each, in place (DROP INDEX CONCURRENTLY for the _ccnew/_ccold
+leftovers of a failed REINDEX CONCURRENTLY; an index whose build still runs is skipped). See
+docs/INDEXES.md.
 
 Options:
   --url URL            database (default $DATABASE_URL)
@@ -17,9 +20,10 @@ Options:
   --schema S           default: the current schema (search_path)
   --only-when-needed   run only what the rule recommends (possibly nothing), not VACUUM (ANALYZE) anyway
   --dead-ratio R       dead/live ratio that triggers a reindex, default 0.2
+  --rebuild-invalid    rebuild the invalid indexes of the schema (or of --table), without blocking writes
   --dry-run            print the plan, run nothing
   --json               machine-readable report
-Exit codes: 0 done, 1 an action failed or an invalid index was found, 2 bad options.`;
+Exit codes: 0 done, 1 an action failed or an invalid index is left, 2 bad options.`;
 
 export const maintainCommand: Command = {
   name: 'maintain',
@@ -35,6 +39,7 @@ export const maintainCommand: Command = {
           schema: { type: 'string' },
           'only-when-needed': { type: 'boolean', default: false },
           'dead-ratio': { type: 'string' },
+          'rebuild-invalid': { type: 'boolean', default: false },
           'dry-run': { type: 'boolean', default: false },
           json: { type: 'boolean', default: false },
         },
@@ -46,6 +51,7 @@ export const maintainCommand: Command = {
         schema: values.schema,
         onlyWhenNeeded: values['only-when-needed'],
         dryRun: values['dry-run'],
+        rebuildInvalid: values['rebuild-invalid'],
         thresholds: deadRatio === undefined ? {} : { deadRatio },
       });
       if (values.json) {
@@ -69,9 +75,15 @@ export const maintainCommand: Command = {
           );
         }
       }
+      for (const a of report.rebuilt) {
+        console.log(
+          `invalid index ${a.target}: ${a.status.padEnd(7)} ${a.sql}  ${a.durationMs} ms${a.error ? `: ${a.error}` : ''}`,
+        );
+        console.log(`  because ${a.reason}`);
+      }
       for (const i of report.invalidIndexes) {
         console.log(
-          `INVALID index ${i.schema}.${i.name} on ${i.table} (a failed concurrent build). Fix: ${i.fix}`,
+          `INVALID index ${i.schema}.${i.name} on ${i.table} (a failed concurrent build). Fix: prisma-pgvector maintain --rebuild-invalid, or ${i.fix}`,
         );
       }
       console.log(report.ok ? 'Maintenance done.' : 'Maintenance found problems (see above).');

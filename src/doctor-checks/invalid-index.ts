@@ -20,7 +20,7 @@ export const invalidIndexCheck: DoctorCheck = {
         finding(
           'fail',
           index.label,
-          `${index.name} (${index.method}) on ${index.table.label} is invalid (a failed CREATE INDEX CONCURRENTLY or REINDEX): searches cannot use it, yet every write still maintains it`,
+          `${index.name} (${index.method}) on ${index.table.label} is invalid (a failed CREATE INDEX CONCURRENTLY or REINDEX): searches cannot use it, yet every write still maintains it; \`prisma-pgvector maintain --rebuild-invalid\` rebuilds it in place (REINDEX INDEX CONCURRENTLY), or run the fix`,
           `${dropIndexDdl(index.name, { schema: index.schema, concurrently: true, ifExists: true })};\n${create};`,
         ),
       );
