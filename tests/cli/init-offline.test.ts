@@ -1,0 +1,130 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openTestDatabase, type TestDatabase } from '../support/database.js';
+import { runNode, runPrisma } from '../support/prisma-cli.js';
+import { APP_SCHEMA, createAppProject, runCli } from './init-project.js';
+
+// The Prisma CLI from an app, through our offline schema engine only (PRISMA_PGVECTOR_SCHEMA_ENGINE=wasm: even
+// where a native engine is installed): `prisma init` before any config exists, `prisma-pgvector init --prisma`
+// in a project without Prisma files, and `prisma migrate dev` in a project with no migrations yet.
+
+let db: TestDatabase;
+const wasm = { PRISMA_PGVECTOR_SCHEMA_ENGINE: 'wasm', PRISMA_SCHEMA_ENGINE_BINARY: undefined };
+
+beforeAll(async () => {
+  db = await openTestDatabase({ migrate: false });
+});
+
+afterAll(async () => {
+  await db?.close();
+});
+
+describe('the offline schema engine from an app', () => {
+  it('prisma init works before any prisma.config.ts exists, with PRISMA_SCHEMA_ENGINE_BINARY from --path', async () => {
+    const app = createAppProject('ppv-offline-init-', {
+      'prisma.config.ts': null,
+      'prisma/schema.prisma': null,
+    });
+    try {
+      const path = await runNode(
+        [join(app.dir, 'node_modules/prisma-pgvector/engine/schema-engine.mjs'), '--path'],
+        {
+          cwd: app.dir,
+        },
+      );
+      expect(path.code, path.stderr).toBe(0);
+      const bridge = path.stdout.trim();
+      expect(existsSync(bridge)).toBe(true);
+      const init = await runPrisma(['init', '--no-skills', '--datasource-provider', 'postgresql'], {
+        databaseUrl: '',
+        cwd: app.dir,
+        env: { PRISMA_SCHEMA_ENGINE_BINARY: bridge },
+      });
+      expect(init.code, init.stdout + init.stderr).toBe(0);
+      expect(readFileSync(join(app.dir, 'prisma/schema.prisma'), 'utf8')).toContain(
+        'provider = "postgresql"',
+      );
+      expect(readdirSync(app.dir).filter((f) => /^prisma.*\.config\.ts$/.test(f))).toHaveLength(1);
+    } finally {
+      app.remove();
+    }
+  });
+
+  it('prisma-pgvector init --prisma creates the Prisma files itself; migrate deploy applies its migrations', async () => {
+    const app = createAppProject('ppv-offline-own-', {
+      'prisma.config.ts': null,
+      'prisma/schema.prisma': null,
+    });
+    try {
+      const r = await runCli(app.dir, ['init', '--prisma', '--yes', '--dimensions', '3']);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      const config = readFileSync(join(app.dir, 'prisma.config.ts'), 'utf8');
+      expect(config).toContain("import { useOfflineSchemaEngine } from 'prisma-pgvector/schema-engine';");
+      expect(config).toContain("schema: 'prisma/schema.prisma'");
+      expect(readFileSync(join(app.dir, 'prisma/schema.prisma'), 'utf8')).toContain('model Document {');
+      const deploy = await runPrisma(['migrate', 'deploy'], { databaseUrl: db.url, cwd: app.dir, env: wasm });
+      expect(deploy.code, deploy.stdout + deploy.stderr).toBe(0);
+      expect(deploy.stdout).toContain('All migrations have been successfully applied.');
+      const client = await db.connect();
+      try {
+        const { rows } = await client.query("SELECT to_regclass('public.documents') IS NOT NULL AS ok");
+        expect(rows).toEqual([{ ok: true }]);
+        // Leave the database empty for the next test (a project of its own).
+        await client.query('DROP TABLE documents; DROP TABLE _prisma_migrations');
+      } finally {
+        await client.end();
+      }
+    } finally {
+      app.remove();
+    }
+  });
+
+  it('prisma migrate dev --name init works in a project with no migrations (no migration_lock.toml yet)', async () => {
+    const app = createAppProject('ppv-offline-dev-', {
+      'prisma.config.ts': `import { defineConfig } from 'prisma/config';
+import { useOfflineSchemaEngine } from 'prisma-pgvector/schema-engine';
+
+useOfflineSchemaEngine();
+
+export default defineConfig({
+  schema: 'prisma/schema.prisma',
+  migrations: { path: 'prisma/migrations' },
+  datasource: { url: process.env.DATABASE_URL ?? '' },
+});
+`,
+      'prisma/schema.prisma': `${APP_SCHEMA}
+model User {
+  id    Int    @id @default(autoincrement())
+  email String @unique
+}
+`,
+    });
+    try {
+      const dev = await runPrisma(['migrate', 'dev', '--name', 'init'], {
+        databaseUrl: db.url,
+        cwd: app.dir,
+        env: wasm,
+      });
+      expect(dev.code, dev.stdout + dev.stderr).toBe(0);
+      expect(dev.stdout + dev.stderr).not.toContain('Could not determine the connector');
+      const dir = join(app.dir, 'prisma/migrations');
+      const migrations = readdirSync(dir).sort();
+      expect(migrations).toEqual([expect.stringMatching(/^\d{14}_init$/), 'migration_lock.toml']);
+      expect(readFileSync(join(dir, 'migration_lock.toml'), 'utf8')).toContain('provider = "postgresql"');
+      expect(readFileSync(join(dir, migrations[0] as string, 'migration.sql'), 'utf8')).toContain(
+        'CREATE TABLE "User"',
+      );
+      const again = await runPrisma(['migrate', 'dev', '--name', 'again'], {
+        databaseUrl: db.url,
+        cwd: app.dir,
+        env: wasm,
+      });
+      expect(again.code, again.stdout + again.stderr).toBe(0);
+      expect(again.stdout).toContain('Already in sync');
+      expect(readdirSync(dir)).toHaveLength(2);
+    } finally {
+      app.remove();
+    }
+  });
+});
