@@ -152,7 +152,8 @@ async function connectPg(url) {
   const config = schema
     ? {
         connectionString: parsed.toString(),
-        options: `-c search_path="${schema.replaceAll('"', '""')}",public`,
+        // The server splits startup options on whitespace; a backslash escapes the next character.
+        options: `-c search_path=${`"${schema.replaceAll('"', '""')}",public`.replace(/[\s\\]/g, (c) => `\\${c}`)}`,
       }
     : { connectionString: url };
   const adapter = await new PrismaPg(config, schema ? { schema } : undefined).connect();
@@ -179,21 +180,29 @@ async function wipeDatabase(url) {
   }
 }
 
-/** A fresh in-memory PGlite with pgvector, served over the wire on a free loopback port. */
-async function startEphemeralShadow() {
+/**
+ * A fresh in-memory PGlite with pgvector, served over the wire on a free loopback port. With the main URL's
+ * `?schema=`, the shadow works in that schema too: PGlite's wire server ignores startup options, but its one
+ * session keeps a `SET search_path` for every connection.
+ */
+async function startEphemeralShadow(/** @type {string | undefined} */ schema) {
   const [{ PGlite }, { vector }, { PGLiteSocketServer }] = await Promise.all([
     import('@electric-sql/pglite'),
     import('@electric-sql/pglite-pgvector'),
     import('@electric-sql/pglite-socket'),
   ]);
   const db = await PGlite.create({ extensions: { vector } });
+  if (schema) {
+    const quoted = `"${schema.replaceAll('"', '""')}"`;
+    await db.exec(`CREATE SCHEMA IF NOT EXISTS ${quoted}; SET search_path TO ${quoted}, public;`);
+  }
   const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: 1 });
   await server.start();
   const address = /** @type {any} */ (server).server?.address();
   const port =
     typeof address === 'object' && address ? address.port : Number(server.getServerConn().split(':').pop());
   return {
-    url: `postgresql://postgres:postgres@127.0.0.1:${port}/postgres`,
+    url: `postgresql://postgres:postgres@127.0.0.1:${port}/postgres${schema ? `?schema=${encodeURIComponent(schema)}` : ''}`,
     async stop() {
       await server.stop();
       await db.close();
@@ -217,7 +226,7 @@ function adapterFactory(datasource) {
         await wipeDatabase(datasource.shadowDatabaseUrl);
         return connectPg(datasource.shadowDatabaseUrl);
       }
-      const shadow = await startEphemeralShadow();
+      const shadow = await startEphemeralShadow(new URL(url).searchParams.get('schema') ?? undefined);
       shadows.push(shadow);
       const adapter = await connectPg(shadow.url);
       const dispose = adapter.dispose.bind(adapter);

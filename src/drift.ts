@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import pg from 'pg';
+import { searchPathOption } from './doctor-checks/connection.js';
 import { loadEmbeddedServer } from './optional-dependency.js';
 import { runPrismaCli } from './prisma-cli.js';
 
@@ -138,7 +139,7 @@ async function readCatalogue(url: string): Promise<Map<string, CatalogueEntry>> 
   u.searchParams.delete('schema');
   const client = new pg.Client({
     connectionString: u.toString(),
-    ...(schema ? { options: `-c search_path="${schema.replaceAll('"', '""')}",public` } : {}),
+    ...(schema ? { options: searchPathOption(schema) } : {}),
   });
   await client.connect();
   try {

@@ -21,13 +21,16 @@ export const EXTENSION_SQL = `SELECT
   (SELECT extversion FROM pg_extension WHERE extname = 'vector') AS "installedVersion",
   EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'vector') AS "available"`;
 
-/** Tables in scope: those named (`name` or `schema.name`), else every table of the search_path's schemas. */
+/**
+ * Tables in scope: those named — `schema.name`, or `name` resolved through the search_path as PostgreSQL
+ * resolves it (the first schema that has it) — else every table of the search_path's schemas.
+ */
 export const TABLES_SQL = `SELECT c.oid::text AS "oid", n.nspname AS "schema", c.relname AS "name",
   c.reltuples::float8 AS "reltuples"
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p')
   AND CASE WHEN $1::text[] IS NULL THEN n.nspname = ANY (current_schemas(false))
-      ELSE (c.relname = ANY ($1::text[]) AND n.nspname = ANY (current_schemas(false)))
+      ELSE c.oid IN (SELECT to_regclass(quote_ident(t)) FROM unnest($1::text[]) t)
         OR n.nspname || '.' || c.relname = ANY ($1::text[]) END
 ORDER BY n.nspname, c.relname`;
 

@@ -4,6 +4,7 @@
  */
 
 import pg from 'pg';
+import { quoteIdentifier } from '../indexes.js';
 
 /** A connected `pg` client (`pg.Client` or a `pg.PoolClient`), not inside a transaction. */
 export type DatabaseClient = pg.ClientBase;
@@ -12,8 +13,23 @@ export type DatabaseClient = pg.ClientBase;
 export type DatabaseTarget = DatabaseClient | string;
 
 /**
+ * The startup option (`pg`'s `options`) that sets `search_path` to `schema`, then `public`. The server splits
+ * startup options on whitespace, and a backslash escapes the next character: both are escaped here, so a
+ * schema named `my schema` or `a\b` arrives whole (unescaped, the connection fails or another schema is used).
+ *
+ * ### Examples
+ * ```ts
+ * searchPathOption('my schema'); // '-c search_path="my\\ schema",public'
+ * ```
+ */
+export function searchPathOption(schema: string): string {
+  const value = `${quoteIdentifier(schema, 'schema name')},public`;
+  return `-c search_path=${value.replace(/[\s\\]/g, (c) => `\\${c}`)}`;
+}
+
+/**
  * The `pg` configuration for a URL: Prisma's `?schema=name` parameter (which `pg` does not know) becomes
- * `search_path=name, public`.
+ * `search_path=name, public` ({@link searchPathOption}).
  *
  * ### Examples
  * ```ts
@@ -26,10 +42,7 @@ export function pgConfigForUrl(url: string): pg.ClientConfig {
   const schema = u.searchParams.get('schema');
   if (schema === null) return { connectionString: url };
   u.searchParams.delete('schema');
-  return {
-    connectionString: u.toString(),
-    options: `-c search_path="${schema.replaceAll('"', '""')}",public`,
-  };
+  return { connectionString: u.toString(), options: searchPathOption(schema) };
 }
 
 /**
