@@ -46,6 +46,8 @@ export {
 export {
   type ColumnNames,
   DEFAULT_COLUMNS,
+  ID_TYPES,
+  type IdType,
   ITERATIVE_SCANS,
   type IterativeScan,
   MAX_BIND_PARAMETERS,
