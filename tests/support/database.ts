@@ -110,7 +110,11 @@ export async function createExternalDatabase(
   serverUrl: string,
 ): Promise<{ readonly name: string; readonly url: string; drop(): Promise<void> }> {
   const name = `${TEST_DATABASE_PREFIX}${randomBytes(5).toString('hex')}`;
-  await withClient(serverUrl, (admin) => admin.query(`CREATE DATABASE "${name}" TEMPLATE template0`));
+  await withClient(serverUrl, async (admin) => {
+    await dropLeftovers(admin);
+    await admin.query(`CREATE DATABASE "${name}" TEMPLATE template0`);
+    await admin.query(`COMMENT ON DATABASE "${name}" IS '${leftoverComment()}'`);
+  });
   const u = new URL(serverUrl);
   u.pathname = `/${name}`;
   const url = u.toString();
@@ -153,7 +157,10 @@ export async function createTestRole(
   if (db.kind === 'embedded') return { name: undefined, url: db.url, drop: async () => {} };
   const name = `${TEST_DATABASE_PREFIX}${randomBytes(5).toString('hex')}`;
   const password = randomBytes(12).toString('hex'); // for servers with password authentication
-  await withClient(db.url, (c) => c.query(`CREATE ROLE "${name}" LOGIN SUPERUSER PASSWORD '${password}'`));
+  await withClient(db.url, async (c) => {
+    await c.query(`CREATE ROLE "${name}" LOGIN SUPERUSER PASSWORD '${password}'`);
+    await c.query(`COMMENT ON ROLE "${name}" IS '${leftoverComment()}'`);
+  });
   const u = new URL(db.url);
   u.username = name;
   u.password = password;
@@ -162,6 +169,37 @@ export async function createTestRole(
     url: u.toString(),
     drop: () => withClient(db.url, (c) => c.query(`DROP ROLE IF EXISTS "${name}"`)).then(() => undefined),
   };
+}
+
+/** Databases and roles of ours older than this are leftovers of killed runs (close() never ran). */
+const LEFTOVER_AGE_HOURS = 6;
+const COMMENT_PREFIX = 'prisma-pgvector test, created ';
+const leftoverComment = () => `${COMMENT_PREFIX}${new Date().toISOString()}`;
+let leftoversDropped = false;
+
+/**
+ * Once per process: drops `ppv_test_*` databases (with no session left) and roles that this harness created
+ * more than {@link LEFTOVER_AGE_HOURS} hours ago, by the creation time in their comment. Nothing else.
+ */
+async function dropLeftovers(admin: pg.Client): Promise<void> {
+  if (leftoversDropped) return;
+  leftoversDropped = true;
+  const old = `CASE WHEN starts_with(c, $2)
+    THEN substr(c, length($2) + 1)::timestamptz < now() - make_interval(hours => $3) ELSE false END`;
+  const params = [`${TEST_DATABASE_PREFIX}%`, COMMENT_PREFIX, LEFTOVER_AGE_HOURS];
+  const dbs = await admin.query<{ name: string }>(
+    `SELECT d.datname AS name FROM pg_database d, shobj_description(d.oid, 'pg_database') c
+      WHERE d.datname LIKE $1 AND ${old}
+        AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datid = d.oid)`,
+    params,
+  );
+  for (const { name } of dbs.rows) await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  const roles = await admin.query<{ name: string }>(
+    `SELECT r.rolname AS name FROM pg_roles r, shobj_description(r.oid, 'pg_authid') c
+      WHERE r.rolname LIKE $1 AND ${old}`,
+    params,
+  );
+  for (const { name } of roles.rows) await admin.query(`DROP ROLE IF EXISTS "${name}"`).catch(() => {});
 }
 
 async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
