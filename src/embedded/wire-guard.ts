@@ -97,7 +97,14 @@ interface SocketQueryQueue {
 /** The private parts of pglite-socket 0.2's `PGLiteSocketServer` and `PGLiteSocketHandler` the guard uses. */
 interface SocketServerInternals {
   queryQueue: SocketQueryQueue;
-  readonly handlers: Set<{ readonly handlerId: number; handleError?: (error: Error) => void }>;
+  readonly handlers: Set<{
+    readonly handlerId: number;
+    handleError?: (error: Error) => void;
+    /** When the handler's socket last delivered bytes (set on every `data` event, complete message or not). */
+    readonly lastActivityTime?: unknown;
+    /** The bytes of the message being received (pglite-socket hands over complete messages only). */
+    readonly messageBuffer?: { readonly length?: unknown };
+  }>;
 }
 
 /** The savepoint the COPY probe runs in, inside a client's transaction. */
@@ -124,7 +131,8 @@ const ABORT_BATCH = concatBytes([
  *   been answered with ReadyForQuery, during an open transaction, and while a COPY FROM STDIN is being
  *   received; other clients' messages wait, first come first served. A client that leaves a batch
  *   unfinished and silent for `stalledBatchTimeoutMs` while others wait gets a FATAL error and is
- *   disconnected; its batch is rolled back. A client that disconnects has its batch, COPY or
+ *   disconnected; its batch is rolled back. Silent means no bytes at all: a client still sending a large
+ *   message (a 100 MB parameter) is not stalled. A client that disconnects has its batch, COPY or
  *   transaction rolled back.
  * - A frontend message with an unknown type gets a FATAL ErrorResponse from us; PGlite never sees it
  *   (PostgreSQL's own FATAL would end PGlite's only backend).
@@ -324,6 +332,12 @@ export function createWireGuard(
   /** The owner's socket, through the writer of its last message. */
   let ownerOutput: ((data: Uint8Array) => void) | undefined;
   let ownerSilentSince = 0;
+  /** The owner's partly received message when last looked at (see ownerLastHeard). */
+  let receiving: { handlerId: number | undefined; bytes: number; at: number } = {
+    handlerId: undefined,
+    bytes: 0,
+    at: 0,
+  };
   /** The client whose message PGlite is running. */
   let running: number | undefined;
   /** Clients that disconnected: whatever they hold must be rolled back. */
@@ -381,6 +395,27 @@ export function createWireGuard(
     }
   };
 
+  /**
+   * When the owner was last heard from: its last message, or the last bytes its socket delivered — a client
+   * in the middle of sending a large message (a 100 MB parameter arrives in thousands of pieces, and
+   * pglite-socket hands over only complete messages) is busy, not silent.
+   */
+  const ownerLastHeard = (): number => {
+    const handler = [...(attached?.handlers ?? [])].find((h) => h.handlerId === owner);
+    const activity = handler?.lastActivityTime;
+    // A large message is reassembled in pglite-socket's event-loop callbacks: while they run (seconds for
+    // 100 MB) no socket event is seen, but the buffered part grows. Growth is progress too.
+    const buffered = handler?.messageBuffer?.length;
+    if (typeof buffered === 'number' && (receiving.handlerId !== owner || receiving.bytes !== buffered)) {
+      receiving = { handlerId: owner, bytes: buffered, at: Date.now() };
+    }
+    return Math.max(
+      ownerSilentSince,
+      typeof activity === 'number' ? activity : 0,
+      receiving.handlerId === owner ? receiving.at : 0,
+    );
+  };
+
   /** True when the owner holds the session only for an unfinished batch and keeps others waiting. */
   const isStalling = (): boolean =>
     owner !== undefined &&
@@ -394,14 +429,14 @@ export function createWireGuard(
     clearTimeout(stallTimer);
     stallTimer = undefined;
     if (stalledBatchTimeoutMs <= 0 || pumping || !isStalling()) return;
-    stallTimer = setTimeout(onStall, Math.max(0, ownerSilentSince + stalledBatchTimeoutMs - Date.now()));
+    stallTimer = setTimeout(onStall, Math.max(0, ownerLastHeard() + stalledBatchTimeoutMs - Date.now()));
     stallTimer.unref();
   }
 
   function onStall(): void {
     stallTimer = undefined;
     if (pumping || !isStalling() || owner === undefined) return;
-    if (Date.now() - ownerSilentSince < stalledBatchTimeoutMs) {
+    if (Date.now() - ownerLastHeard() < stalledBatchTimeoutMs) {
       armStallTimer();
       return;
     }
