@@ -35,8 +35,9 @@ export interface ConnectionFailure {
 export const CONNECTION_LOST_FIX =
   'the connection to PostgreSQL broke (a terminated backend, a server shutdown, crash or restart, or the ' +
   'network): the pool has dropped it and the next call opens a new one. A bulk write that failed this way ' +
-  'rolled back whole (unless the COMMIT itself was cut: then the message says so); retry it once the server ' +
-  'answers — with ids given, upsertMany can be retried safely';
+  'rolled back whole, unless the connection broke during its COMMIT (the COPY path then says so; through ' +
+  "Prisma's $transaction that moment cannot be told apart); retry it once the server answers — with ids " +
+  'given, upsertMany can be retried safely';
 
 /** The fix of `POOL_EXHAUSTED`. */
 export const POOL_EXHAUSTED_FIX =
