@@ -865,9 +865,9 @@ export function lineDiff(before: string, after: string, context = 2): string {
     if (i < n && j < m && a[i] === b[j]) {
       ops.push({ tag: ' ', line: a[i++] as string });
       j++;
-    } else if (j < m && (i >= n || (lcs[i]?.[j + 1] ?? 0) >= (lcs[i + 1]?.[j] ?? 0)))
-      ops.push({ tag: '+', line: b[j++] as string });
-    else ops.push({ tag: '-', line: a[i++] as string });
+    } else if (i < n && (j >= m || (lcs[i + 1]?.[j] ?? 0) >= (lcs[i]?.[j + 1] ?? 0)))
+      ops.push({ tag: '-', line: a[i++] as string });
+    else ops.push({ tag: '+', line: b[j++] as string });
   }
   const keep = ops.map(
     (op, k) =>
