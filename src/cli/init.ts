@@ -1,4 +1,4 @@
-import { createInterface } from 'node:readline/promises';
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import {
   applyInitPlan,
@@ -72,9 +72,13 @@ function partialOption(values: readonly string[] | undefined): InitPartialIndex[
 /** Asks for every option the flags left open (interactive terminals only). */
 async function ask(options: InitOptions): Promise<InitOptions> {
   const rl = createInterface({ input: process.stdin, output: process.stdout });
+  // Lines are read through the iterator, which queues them: answers typed (or pasted) ahead are kept.
+  const lines = rl[Symbol.asyncIterator]();
   try {
     const question = async (text: string, fallback: string): Promise<string> => {
-      const answer = (await rl.question(`${text} (${fallback}): `)).trim();
+      process.stdout.write(`${text} (${fallback}): `);
+      const next = await lines.next();
+      const answer = next.done ? '' : String(next.value).trim();
       return answer === '' ? fallback : answer;
     };
     const model = options.model ?? (await question('Model', 'Document'));
