@@ -30,6 +30,9 @@ const DOORS: readonly [door: string, allowed: readonly string[]][] = [
   ['prisma-pgvector/admin', ['the Prisma CLI runner']],
   // Its light parts (data directory defaults, wire limits); PGlite only when a function is called.
   ['prisma-pgvector/embedded', ['the embedded door']],
+  // The framework doors sit on the main one.
+  ['prisma-pgvector/next', []],
+  ['prisma-pgvector/nest', []],
 ];
 
 const dir = mkdtempSync(join(tmpdir(), 'ppv-import-graph-'));
