@@ -139,6 +139,7 @@ describeOnly('native', NEEDS_REAL_BACKENDS, 'faults on a real PostgreSQL', () =>
         await waitGone(admin, pid);
       };
       const error = await rejection(store.addMany(streamed(docs, cut), { method, returnIds: false }));
+      console.log(`terminated ${method}: ${error.code}: ${error.message.split('\n')[0]}`);
       expect(killed).toBeTypeOf('number');
       expect(error.code, error.message).toBe('CONNECTION_LOST');
       // The server's own reason when the driver saw it (COPY: 57P01); through Prisma the next query meets
@@ -329,6 +330,9 @@ describeOnly('native', NEEDS_REAL_BACKENDS, 'faults on a real PostgreSQL', () =>
           expect(error.message).toMatch(/^addMany: /);
           // While the server is down: still typed.
           const down = await rejection(ownStore.search(randomVector(next, DIMS), { k: 3 }));
+          console.log(
+            `immediate stop, ${method}: ${error.code}: ${error.message.split('\n')[0]}; while down: ${down.code}: ${down.message.split('\n')[0]}`,
+          );
           expect(down.code, down.message).toBe('CONNECTION_LOST');
 
           await server.start(); // crash recovery
