@@ -112,11 +112,15 @@ export function npmInstall(app: string): Promise<RunResult> {
 }
 
 /**
- * Until `prisma-pgvector init` exists: the store's migrations, copied from this repository's
- * prisma/migrations into the app (the fixture carries the schema's model).
+ * `npx prisma-pgvector init` as the README has a user run it in a fresh Prisma project: the Document model,
+ * the hand-written migrations (extension + table, HNSW, a partial HNSW index for `{ type: 'article' }` — the
+ * store's default partial index predicate), the preview feature, and the offline engine in prisma.config.ts.
  */
-export function copyMigrations(app: string): void {
-  cpSync(join(repoRoot, 'prisma', 'migrations'), join(app, 'prisma', 'migrations'), { recursive: true });
+export function initVectorStore(app: string): Promise<RunResult> {
+  return run('npx', ['prisma-pgvector', 'init', '--yes', '--partial', 'type=article', '--offline-engine'], {
+    cwd: app,
+    timeoutMs: 120_000,
+  });
 }
 
 /** A free TCP port on 127.0.0.1. */

@@ -6,8 +6,8 @@ import { describeOnly } from '../support/engines.js';
 import { exerciseVectorApi } from './api-scenario.js';
 import {
   type AppServer,
-  copyMigrations,
   freePort,
+  initVectorStore,
   npmInstall,
   outputOf,
   prepareApp,
@@ -16,10 +16,10 @@ import {
   startServer,
 } from './app-fixture.js';
 
-// A real NestJS 12 app (fixtures/nest-app, the `nest new` tsconfig: CommonJS output) from the packed
-// tarball: npm install, prisma generate (moduleFormat = "cjs"), prisma migrate deploy, tsc -p
-// tsconfig.build.json, node dist/main.js on a loopback port, and its controller over HTTP. Minutes of npm:
-// once per CI run, on the native pass.
+// A real NestJS 12 app (fixtures/nest-app: the `nest new` tsconfig, CommonJS output; a fresh Prisma project
+// with `moduleFormat = "cjs"`, no model) from the packed tarball: npm install, prisma-pgvector init, prisma
+// generate, prisma migrate deploy, tsc -p tsconfig.build.json, node dist/main.js on a loopback port, and its
+// controller over HTTP. Minutes of npm: once per CI run, on the native pass.
 
 const steps: string[] = [];
 let db: TestDatabase | undefined;
@@ -34,9 +34,14 @@ async function step(name: string, fn: () => Promise<RunResult>): Promise<RunResu
 }
 
 afterAll(async () => {
-  await server?.stop();
-  await db?.close();
-  remove?.();
+  const timed = async (name: string, fn: () => unknown) => {
+    const t = Date.now();
+    await fn();
+    steps.push(`${name} ${((Date.now() - t) / 1000).toFixed(1)} s`);
+  };
+  await timed('server stop', () => server?.stop());
+  await timed('database close', () => db?.close());
+  await timed('remove', () => remove?.());
   if (steps.length) console.log(`nest-app: ${steps.join(', ')}`);
 });
 
@@ -55,11 +60,12 @@ describeOnly(
       const env = { DATABASE_URL: db.url };
 
       await step('npm install', () => npmInstall(app));
-      copyMigrations(app); // until `prisma-pgvector init` lands: the store's migrations
+      await step('prisma-pgvector init', () => initVectorStore(app));
       await step('prisma generate', () => run('npx', ['prisma', 'generate'], { cwd: app, env }));
-      await step('prisma migrate deploy', () =>
+      const deploy = await step('prisma migrate deploy', () =>
         run('npx', ['prisma', 'migrate', 'deploy'], { cwd: app, env }),
       );
+      expect(deploy.stdout).toMatch(/_prisma_pgvector_documents[\s\S]*_documents_embedding_hnsw_idx/);
       await step('tsc', () => run('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: app }));
       // CommonJS output, prisma.config.ts left out of dist/ (else dist/main.js moves to dist/src/main.js).
       expect(readFileSync(join(app, 'dist', 'main.js'), 'utf8')).toContain('require("@nestjs/core")');

@@ -5,8 +5,8 @@ import { describeOnly } from '../support/engines.js';
 import { exerciseVectorApi } from './api-scenario.js';
 import {
   type AppServer,
-  copyMigrations,
   freePort,
+  initVectorStore,
   npmInstall,
   outputOf,
   prepareApp,
@@ -15,10 +15,11 @@ import {
   startServer,
 } from './app-fixture.js';
 
-// A real Next.js 16 App Router app (fixtures/next-app) from the packed tarball: npm install, prisma generate,
-// prisma migrate deploy, next build (standalone output), the standalone server on a loopback port, and its
-// two route handlers over HTTP. Minutes of npm and a production build: once per CI, on the embedded pass
-// (the store's COPY loads and pool searches go through the embedded wire server, as in `npx prisma-pgvector db`).
+// A real Next.js 16 App Router app (fixtures/next-app: a fresh Prisma project, no model) from the packed
+// tarball: npm install, prisma-pgvector init, prisma generate, prisma migrate deploy, next build (standalone
+// output), the standalone server on a loopback port, and its two route handlers over HTTP. Minutes of npm
+// and a production build: once per CI run, on the embedded pass (the store's COPY loads and pool searches
+// then go through the embedded wire server, as with `npx prisma-pgvector db`).
 
 const steps: string[] = [];
 let db: TestDatabase | undefined;
@@ -33,9 +34,14 @@ async function step(name: string, fn: () => Promise<RunResult>): Promise<RunResu
 }
 
 afterAll(async () => {
-  await server?.stop();
-  await db?.close();
-  remove?.();
+  const timed = async (name: string, fn: () => unknown) => {
+    const t = Date.now();
+    await fn();
+    steps.push(`${name} ${((Date.now() - t) / 1000).toFixed(1)} s`);
+  };
+  await timed('server stop', () => server?.stop());
+  await timed('database close', () => db?.close());
+  await timed('remove', () => remove?.());
   if (steps.length) console.log(`next-app: ${steps.join(', ')}`);
 });
 
@@ -54,12 +60,12 @@ describeOnly(
       const env = { DATABASE_URL: db.url, NEXT_TELEMETRY_DISABLED: '1' };
 
       await step('npm install', () => npmInstall(app));
-      copyMigrations(app); // until `prisma-pgvector init` lands: the store's migrations
+      await step('prisma-pgvector init', () => initVectorStore(app));
       await step('prisma generate', () => run('npx', ['prisma', 'generate'], { cwd: app, env }));
       const deploy = await step('prisma migrate deploy', () =>
         run('npx', ['prisma', 'migrate', 'deploy'], { cwd: app, env }),
       );
-      expect(deploy.stdout).toContain('20261125000100_vector_indexes');
+      expect(deploy.stdout).toMatch(/_prisma_pgvector_documents[\s\S]*_documents_embedding_hnsw_idx/);
       const build = await step('next build', () =>
         run('npx', ['next', 'build'], {
           cwd: app,
