@@ -4,7 +4,7 @@
 // writes imply (each writer owns its ids, so the intended set is known).
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PrismaClient } from '../../src/generated/prisma/client.js';
 import { createVectorStore, type SearchOptions, type VectorStore } from '../../src/index.js';
 import { itemsTableSql, random } from '../integration/helpers.js';
@@ -42,6 +42,64 @@ function cosineDistance(a: readonly number[], b: readonly number[]): number {
 
 const percentile = (xs: number[], p: number) =>
   xs.length === 0 ? 0 : ([...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) * p)] as number);
+
+// On both engines: the store's answer to what the 8 writers showed, a search whose HNSW candidates are
+// mostly rows deleted since the last VACUUM.
+describe('a search over an HNSW graph full of deleted rows', () => {
+  let db: TestDatabase;
+
+  beforeAll(async () => {
+    db = await openTestDatabase({ migrate: false });
+  });
+
+  afterAll(async () => {
+    await db?.close();
+  });
+
+  it('comes back with k rows: the short first run is repeated with an iterative scan', async () => {
+    const c = await db.connect();
+    try {
+      await c.query('CREATE EXTENSION IF NOT EXISTS vector');
+      await c.query(itemsTableSql('churn', 'vector(8)'));
+      await c.query('ALTER TABLE churn SET (autovacuum_enabled = false)');
+      await c.query('CREATE INDEX churn_hnsw_idx ON churn USING hnsw (embedding vector_l2_ops)');
+      const next = random(5);
+      const store = createVectorStore<Meta>(db.prisma, {
+        table: 'churn',
+        dimensions: 8,
+        metric: 'l2',
+        partialIndexPredicates: [],
+        vacuumAfterBulk: false,
+      });
+      const vector = () => Array.from({ length: 8 }, () => Math.fround(next() * 2 - 1));
+      await store.addMany(
+        Array.from({ length: 4000 }, (_, i) => ({ id: `r${i}`, content: `row ${i}`, embedding: vector() })),
+      );
+      // Delete 90 % of the rows, no VACUUM: the graph still holds them, the heap drops them.
+      await c.query('DELETE FROM churn WHERE (substr(id, 2)::int % 10) <> 0');
+      const q = vector();
+      const plan = await store.explainSearch(q, { k: 40, iterativeScan: 'off' });
+      expect(plan.indexes, plan.plan.join('\n')).toContain('churn_hnsw_idx');
+      // Without an iterative scan the index scan stops after ef_search (40) candidates, mostly dead.
+      const off = await store.search(q, { k: 40, iterativeScan: 'off' });
+      expect(off.results.length).toBeLessThan(40);
+      expect(off.underfilled).toEqual({ found: off.results.length, requested: 40 });
+      // The default: the same search, run again with the iterative scan when it came back short.
+      const again = await store.search(q, { k: 40 });
+      expect(again.results).toHaveLength(40);
+      expect(again.underfilled).toBeUndefined();
+      expect(again.settings.iterativeScan).toBe('relaxed_order');
+      const distances = again.results.map((r) => r.distance);
+      expect(distances).toEqual([...distances].sort((a, b) => a - b));
+      // A search that is full the first time runs once, with no settings.
+      const full = await store.search(q, { k: 2 });
+      expect(full.results).toHaveLength(2);
+      expect(full.settings).toEqual({});
+    } finally {
+      await c.end();
+    }
+  });
+});
 
 describeOnly(
   'native',
