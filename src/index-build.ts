@@ -300,6 +300,8 @@ export async function buildIndex(
         );
       }
     }
+    const tooSmall = workers !== undefined && workers > 0 ? await tooSmallForWorkers(client, r) : undefined;
+    if (tooSmall !== undefined) warnings.push(tooSmall);
     const settings: { maintenanceWorkMem?: string; parallelWorkers?: number } = {};
     if (mwm !== undefined) settings.maintenanceWorkMem = mwm;
     if (workers !== undefined) settings.parallelWorkers = workers;
@@ -351,7 +353,8 @@ export async function buildIndex(
       await progress.stop();
     }
     const seen = progress.workersSeen();
-    if (workers !== undefined && workers > 0 && seen === 0 && progress.buildingSamples() >= 2) {
+    const explained = tooSmall !== undefined || warnings.some((w) => w.includes('is below 64MB'));
+    if (workers !== undefined && workers > 0 && seen === 0 && progress.buildingSamples() >= 2 && !explained) {
       warnings.push(
         `no parallel worker joined the build (${progress.buildingSamples()} samples while building): PostgreSQL plans workers by the table's size (min_parallel_table_scan_size; ALTER TABLE … SET (parallel_workers = N) overrides it), 32 MB of maintenance_work_mem per participant, and max_worker_processes / max_parallel_workers free at the time`,
       );
@@ -371,6 +374,33 @@ export async function buildIndex(
       ...(seen === undefined ? {} : { parallelWorkersSeen: seen }),
     };
   });
+}
+
+/**
+ * Why PostgreSQL will plan no parallel worker for a build on this table, if the table's size says so: a heap
+ * smaller than `min_parallel_table_scan_size` and no `parallel_workers` storage parameter (which overrides
+ * the size rule), or `parallel_workers = 0`.
+ */
+async function tooSmallForWorkers(client: pg.Client, r: ResolvedIndexSpec): Promise<string | undefined> {
+  const table = qualifiedTable(r.table, r.schema);
+  const { rows } = await client.query<{ heap: number | null; min: number; option: string | null }>(
+    `SELECT pg_relation_size(c.oid)::float8 AS heap,
+            pg_size_bytes(current_setting('min_parallel_table_scan_size'))::float8 AS min,
+            (SELECT option_value FROM pg_options_to_table(c.reloptions) WHERE option_name = 'parallel_workers') AS option
+       FROM pg_class c WHERE c.oid = to_regclass($1)`,
+    [table],
+  );
+  const row = rows[0];
+  if (row === undefined || row.heap === null) return undefined;
+  if (row.option === '0') {
+    return `${table} has the storage parameter parallel_workers = 0: PostgreSQL plans no parallel worker for the build (ALTER TABLE ${table} RESET (parallel_workers))`;
+  }
+  if (row.option !== null || row.heap >= row.min) return undefined;
+  const mb = (bytes: number) => `${Math.round((bytes / MB) * 10) / 10} MB`;
+  return (
+    `${table}'s heap is ${mb(row.heap)}, below min_parallel_table_scan_size (${mb(row.min)}): PostgreSQL plans no ` +
+    `parallel worker for the build, which runs on one core; ALTER TABLE ${table} SET (parallel_workers = N) overrides the size rule`
+  );
 }
 
 /** Bytes of a memory setting as {@link toMemorySetting} writes it (`512MB`, `2GB`, `65536kB`, `1024`). */

@@ -177,6 +177,33 @@ describeOnly(
       }
     });
 
+    it('a table below min_parallel_table_scan_size: warned before the build, built serially; parallel_workers = 2 on the table overrides it', async () => {
+      await admin.query(`CREATE TABLE small_vecs (id serial PRIMARY KEY, embedding vector(${DIMS}))`);
+      await admin.query(
+        `INSERT INTO small_vecs (embedding)
+       SELECT (SELECT array_agg(random()::real) FROM generate_series(1, ${DIMS}) WHERE g > 0)::vector(${DIMS})
+         FROM generate_series(1, 2000) g`,
+      );
+      const build = await db.connect();
+      try {
+        await build.query('SET client_min_messages = debug1');
+        const small = (name: string) => ({ ...spec(name), table: 'small_vecs' });
+        const serial = await buildIndex(build, small('small_serial_idx'), { parallelWorkers: 2 });
+        expect(serial.warnings.join(' ')).toMatch(
+          /heap is [\d.]+ MB, below min_parallel_table_scan_size \(8 MB\)/,
+        );
+        expect(serial.notices.some((n) => /on table "small_vecs" serially/.test(n))).toBe(true);
+        await admin.query('ALTER TABLE small_vecs SET (parallel_workers = 2)');
+        const parallel = await buildIndex(build, small('small_parallel_idx'), { parallelWorkers: 2 });
+        expect(parallel.warnings).toEqual([]);
+        expect(parallel.notices.some((n) => /with request for 2 parallel workers/.test(n))).toBe(true);
+        expect(parallel.notices.some((n) => /^using [12] parallel workers$/.test(n))).toBe(true);
+      } finally {
+        await build.end();
+        await admin.query('DROP TABLE small_vecs');
+      }
+    });
+
     it('a concurrent build cancelled mid-way: INDEX_BUILD_FAILED names the invalid index; doctor finds it, maintain --rebuild-invalid rebuilds it (CLI)', async () => {
       const s = spec('vecs_cancel_idx', { concurrently: true });
       let cancelled = false;
