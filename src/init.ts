@@ -364,6 +364,7 @@ function resolveOptions(options: InitOptions): ResolvedInit {
 function indexSpecs(
   o: ResolvedInit,
   table: string,
+  metadataColumn: string,
 ): (IndexSpec & { readonly name: string; readonly where?: string })[] {
   if (o.index === 'none') return [];
   const base = {
@@ -379,7 +380,7 @@ function indexSpecs(
   };
   const specs = [{ ...base, name: defaultIndexName(base) }];
   for (const p of o.partial) {
-    const where = partialIndexPredicateSql(raw('"metadata"'), p).text;
+    const where = partialIndexPredicateSql(raw(quoteIdentifier(metadataColumn)), p).text;
     const hashed = defaultIndexName({ ...base, where });
     // `documents_embedding_type_article_hnsw_idx` when that is a plain identifier of ≤ 63 bytes.
     const prefix = `${table}_${o.column}_`;
@@ -716,7 +717,7 @@ export async function planInit(options: InitOptions = {}): Promise<InitPlan> {
       }
       steps.push({ step: 'lock', done: true, detail: 'migration_lock.toml' });
     }
-    const specs = indexSpecs(o, table);
+    const specs = indexSpecs(o, table, storeColumns.metadata ?? 'metadata');
     for (const spec of specs) {
       const inMigrations = new RegExp(
         `CREATE INDEX\\s+(CONCURRENTLY\\s+)?(IF NOT EXISTS\\s+)?"${esc(spec.name)}"`,

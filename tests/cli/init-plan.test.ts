@@ -141,6 +141,55 @@ datasource db {
     );
   });
 
+  it('an existing model with mapped columns: the partial index and the store use them', async () => {
+    const dir = project({
+      'prisma/schema.prisma': `generator client {
+  provider = "prisma-client"
+}
+
+datasource db {
+  provider = "postgresql"
+}
+
+model Note {
+  key       String   @id @map("note_key")
+  text      String
+  metadata  Json?    @map("meta")
+  createdAt DateTime @default(now()) @map("inserted_at")
+}
+`,
+      'prisma/migrations/20260101000000_init/migration.sql': `CREATE TABLE "Note" (
+    "note_key" TEXT NOT NULL,
+    "text" TEXT NOT NULL,
+    "meta" JSONB,
+    "inserted_at" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+
+    CONSTRAINT "Note_pkey" PRIMARY KEY ("note_key")
+);
+`,
+    });
+    const plan = await planInit({
+      cwd: dir,
+      templatesDir,
+      model: 'Note',
+      contentField: 'text',
+      dimensions: 3,
+      partial: [{ key: 'type', value: 'a' }],
+    });
+    expect(plan.storeConfig).toEqual({
+      table: 'Note',
+      columns: { id: 'note_key', content: 'text', metadata: 'meta', createdAt: 'inserted_at' },
+      dimensions: 3,
+      partialIndexPredicates: [{ key: 'type', value: 'a' }],
+    });
+    const schema = plan.changes.find((c) => c.path === 'prisma/schema.prisma')?.after ?? '';
+    expect(schema).toContain('  embedding Unsupported("vector(3)")?\n');
+    expect(schema).toContain(
+      `@@index([embedding], map: "Note_embedding_type_a_hnsw_idx", where: raw("((meta ->> 'type'::text) = 'a'::text)"))`,
+    );
+    expect(schema).not.toContain('metadata  Json?\n'); // the mapped one is kept, no second one
+  });
+
   it('lineDiff marks added and removed lines with context', () => {
     expect(lineDiff('a\nb\nc\nd\ne\nf\n', 'a\nb\nX\nd\ne\nf\n', 1)).toBe('  b\n- c\n+ X\n  d');
     expect(lineDiff('', 'x\ny\n')).toBe('+ x\n+ y');
