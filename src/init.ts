@@ -160,14 +160,25 @@ export function defaultTableName(model: string): string {
   return `${model.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase()}s`;
 }
 
-/** Where the project keeps its schema and migrations, read from prisma.config.ts (or `--schema`). */
+const CONFIG_EXTENSIONS = ['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs'];
+/**
+ * Prisma's config file names in the order `@prisma/config` 7.10 looks for them: `prisma7.config.*` (what
+ * `prisma init` 7.10 writes) first, then the older `prisma.config.*`.
+ */
+const CONFIG_FILE_CANDIDATES = [
+  ...CONFIG_EXTENSIONS.map((e) => `prisma7.config${e}`),
+  ...CONFIG_EXTENSIONS.map((e) => join('.config', `prisma7${e}`)),
+  ...['prisma.config', join('.config', 'prisma'), join('.config', 'prisma.config')].flatMap((base) =>
+    CONFIG_EXTENSIONS.map((e) => `${base}${e}`),
+  ),
+];
+
+/** Where the project keeps its schema and migrations, read from its Prisma config file (or `--schema`). */
 export function locateProject(
   cwd: string,
   schemaOption?: string,
 ): { configFile: string | undefined; schemaFile: string; migrationsDir: string } {
-  const configFile = ['prisma.config.ts', 'prisma.config.mts', 'prisma.config.js', 'prisma.config.mjs']
-    .map((f) => join(cwd, f))
-    .find((f) => existsSync(f));
+  const configFile = CONFIG_FILE_CANDIDATES.map((f) => join(cwd, f)).find((f) => existsSync(f));
   const config = configFile === undefined ? '' : readFileSync(configFile, 'utf8');
   const base = configFile === undefined ? cwd : dirname(configFile);
   const fromConfig = /\bschema\s*:\s*['"`]([^'"`]+)['"`]/.exec(config)?.[1];

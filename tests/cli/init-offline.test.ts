@@ -45,7 +45,28 @@ describe('the offline schema engine from an app', () => {
       expect(readFileSync(join(app.dir, 'prisma/schema.prisma'), 'utf8')).toContain(
         'provider = "postgresql"',
       );
-      expect(readdirSync(app.dir).filter((f) => /^prisma.*\.config\.ts$/.test(f))).toHaveLength(1);
+      // Prisma 7.10 names it prisma7.config.ts (prisma.config.ts is the older name; both load).
+      const configs = readdirSync(app.dir).filter((f) => /^prisma.*\.config\.ts$/.test(f));
+      expect(configs).toHaveLength(1);
+      // prisma-pgvector init on top of what prisma init wrote: the wiring goes into that config file, and the
+      // CLI then loads it (the bridge from the config, no variable set).
+      const ours = await runCli(app.dir, [
+        'init',
+        '--yes',
+        '--index',
+        'none',
+        '--dimensions',
+        '3',
+        '--offline-engine',
+      ]);
+      expect(ours.code, ours.stdout + ours.stderr).toBe(0);
+      const config = readFileSync(join(app.dir, configs[0] as string), 'utf8');
+      expect(config).toMatch(
+        /import \{ defineConfig \} from "prisma\/config";\nimport \{ useOfflineSchemaEngine \} from 'prisma-pgvector\/schema-engine';\n/,
+      );
+      const validate = await runPrisma(['validate'], { databaseUrl: db.url, cwd: app.dir, env: wasm });
+      expect(validate.code, validate.stdout + validate.stderr).toBe(0);
+      expect(validate.stdout + validate.stderr).toContain('is valid');
     } finally {
       app.remove();
     }
