@@ -249,5 +249,5 @@ describe('drift', () => {
       );
     }
     expect((await checkDrift({ databaseUrl: db.url })).clean).toBe(true);
-  });
+  }, 240_000); // two whole drift checks (the CLI's and the last one): each a reference database and 5 CLI runs
 });
