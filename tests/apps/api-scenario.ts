@@ -100,3 +100,26 @@ export async function exerciseVectorApi(routes: { readonly documents: string; re
   expect((all.body as { results: Hit[] }).results).toHaveLength(texts.length + withVectors.length);
   return { added: addedBody };
 }
+
+/**
+ * A failure on the server's side: the documents table renamed away under the running app, then a search.
+ * The answer is a 500 with the library's code and a fixed message (no SQL, no table name, no stack), and the
+ * table is put back.
+ */
+export async function exerciseServerFailure(
+  searchUrl: string,
+  sql: (statement: string) => Promise<unknown>,
+): Promise<{ readonly code: string }> {
+  await sql('ALTER TABLE "documents" RENAME TO "documents_gone"');
+  try {
+    const answer = await postJson(searchUrl, { query: 'anything', k: 3 });
+    expect(answer.status, JSON.stringify(answer.body)).toBe(500);
+    const text = JSON.stringify(answer.body);
+    expect(text).not.toMatch(/documents|relation|SELECT|\bat\b/);
+    const error = (answer.body as { error: { code: string; message: string } }).error;
+    expect(error.code).toMatch(/^[A-Z_]+$/);
+    return { code: error.code };
+  } finally {
+    await sql('ALTER TABLE "documents_gone" RENAME TO "documents"');
+  }
+}

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { openTestDatabase, type TestDatabase } from '../support/database.js';
 import { describeOnly } from '../support/engines.js';
-import { exerciseVectorApi } from './api-scenario.js';
+import { exerciseServerFailure, exerciseVectorApi } from './api-scenario.js';
 import {
   type AppServer,
   freePort,
@@ -75,7 +75,7 @@ describeOnly(
       server = await startServer(process.execPath, [join('dist', 'main.js')], {
         cwd: app,
         port,
-        env: { ...env, NODE_ENV: 'production', PORT: String(port), HOST: '127.0.0.1' },
+        env: { ...env, NODE_ENV: 'production', PORT: String(port), HOST: '127.0.0.1', NO_COLOR: '1' },
       });
       steps.push(`server ready ${((Date.now() - serverStarted) / 1000).toFixed(1)} s`);
 
@@ -93,6 +93,17 @@ describeOnly(
       });
       expect(notJson.status).toBe(400);
       expect(server.output()).not.toMatch(/ERROR/);
+
+      // The database fails under the app: PgVectorExceptionFilter answers 500 with the code, nothing of the
+      // SQL, and logs the error through Nest's logger.
+      const client = await db.connect();
+      try {
+        const failure = await exerciseServerFailure(`${server.url}/search`, (q) => client.query(q));
+        expect(failure.code).not.toBe('INTERNAL_ERROR');
+      } finally {
+        await client.end();
+      }
+      expect(server.output()).toMatch(/ERROR \[PgVectorExceptionFilter\]/);
       steps.push(`total ${((Date.now() - started) / 1000).toFixed(1)} s`);
     });
   },

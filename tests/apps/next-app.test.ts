@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { openTestDatabase, type TestDatabase } from '../support/database.js';
 import { describeOnly } from '../support/engines.js';
-import { exerciseVectorApi } from './api-scenario.js';
+import { exerciseServerFailure, exerciseVectorApi } from './api-scenario.js';
 import {
   type AppServer,
   freePort,
@@ -97,6 +97,16 @@ describeOnly(
         error: { code: 'INVALID_ARGUMENT', message: expect.stringContaining('JSON') },
       });
       expect(server.output()).not.toMatch(/Error/);
+
+      // The database fails under the app: 500, the code, nothing of the SQL; the error in the server log.
+      const client = await db.connect();
+      try {
+        const failure = await exerciseServerFailure(`${server.url}/api/search`, (q) => client.query(q));
+        expect(failure.code).not.toBe('INTERNAL_ERROR'); // a PgVectorError, translated by the store
+      } finally {
+        await client.end();
+      }
+      expect(server.output()).toMatch(/prisma-pgvector: .*PgVectorError.*42P01/);
       steps.push(`total ${((Date.now() - started) / 1000).toFixed(1)} s`);
     });
   },
