@@ -24,9 +24,9 @@
 import { raw, sqltag as sql } from '@prisma/client/runtime/client';
 import type pg from 'pg';
 import type { PrismaClient } from '../src/generated/prisma/client.js';
-import { createVectorStore } from '../src/store.js';
-import { resolveStoreConfig } from '../src/store-config.js';
-import { encodeCopyTuple, prepareCopyRow } from '../src/store-copy.js';
+import { resolveStoreConfig } from '../src/store/config.js';
+import { encodeCopyTuple, prepareCopyRow } from '../src/store/copy.js';
+import { createVectorStore } from '../src/store/vector-store.js';
 import type { Mixture, Row } from './dataset.js';
 import { capturingClient, resetTable } from './engine.js';
 import { copyBinaryRows, copyFrom, vectorBinary } from './pg-copy.js';

@@ -15,7 +15,7 @@ import type { Sql } from '@prisma/client/runtime/client';
 import pg from 'pg';
 import { startNativeServer } from '../src/embedded/native-server.js';
 import { PrismaClient } from '../src/generated/prisma/client.js';
-import type { VectorStoreClient } from '../src/store.js';
+import type { VectorStoreClient } from '../src/store/vector-store.js';
 
 /** Which database a run measures. */
 export type EngineKind = 'embedded' | 'native' | 'url';

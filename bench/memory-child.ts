@@ -6,7 +6,7 @@
  * object `{ url, table, dims, rows, seed, method }`; prints one JSON line with the figures.
  */
 
-import { createVectorStore } from '../src/store.js';
+import { createVectorStore } from '../src/store/vector-store.js';
 import { toDoc } from './bulk-load.js';
 import { Mixture } from './dataset.js';
 import { prismaClient } from './engine.js';

@@ -9,9 +9,9 @@
 
 import type pg from 'pg';
 import type { PrismaClient } from '../src/generated/prisma/client.js';
-import { createVectorStore } from '../src/store.js';
-import type { IterativeScan } from '../src/store-config.js';
-import type { PoolQuery, StorePool, StorePoolClient } from '../src/store-pool.js';
+import type { IterativeScan } from '../src/store/config.js';
+import type { PoolQuery, StorePool, StorePoolClient } from '../src/store/pool.js';
+import { createVectorStore } from '../src/store/vector-store.js';
 import { exactTopK, type Row, recallOf } from './dataset.js';
 import { type Goal, goal, now, roundOrder, type Summary, summarize } from './stats.js';
 
@@ -56,7 +56,7 @@ export interface RecallResult {
   readonly recommendedBy: string;
   /** The bench's own rule on its own ladder (smallest ef_search with mean recall ≥ 0.95), for comparison. */
   readonly benchRule: number | undefined;
-  /** What src/tuning.ts measured (recall vs its own exact search, p50 of the bare query), when it ran. */
+  /** What src/ops/tuning.ts measured (recall vs its own exact search, p50 of the bare query), when it ran. */
   readonly tuner?: {
     readonly recommended: number | undefined;
     readonly steps: readonly { value: number; recall: number; p50Ms: number; plannerUsesIndex: boolean }[];
@@ -159,12 +159,12 @@ export async function benchRecall(opts: {
     );
   }
   const benchRule = recommend(ladder);
-  // The tuner's recommendation (src/tuning.ts, the same rule, measured on its own through pg) when it is
+  // The tuner's recommendation (src/ops/tuning.ts, the same rule, measured on its own through pg) when it is
   // there and works; otherwise the bench's rule on its own ladder.
   let tuner: RecallResult['tuner'];
   let tunerError: string | undefined;
   try {
-    const { tune } = await import('../src/tuning.js');
+    const { tune } = await import('../src/ops/tuning.js');
     const start = now();
     const t = await tune(opts.client, {
       table,
@@ -184,7 +184,7 @@ export async function benchRecall(opts: {
       seconds: (now() - start) / 1000,
     };
     log(
-      `    ${dims}d tuner (src/tuning.ts): recommends ef_search ${t.recommended ?? 'none'} in ${tuner.seconds.toFixed(1)} s`,
+      `    ${dims}d tuner (src/ops/tuning.ts): recommends ef_search ${t.recommended ?? 'none'} in ${tuner.seconds.toFixed(1)} s`,
     );
   } catch (error) {
     tunerError = error instanceof Error ? error.message : String(error);
@@ -193,8 +193,8 @@ export async function benchRecall(opts: {
   const recommendedEfSearch = tuner === undefined ? benchRule : tuner.recommended;
   const recommendedBy =
     tuner === undefined
-      ? `the bench's rule (smallest ef_search of the ladder with mean recall@10 ≥ ${RECALL_TARGET}); src/tuning.ts failed: ${tunerError}`
-      : `src/tuning.ts \`tune()\` on the same queries and ladder (the bench's own rule gives ${benchRule ?? 'none'})`;
+      ? `the bench's rule (smallest ef_search of the ladder with mean recall@10 ≥ ${RECALL_TARGET}); src/ops/tuning.ts failed: ${tunerError}`
+      : `src/ops/tuning.ts \`tune()\` on the same queries and ladder (the bench's own rule gives ${benchRule ?? 'none'})`;
   const ef = recommendedEfSearch ?? EF_LADDER[EF_LADDER.length - 1]!;
 
   // Filtered searches, at the recommended ef_search.

@@ -15,7 +15,7 @@
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { createVectorStore } from '../src/store.js';
+import { createVectorStore } from '../src/store/vector-store.js';
 import { benchBulkLoad, toDoc } from './bulk-load.js';
 import { Mixture, type Row } from './dataset.js';
 import { openEngine, pgClient, prismaClient, resetTable, rssOf, runInfo } from './engine.js';

@@ -11,7 +11,7 @@
 import type { Sql } from '@prisma/client/runtime/client';
 import pg from 'pg';
 import type { PrismaClient } from '../src/generated/prisma/client.js';
-import { createVectorStore } from '../src/store.js';
+import { createVectorStore } from '../src/store/vector-store.js';
 import { capturingClient } from './engine.js';
 import { type Goal, goal, now, roundOrder, type Summary, summarize } from './stats.js';
 

@@ -2,7 +2,7 @@
 /**
  * What to do when pgvector is missing: the one place this advice is written. Used by the offline schema
  * engine (`schema-engine.mjs`, plain JS that runs before any build) to explain a failed `CREATE EXTENSION`,
- * and by `prisma-pgvector doctor` (TypeScript, `src/doctor-checks/pgvector-advice.ts`, which loads this file
+ * and by `prisma-pgvector doctor` (TypeScript, `src/ops/checks/pgvector-advice.ts`, which loads this file
  * at run time because the build's rootDir is `src`).
  */
 

@@ -17,7 +17,7 @@ import { doctor, formatDoctorReport, formatTuneResult, tune } from '../src/admin
 import { startEmbeddedServer } from '../src/embedded/server.js';
 import { PrismaClient } from '../src/generated/prisma/client.js';
 import { createVectorStore, HashingEmbedder, type SearchPlan } from '../src/index.js';
-import { runPrismaCli } from '../src/prisma-cli.js';
+import { runPrismaCli } from '../src/schema/prisma-cli.js';
 
 const DATA_DIR = '.data/demo';
 const CORPUS = new URL('./corpus.jsonl', import.meta.url);

@@ -4,9 +4,8 @@
 // Importing it loads no PGlite: `checkDrift` and `createIndexMigration` load the embedded database (an
 // optional peer dependency) when they run, and throw `MISSING_DEPENDENCY` when it is not installed.
 
-export * from './doctor.js';
-export { type CheckDriftOptions, checkDrift, type DriftCheck, type DriftReport } from './drift.js';
-export * from './index-advisor.js';
+export { installCommand, OPTIONAL_PACKAGES, type OptionalPackage } from './core/optional-dependency.js';
+export * from './indexes/advisor.js';
 export {
   type BuildIndexOptions,
   type BuildIndexResult,
@@ -15,12 +14,7 @@ export {
   describeVectorColumn,
   findInvalidIndexes,
   type InvalidIndex,
-} from './index-build.js';
-export {
-  type CreateIndexMigrationOptions,
-  createIndexMigration,
-  type IndexMigration,
-} from './index-migration.js';
+} from './indexes/build.js';
 export {
   defaultIndexName,
   dropIndexDdl,
@@ -32,10 +26,14 @@ export {
   prismaIndexLine,
   type ResolvedIndexSpec,
   resolveIndexSpec,
-} from './indexes.js';
-export * from './maintenance.js';
-export { installCommand, OPTIONAL_PACKAGES, type OptionalPackage } from './optional-dependency.js';
-export { type PrismaCliOptions, type PrismaCliResult, runPrismaCli } from './prisma-cli.js';
+} from './indexes/index-spec.js';
+export {
+  type CreateIndexMigrationOptions,
+  createIndexMigration,
+  type IndexMigration,
+} from './indexes/migration.js';
+export * from './ops/doctor.js';
+export * from './ops/maintenance.js';
 export {
   DEFAULT_EF_SEARCH_LADDER,
   DEFAULT_PROBES_LADDER,
@@ -47,4 +45,6 @@ export {
   type TuneResult,
   type TuneStep,
   tune,
-} from './tuning.js';
+} from './ops/tuning.js';
+export { type CheckDriftOptions, checkDrift, type DriftCheck, type DriftReport } from './schema/drift.js';
+export { type PrismaCliOptions, type PrismaCliResult, runPrismaCli } from './schema/prisma-cli.js';

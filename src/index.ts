@@ -4,11 +4,40 @@
 // The other doors: `prisma-pgvector/admin` (doctor, drift, index tooling, maintenance, tuning, the Prisma CLI
 // runner), `prisma-pgvector/embedded` (the embedded database), `prisma-pgvector/schema-engine`.
 
-export * from './embedder.js';
-export * from './errors.js';
-export * from './filter.js';
-export * from './metric.js';
-export { OpenAIEmbedder, type OpenAIEmbedderOptions } from './openai-embedder.js';
+export * from './core/embedder.js';
+export * from './core/errors.js';
+export * from './core/filter.js';
+export * from './core/metric.js';
+export { OpenAIEmbedder, type OpenAIEmbedderOptions } from './core/openai-embedder.js';
+export {
+  type ErrorContext,
+  EXTENSION_MISSING_FIX,
+  serverErrorFields,
+  shortenVectorsIn,
+  translateDatabaseError,
+} from './core/translate-error.js';
+export * from './core/vector.js';
+export {
+  type ColumnNames,
+  DEFAULT_COLUMNS,
+  ID_TYPES,
+  type IdType,
+  ITERATIVE_SCANS,
+  type IterativeScan,
+  MAX_BIND_PARAMETERS,
+  quoteIdentifier,
+  type ResolvedStoreConfig,
+  resolveStoreConfig,
+  type SearchVia,
+  STORE_DEFAULTS,
+  type StoreTransactionOptions,
+  type VectorEncodingOption,
+  type VectorStoreConfig,
+} from './store/config.js';
+export { COPY_STATEMENT_BYTES } from './store/copy.js';
+export type { DocumentInput, Embedding, EmbeddingInput } from './store/input.js';
+export type { PoolQuery, StorePool, StorePoolClient } from './store/pool.js';
+export { type VectorStoreExtension, vectorStoreExtension } from './store/prisma-extension.js';
 export {
   assertMetricSupported,
   DEFAULT_EF_SEARCH,
@@ -22,7 +51,8 @@ export {
   type SearchTuning,
   type SearchTuningContext,
   type SearchTuningRequest,
-} from './search-tuning.js';
+} from './store/search-settings.js';
+export { HIT_FIELDS, type HitField } from './store/sql.js';
 export {
   batchRows,
   createVectorStore,
@@ -42,34 +72,4 @@ export {
   type WriteManyOptions,
   type WriteManyResult,
   type WriteMethod,
-} from './store.js';
-export {
-  type ColumnNames,
-  DEFAULT_COLUMNS,
-  ID_TYPES,
-  type IdType,
-  ITERATIVE_SCANS,
-  type IterativeScan,
-  MAX_BIND_PARAMETERS,
-  quoteIdentifier,
-  type ResolvedStoreConfig,
-  resolveStoreConfig,
-  type SearchVia,
-  STORE_DEFAULTS,
-  type StoreTransactionOptions,
-  type VectorEncodingOption,
-  type VectorStoreConfig,
-} from './store-config.js';
-export { COPY_STATEMENT_BYTES } from './store-copy.js';
-export { type VectorStoreExtension, vectorStoreExtension } from './store-extension.js';
-export type { DocumentInput, Embedding, EmbeddingInput } from './store-input.js';
-export type { PoolQuery, StorePool, StorePoolClient } from './store-pool.js';
-export { HIT_FIELDS, type HitField } from './store-sql.js';
-export {
-  type ErrorContext,
-  EXTENSION_MISSING_FIX,
-  serverErrorFields,
-  shortenVectorsIn,
-  translateDatabaseError,
-} from './translate-error.js';
-export * from './vector.js';
+} from './store/vector-store.js';

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
-import { adviseIndex } from '../index-advisor.js';
-import { describeVectorColumn, withPgClient } from '../index-build.js';
-import { qualifiedTable, quoteIdentifier } from '../indexes.js';
+import { adviseIndex } from '../indexes/advisor.js';
+import { describeVectorColumn, withPgClient } from '../indexes/build.js';
+import { qualifiedTable, quoteIdentifier } from '../indexes/index-spec.js';
 import type { Command } from './command.js';
 import {
   bytesOption,

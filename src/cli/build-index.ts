@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
-import { buildIndex, describeVectorColumn, withPgClient } from '../index-build.js';
-import { type IndexSpec, indexDdl } from '../indexes.js';
-import { VECTOR_TYPES, type VectorType } from '../metric.js';
+import { VECTOR_TYPES, type VectorType } from '../core/metric.js';
+import { buildIndex, describeVectorColumn, withPgClient } from '../indexes/build.js';
+import { type IndexSpec, indexDdl } from '../indexes/index-spec.js';
 import type { Command } from './command.js';
 import {
   bytesOption,

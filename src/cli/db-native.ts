@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
+import { isPgVectorError } from '../core/errors.js';
 import {
   attachNativeServer,
   DEFAULT_NATIVE_ROOT,
@@ -11,7 +12,6 @@ import {
   type NativeServerOptions,
   startNativeServer,
 } from '../embedded/native-server.js';
-import { isPgVectorError } from '../errors.js';
 import type { Command } from './command.js';
 
 /** Where `db-native start` records the detached server by default, under the project directory. */
@@ -20,7 +20,7 @@ const STATE_FILE = '.native/state.json';
 const help = `Usage: prisma-pgvector db-native [start | stop | status] [options]
 
 Runs a native PostgreSQL ${NATIVE_POSTGRES_MAJOR} + pgvector (Debian 13 packages in a root made by debootstrap
-under ${DEFAULT_NATIVE_ROOT}, built on first use: 1-2 minutes, ~700 MB) as a throwaway cluster on 127.0.0.1,
+under ${DEFAULT_NATIVE_ROOT}, built on first use: 1-2 minutes, ~600 MB) as a throwaway cluster on 127.0.0.1,
 trust authentication, superuser postgres. For development, tests (TEST_DATABASE_URL), CI and benchmarks.
 Prints DATABASE_URL=<url> on stdout; everything else goes to stderr.
 
@@ -53,7 +53,7 @@ See docs/NATIVE.md.`;
  */
 export const dbNativeCommand: Command = {
   name: 'db-native',
-  summary: 'Run a native PostgreSQL 17 + pgvector (debootstrapped root) on 127.0.0.1',
+  summary: 'run a native PostgreSQL 17 + pgvector (debootstrapped root) on 127.0.0.1',
   help,
   run,
 };

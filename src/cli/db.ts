@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
+import { isPgVectorError } from '../core/errors.js';
+import { loadEmbeddedServer } from '../core/optional-dependency.js';
 import { DEFAULT_DATA_DIR } from '../embedded/data-dir.js';
 import type { EmbeddedServer, EmbeddedServerOptions } from '../embedded/server.js';
 import { DEFAULT_EMBEDDED_PORT, DEFAULT_MAX_CONNECTIONS } from '../embedded/server-defaults.js';
-import { isPgVectorError } from '../errors.js';
-import { loadEmbeddedServer } from '../optional-dependency.js';
 import type { Command } from './command.js';
 
 const help = `Usage: prisma-pgvector db [options]

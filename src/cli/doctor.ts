@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
-import { doctor, doctorExitCode, formatDoctorReport, parseFilterArgument } from '../doctor.js';
-import { parseMetric } from '../metric.js';
+import { parseMetric } from '../core/metric.js';
+import { doctor, doctorExitCode, formatDoctorReport, parseFilterArgument } from '../ops/doctor.js';
 import type { Command } from './command.js';
 
 const help = `Usage: prisma-pgvector doctor [--url URL] [--metric cosine] [--k 10] [--large-table-rows N]

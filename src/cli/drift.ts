@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { checkDrift } from '../drift.js';
+import { checkDrift } from '../schema/drift.js';
 import type { Command } from './command.js';
 
 const help = `Usage: prisma-pgvector drift [--url URL] [--schema FILE] [--migrations DIR] [--json]

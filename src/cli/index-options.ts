@@ -1,8 +1,8 @@
 /** Option parsing shared by the index commands (`advise`, `build-index`, `migration index`, `maintain`). */
 
-import { isPgVectorError } from '../errors.js';
-import type { IndexExpression } from '../indexes.js';
-import { INDEX_METHODS, type IndexMethod, type Metric, parseMetric } from '../metric.js';
+import { isPgVectorError } from '../core/errors.js';
+import { INDEX_METHODS, type IndexMethod, type Metric, parseMetric } from '../core/metric.js';
+import type { IndexExpression } from '../indexes/index-spec.js';
 
 /** `parseArgs` options that describe an index, shared by `build-index` and `migration index`. */
 export const INDEX_SPEC_OPTIONS = {

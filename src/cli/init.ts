@@ -1,5 +1,6 @@
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+import { METRIC_NAMES, VECTOR_TYPES, type VectorType } from '../core/metric.js';
 import {
   applyInitPlan,
   formatInitPlan,
@@ -7,9 +8,8 @@ import {
   type InitOptions,
   type InitPartialIndex,
   planInit,
-} from '../init.js';
-import { METRIC_NAMES, VECTOR_TYPES, type VectorType } from '../metric.js';
-import { ID_TYPES, type IdType } from '../store-config.js';
+} from '../schema/init.js';
+import { ID_TYPES, type IdType } from '../store/config.js';
 import type { Command } from './command.js';
 import { intOption, metricOption, runCommand, UsageError, wantsJson } from './index-options.js';
 

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { maintain } from '../maintenance.js';
+import { maintain } from '../ops/maintenance.js';
 import type { Command } from './command.js';
 import { numberOption, runCommand, urlOption, wantsJson } from './index-options.js';
 

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { createIndexMigration } from '../index-migration.js';
+import { createIndexMigration } from '../indexes/migration.js';
 import type { Command } from './command.js';
 import {
   expressionOption,

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { parseMetric } from '../metric.js';
-import { formatTuneResult, type PersistScope, tune } from '../tuning.js';
+import { parseMetric } from '../core/metric.js';
+import { formatTuneResult, type PersistScope, tune } from '../ops/tuning.js';
 import type { Command } from './command.js';
 
 const help = `Usage: prisma-pgvector tune [--url URL] [--table documents] [--column embedding] [--metric cosine]

@@ -1,5 +1,5 @@
 import type { PGlite } from '@electric-sql/pglite';
-import { PgVectorError } from '../errors.js';
+import { PgVectorError } from '../core/errors.js';
 
 /** Emscripten exit status PGlite uses for Postgres's error longjmp (pglitec.c POSTGRES_MAIN_LONGJMP). */
 const POSTGRES_MAIN_LONGJMP = 100;

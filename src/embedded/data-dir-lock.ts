@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { closeSync, linkSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { PgVectorError } from '../errors.js';
+import { PgVectorError } from '../core/errors.js';
 import { DATA_DIR_LOCK_FILE, isErrnoException } from './data-dir.js';
 
 /**

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { PgVectorError } from '../errors.js';
+import { PgVectorError } from '../core/errors.js';
 
 /**
  * Major version of the PostgreSQL that `@electric-sql/pglite` 0.5.x runs (PostgreSQL 18.6), as written by

@@ -15,7 +15,7 @@
  * dependencies: importing this door loads none of them; each function loads what it needs when called and
  * throws `PgVectorError` `MISSING_DEPENDENCY` (naming the packages and versions to install) when one is missing.
  */
-import { EMBEDDED_PACKAGES, loadOptional } from '../optional-dependency.js';
+import { EMBEDDED_PACKAGES, loadOptional } from '../core/optional-dependency.js';
 import type { EmbeddedDatabase, EmbeddedDatabaseOptions } from './pglite.js';
 import type { EmbeddedPrismaClient, PrismaClientConstructor } from './prisma-client.js';
 import type { EmbeddedServer, EmbeddedServerOptions } from './server.js';

@@ -19,7 +19,7 @@ import {
 } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { PgVectorError } from '../errors.js';
+import { PgVectorError } from '../core/errors.js';
 import { isErrnoException } from './data-dir.js';
 
 /**

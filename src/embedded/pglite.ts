@@ -1,7 +1,7 @@
 import { mkdirSync, realpathSync } from 'node:fs';
 import { type Extensions, PGlite } from '@electric-sql/pglite';
 import { vector as pgvector } from '@electric-sql/pglite-pgvector';
-import { PgVectorError } from '../errors.js';
+import { PgVectorError } from '../core/errors.js';
 import { type BackendGuard, guardBackend } from './backend-guard.js';
 import { assertCompatibleDataDir, DEFAULT_DATA_DIR } from './data-dir.js';
 import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.js';

@@ -1,5 +1,5 @@
 import type { PrismaPGlite } from 'pglite-prisma-adapter';
-import { loadOptional } from '../optional-dependency.js';
+import { loadOptional } from '../core/optional-dependency.js';
 import { type EmbeddedDatabase, type EmbeddedDatabaseOptions, openEmbeddedDatabase } from './pglite.js';
 
 /**

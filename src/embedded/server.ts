@@ -1,5 +1,5 @@
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
-import { isPgVectorError, PgVectorError } from '../errors.js';
+import { isPgVectorError, PgVectorError } from '../core/errors.js';
 import { isErrnoException } from './data-dir.js';
 import { probeWireServer } from './health-probe.js';
 import { type EmbeddedDatabase, type EmbeddedDatabaseOptions, openEmbeddedDatabase } from './pglite.js';

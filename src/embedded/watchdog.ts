@@ -1,4 +1,4 @@
-import { PgVectorError } from '../errors.js';
+import { PgVectorError } from '../core/errors.js';
 
 /** How the watchdog of `startEmbeddedServer` probes the server. */
 export interface WatchdogOptions {

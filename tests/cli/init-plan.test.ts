@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { applyInitPlan, defaultTableName, lineDiff, locateProject, planInit } from '../../src/init.js';
+import { applyInitPlan, defaultTableName, lineDiff, locateProject, planInit } from '../../src/schema/init.js';
 import { repoRoot } from '../support/prisma-cli.js';
 import { createAppProject, snapshot } from './init-project.js';
 

@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkDrift } from '../../src/drift.js';
 import { createVectorStore } from '../../src/index.js';
+import { checkDrift } from '../../src/schema/drift.js';
 import { openTestDatabase, type TestDatabase } from '../support/database.js';
 import { runPrisma } from '../support/prisma-cli.js';
 import { createAppProject, runCli, snapshot } from './init-project.js';

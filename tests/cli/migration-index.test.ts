@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkDrift } from '../../src/drift.js';
+import { checkDrift } from '../../src/schema/drift.js';
 import {
   createExternalDatabase,
   externalUrl,

@@ -11,6 +11,7 @@ import {
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { isPgVectorError, type PgVectorErrorCode } from '../../src/core/errors.js';
 import {
   assertCompatibleDataDir,
   DATA_DIR_LOCK_FILE,
@@ -27,7 +28,6 @@ import {
   queryText,
   splitMessages,
 } from '../../src/embedded/wire-protocol.js';
-import { isPgVectorError, type PgVectorErrorCode } from '../../src/errors.js';
 
 const root = mkdtempSync(join(tmpdir(), 'pgv-datadir-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { isPgVectorError, type PgVectorErrorCode } from '../../src/core/errors.js';
 import { DATA_DIR_LOCK_FILE, PGLITE_POSTGRES_MAJOR } from '../../src/embedded/data-dir.js';
 import { type EmbeddedDatabase, openEmbeddedDatabase } from '../../src/embedded/pglite.js';
 import {
@@ -25,7 +26,6 @@ import {
   startEmbeddedServer,
 } from '../../src/embedded/server.js';
 import { concatBytes, encodeMessage, MessageType } from '../../src/embedded/wire-protocol.js';
-import { isPgVectorError, type PgVectorErrorCode } from '../../src/errors.js';
 import { describeOnly } from '../support/engines.js';
 import { cstring, RawClient, text } from '../support/raw-pg-client.js';
 

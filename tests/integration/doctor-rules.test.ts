@@ -3,6 +3,12 @@
  * 0.8 (PGlite ships 0.8.7), indexes larger than shared_buffers (fixed at server start), option parsing.
  */
 import { describe, expect, it } from 'vitest';
+import { isPgVectorError } from '../../src/core/errors.js';
+import { assessEfSearch } from '../../src/ops/checks/ef-search.js';
+import { assessExtension } from '../../src/ops/checks/extension.js';
+import { assessIndexSizes } from '../../src/ops/checks/index-size.js';
+import { assessIvfflatLists } from '../../src/ops/checks/ivfflat-lists.js';
+import { assessTableStats } from '../../src/ops/checks/stale-stats.js';
 import {
   DOCTOR_CHECK_IDS,
   DOCTOR_CHECKS,
@@ -11,13 +17,7 @@ import {
   formatDoctorReport,
   parseFilterArgument,
   resolveDoctorOptions,
-} from '../../src/doctor.js';
-import { assessEfSearch } from '../../src/doctor-checks/ef-search.js';
-import { assessExtension } from '../../src/doctor-checks/extension.js';
-import { assessIndexSizes } from '../../src/doctor-checks/index-size.js';
-import { assessIvfflatLists } from '../../src/doctor-checks/ivfflat-lists.js';
-import { assessTableStats } from '../../src/doctor-checks/stale-stats.js';
-import { isPgVectorError } from '../../src/errors.js';
+} from '../../src/ops/doctor.js';
 
 const advice = { installSteps: '  - apt install postgresql-<major>-pgvector', permission: 'ask an admin' };
 const MB = 1024 * 1024;

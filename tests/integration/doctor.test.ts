@@ -4,8 +4,8 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DoctorCheckId, type DoctorOptions, type DoctorReport, doctor } from '../../src/doctor.js';
-import { formatBytes } from '../../src/doctor-checks/util.js';
+import { formatBytes } from '../../src/ops/checks/util.js';
+import { type DoctorCheckId, type DoctorOptions, type DoctorReport, doctor } from '../../src/ops/doctor.js';
 import { createTestRole, openTestDatabase, type TestDatabase } from '../support/database.js';
 import { itOnly } from '../support/engines.js';
 import { readServerFacts, type ServerFacts } from '../support/server-facts.js';

@@ -1,13 +1,13 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isPgVectorError, type PgVectorError } from '../../src/errors.js';
+import { isPgVectorError, type PgVectorError } from '../../src/core/errors.js';
 import {
   type BuildProgress,
   buildIndex,
   describeVectorColumn,
   findInvalidIndexes,
-} from '../../src/index-build.js';
-import { type IndexSpec, indexDdl } from '../../src/indexes.js';
+} from '../../src/indexes/build.js';
+import { type IndexSpec, indexDdl } from '../../src/indexes/index-spec.js';
 import { openTestDatabase, type TestDatabase } from '../support/database.js';
 
 // Every generated DDL runs on the real database (embedded PGlite + pgvector 0.8.7 by default), and every

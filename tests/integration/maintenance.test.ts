@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { maintain, readTableStats, recommendMaintenance } from '../../src/maintenance.js';
+import { maintain, readTableStats, recommendMaintenance } from '../../src/ops/maintenance.js';
 import { openTestDatabase, type TestDatabase } from '../support/database.js';
 
 let db: TestDatabase;

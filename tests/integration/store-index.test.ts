@@ -4,7 +4,7 @@ import { sqltag as sql } from '@prisma/client/runtime/client';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileFilter, createVectorStore, encodeVectorBinary, type VectorStore } from '../../src/index.js';
-import { buildSearchSql } from '../../src/store-sql.js';
+import { buildSearchSql } from '../../src/store/sql.js';
 import { openTestDatabase, type TestDatabase } from '../support/database.js';
 import { readServerFacts, type ServerFacts } from '../support/server-facts.js';
 import { random, randomVector, vectorIndexStatements } from './helpers.js';

@@ -5,8 +5,8 @@
  */
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isPgVectorError } from '../../src/errors.js';
-import { formatTuneResult, recallAtK, recommendValue, tune } from '../../src/tuning.js';
+import { isPgVectorError } from '../../src/core/errors.js';
+import { formatTuneResult, recallAtK, recommendValue, tune } from '../../src/ops/tuning.js';
 import { createTestRole, openTestDatabase, type TestDatabase } from '../support/database.js';
 import { readServerFacts, type ServerFacts } from '../support/server-facts.js';
 import { random } from './helpers.js';

@@ -4,11 +4,11 @@
 // options, and splits them on whitespace unless escaped: a schema name with a space must survive that.
 import type pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { doctor } from '../../src/doctor.js';
-import { checkDrift } from '../../src/drift.js';
-import { buildIndex, describeVectorColumn } from '../../src/index-build.js';
-import { maintain } from '../../src/maintenance.js';
-import { tune } from '../../src/tuning.js';
+import { buildIndex, describeVectorColumn } from '../../src/indexes/build.js';
+import { doctor } from '../../src/ops/doctor.js';
+import { maintain } from '../../src/ops/maintenance.js';
+import { tune } from '../../src/ops/tuning.js';
+import { checkDrift } from '../../src/schema/drift.js';
 import { openTestDatabase, type TestDatabase } from '../support/database.js';
 import { describeOnly } from '../support/engines.js';
 import { runPrisma } from '../support/prisma-cli.js';

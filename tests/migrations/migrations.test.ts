@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkDrift, type DriftReport } from '../../src/drift.js';
+import { checkDrift, type DriftReport } from '../../src/schema/drift.js';
 import {
   createExternalDatabase,
   externalUrl,

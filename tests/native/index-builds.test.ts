@@ -5,8 +5,8 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { isPgVectorError, PgVectorError } from '../../src/index.js';
-import { type BuildProgress, buildIndex, findInvalidIndexes } from '../../src/index-build.js';
-import type { IndexSpec } from '../../src/indexes.js';
+import { type BuildProgress, buildIndex, findInvalidIndexes } from '../../src/indexes/build.js';
+import type { IndexSpec } from '../../src/indexes/index-spec.js';
 import { openTestDatabase, type TestDatabase } from '../support/database.js';
 import { describeOnly } from '../support/engines.js';
 import { runNode } from '../support/prisma-cli.js';

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isPgVectorError, type PgVectorErrorCode } from '../../src/core/errors.js';
 import {
   ensureNativeRoot,
   inspectNativeRoot,
@@ -13,7 +14,6 @@ import {
   readAptMirror,
   startNativeServer,
 } from '../../src/embedded/native-server.js';
-import { isPgVectorError, type PgVectorErrorCode } from '../../src/errors.js';
 import { describeOnly } from '../support/engines.js';
 
 // The native server module against the real thing: the project's trixie root (.native/root, built first if

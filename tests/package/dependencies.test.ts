@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { EMBEDDED_PACKAGES, installCommand, OPTIONAL_PACKAGES } from '../../src/optional-dependency.js';
+import { EMBEDDED_PACKAGES, installCommand, OPTIONAL_PACKAGES } from '../../src/core/optional-dependency.js';
 import { repoRoot, runNode } from '../support/prisma-cli.js';
 
 // The dependency layout an app lives with (README "Install size"): what the app owns is a peer with a range
@@ -84,7 +84,7 @@ describe('a missing optional package, through the built package', () => {
   writeFileSync(join(dir, 'throws.mjs'), "throw new Error('boom');\n");
 
   async function tryLoad(format: 'esm' | 'cjs', file: string) {
-    const built = join(repoRoot, 'dist', format, 'optional-dependency.js');
+    const built = join(repoRoot, 'dist', format, 'core', 'optional-dependency.js');
     const target = join(dir, file);
     // The CommonJS build's import() is tsc's require() in a promise: the same here.
     const load =

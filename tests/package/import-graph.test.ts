@@ -23,7 +23,7 @@ const HEAVY: readonly [string, RegExp][] = [
     /\/dist\/(?:esm|cjs)\/embedded\/(?:pglite|server|prisma-client|backend-guard)\.js$/,
   ],
   ['the embedded door', /\/dist\/(?:esm|cjs)\/embedded\//],
-  ['the Prisma CLI runner', /\/dist\/(?:esm|cjs)\/prisma-cli\.js$/],
+  ['the Prisma CLI runner', /\/dist\/(?:esm|cjs)\/schema\/prisma-cli\.js$/],
 ];
 const DOORS: readonly [door: string, allowed: readonly string[]][] = [
   ['prisma-pgvector', []],

@@ -1,11 +1,15 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type PrismaCliResult, runNode as runNodeProcess, runPrismaCli } from '../../src/prisma-cli.js';
+import {
+  type PrismaCliResult,
+  runNode as runNodeProcess,
+  runPrismaCli,
+} from '../../src/schema/prisma-cli.js';
 
 /** The repository root (prisma.config.ts lives there). */
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-export type { PrismaCliResult as CliResult } from '../../src/prisma-cli.js';
+export type { PrismaCliResult as CliResult } from '../../src/schema/prisma-cli.js';
 
 /** Runs the real Prisma CLI as a user would (`npx prisma ...`), from the repository root by default. */
 export function runPrisma(

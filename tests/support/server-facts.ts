@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { pgvectorAtLeast } from '../../src/search-tuning.js';
+import { pgvectorAtLeast } from '../../src/store/search-settings.js';
 
 /**
  * What the server a test runs on is, read from that server: tests derive versions, plans and settings they

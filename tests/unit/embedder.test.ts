@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { type Embedder, HashingEmbedder } from '../../src/embedder.js';
-import { PgVectorError } from '../../src/errors.js';
-import { validateVector } from '../../src/vector.js';
+import { type Embedder, HashingEmbedder } from '../../src/core/embedder.js';
+import { PgVectorError } from '../../src/core/errors.js';
+import { validateVector } from '../../src/core/vector.js';
 
 function cosine(a: readonly number[], b: readonly number[]): number {
   let dot = 0;

@@ -1,6 +1,6 @@
 import { raw } from '@prisma/client/runtime/client';
 import { describe, expect, it } from 'vitest';
-import { PgVectorError } from '../../src/errors.js';
+import { PgVectorError } from '../../src/core/errors.js';
 import {
   analyzeFilter,
   type CompileFilterOptions,
@@ -9,7 +9,7 @@ import {
   MAX_FILTER_CONDITIONS,
   MAX_FILTER_DEPTH,
   MAX_FILTER_LIST,
-} from '../../src/filter.js';
+} from '../../src/core/filter.js';
 
 const options: CompileFilterOptions = {
   metadataColumn: raw('"metadata"'),

@@ -1,6 +1,6 @@
 import { raw } from '@prisma/client/runtime/client';
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { PgVectorError } from '../../src/errors.js';
+import { PgVectorError } from '../../src/core/errors.js';
 import {
   type CompileFilterOptions,
   compileFilter,
@@ -8,7 +8,7 @@ import {
   type LooseFilter,
   type PartialIndexPredicate,
   partialIndexPredicateSql,
-} from '../../src/filter.js';
+} from '../../src/core/filter.js';
 
 const M = raw('"metadata"');
 const options: CompileFilterOptions = { metadataColumn: M, createdAtColumn: raw('"created_at"') };

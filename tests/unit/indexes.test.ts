@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isPgVectorError, type PgVectorError } from '../../src/errors.js';
+import { isPgVectorError, type PgVectorError } from '../../src/core/errors.js';
 import {
   adviseIndex,
   checkIvfflatTraining,
@@ -7,8 +7,7 @@ import {
   estimateIvfflatBuildBytes,
   suggestLists,
   suggestProbes,
-} from '../../src/index-advisor.js';
-import { parsePrismaModels } from '../../src/index-migration.js';
+} from '../../src/indexes/advisor.js';
 import {
   defaultIndexName,
   dropIndexDdl,
@@ -17,8 +16,9 @@ import {
   prismaIndexLine,
   quoteIdentifier,
   resolveIndexSpec,
-} from '../../src/indexes.js';
-import { recommendMaintenance, type TableStats } from '../../src/maintenance.js';
+} from '../../src/indexes/index-spec.js';
+import { parsePrismaModels } from '../../src/indexes/migration.js';
+import { recommendMaintenance, type TableStats } from '../../src/ops/maintenance.js';
 
 const base: IndexSpec = {
   table: 'documents',

@@ -1,6 +1,6 @@
 import { raw } from '@prisma/client/runtime/client';
 import { describe, expect, it } from 'vitest';
-import { PgVectorError } from '../../src/errors.js';
+import { PgVectorError } from '../../src/core/errors.js';
 import {
   distanceSql,
   distanceToSimilarity,
@@ -19,8 +19,8 @@ import {
   typesFor,
   VECTOR_TYPES,
   type VectorType,
-} from '../../src/metric.js';
-import { vectorParam } from '../../src/vector.js';
+} from '../../src/core/metric.js';
+import { vectorParam } from '../../src/core/vector.js';
 
 function thrown(fn: () => unknown): PgVectorError {
   try {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { encodeCopyTuple, toHalfBits } from '../../src/store-copy.js';
-import { encodeVectorBinary } from '../../src/vector.js';
+import { encodeVectorBinary } from '../../src/core/vector.js';
+import { encodeCopyTuple, toHalfBits } from '../../src/store/copy.js';
 
 describe('toHalfBits (float32 → IEEE binary16, round to nearest even)', () => {
   it.each([

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { PgVectorError } from '../../src/errors.js';
-import { resolveStoreConfig } from '../../src/store-config.js';
-import { prepareCopyRow } from '../../src/store-copy.js';
-import { checkId, checkIds, metadataJson, prepareRow, vectorSql } from '../../src/store-input.js';
+import { PgVectorError } from '../../src/core/errors.js';
+import { resolveStoreConfig } from '../../src/store/config.js';
+import { prepareCopyRow } from '../../src/store/copy.js';
+import { checkId, checkIds, metadataJson, prepareRow, vectorSql } from '../../src/store/input.js';
 
 const config = resolveStoreConfig({ dimensions: 3 });
 

@@ -1,13 +1,18 @@
 import { raw, type Sql } from '@prisma/client/runtime/client';
 import { describe, expect, it } from 'vitest';
-import { HashingEmbedder } from '../../src/embedder.js';
-import { PgVectorError } from '../../src/errors.js';
-import { compileFilter, type LooseFilter } from '../../src/filter.js';
-import { METRIC_NAMES, METRICS } from '../../src/metric.js';
-import { parsePgvectorVersion, pgvectorAtLeast, planSearchTuning } from '../../src/search-tuning.js';
-import { batchRows } from '../../src/store.js';
-import { quoteIdentifier, resolveStoreConfig, type VectorStoreConfig } from '../../src/store-config.js';
-import { metadataJson, prepareRow, vectorSql } from '../../src/store-input.js';
+import { HashingEmbedder } from '../../src/core/embedder.js';
+import { PgVectorError } from '../../src/core/errors.js';
+import { compileFilter, type LooseFilter } from '../../src/core/filter.js';
+import { METRIC_NAMES, METRICS } from '../../src/core/metric.js';
+import {
+  serverErrorFields,
+  shortenVectorsIn,
+  translateDatabaseError,
+} from '../../src/core/translate-error.js';
+import { vectorParam } from '../../src/core/vector.js';
+import { quoteIdentifier, resolveStoreConfig, type VectorStoreConfig } from '../../src/store/config.js';
+import { metadataJson, prepareRow, vectorSql } from '../../src/store/input.js';
+import { parsePgvectorVersion, pgvectorAtLeast, planSearchTuning } from '../../src/store/search-settings.js';
 import {
   buildAnalyzeSql,
   buildDeleteByIdsSql,
@@ -25,9 +30,8 @@ import {
   PGVECTOR_VERSION_SQL,
   type SearchSpec,
   settingEntries,
-} from '../../src/store-sql.js';
-import { serverErrorFields, shortenVectorsIn, translateDatabaseError } from '../../src/translate-error.js';
-import { vectorParam } from '../../src/vector.js';
+} from '../../src/store/sql.js';
+import { batchRows } from '../../src/store/vector-store.js';
 
 const config = resolveStoreConfig({ dimensions: 3 });
 const q = vectorParam([1, 2, 3], 'vector', 3, 'text');

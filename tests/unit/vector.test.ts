@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PgVectorError } from '../../src/errors.js';
+import { PgVectorError } from '../../src/core/errors.js';
 import {
   decodeVectorBinary,
   encodeBitBinary,
@@ -17,7 +17,7 @@ import {
   validateSparseVector,
   validateVector,
   vectorParam,
-} from '../../src/vector.js';
+} from '../../src/core/vector.js';
 
 function thrown(fn: () => unknown): PgVectorError {
   try {

@@ -1,0 +1,349 @@
+/**
+ * Drift-safe vector index migrations: {@link createIndexMigration} writes a Prisma migration folder with the
+ * `CREATE INDEX` for a vector index and the matching `@@index([...], map: "...")` line for schema.prisma —
+ * optionally inserting it — so that `prisma migrate dev` / `migrate diff` never drop the index.
+ *
+ * The partial-index predicate in `where: raw("...")` must be PostgreSQL's own rendering of it
+ * (`((metadata ->> 'type'::text) = 'note'::text)`, not what you wrote), or Prisma sees drift. We get it
+ * the reliable way: the project's migrations are applied to a scratch in-memory database (embedded PGlite +
+ * pgvector), the new index is created there (which also proves pgvector accepts the DDL), and the predicate
+ * is read back with `pg_get_expr(indpred, indrelid)`.
+ *
+ * The migration never uses `CONCURRENTLY`: Prisma runs a migration's script as one unit, and
+ * `CREATE INDEX CONCURRENTLY` cannot run inside a transaction block. On a big, busy table, build the index
+ * with `prisma-pgvector build-index --concurrently` (no write lock) and then record the migration as
+ * applied without running it: `prisma migrate resolve --applied <migration folder name>`.
+ */
+
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import pg from 'pg';
+import { PgVectorError } from '../core/errors.js';
+import type { IndexMethod, Metric, VectorType } from '../core/metric.js';
+import { loadEmbeddedServer } from '../core/optional-dependency.js';
+import {
+  type IndexExpression,
+  type IndexSpec,
+  indexDdl,
+  prismaIndexLine,
+  resolveIndexSpec,
+} from './index-spec.js';
+
+export interface CreateIndexMigrationOptions {
+  /** Index name; also the migration folder's suffix. */
+  readonly name: string;
+  /** The vector column: the Prisma field name or its `@map` column name. */
+  readonly column: string;
+  readonly method: IndexMethod;
+  readonly metric: Metric;
+  readonly m?: number | undefined;
+  readonly efConstruction?: number | undefined;
+  readonly lists?: number | undefined;
+  /** Partial index predicate: RAW SQL from configuration, never from user input. */
+  readonly where?: string | undefined;
+  readonly expression?: IndexExpression | undefined;
+  /** The table (a model's `@@map` name or model name) when several models have the column. */
+  readonly table?: string | undefined;
+  /** Project directory. Default `process.cwd()`. */
+  readonly cwd?: string | undefined;
+  /** Schema file, relative to `cwd`. Default `prisma/schema.prisma`. */
+  readonly schema?: string | undefined;
+  /** Migrations folder, relative to `cwd`. Default `prisma/migrations`. */
+  readonly migrations?: string | undefined;
+  /** Insert the `@@index` line into schema.prisma. */
+  readonly apply?: boolean | undefined;
+  /** Timestamp of the migration folder; default now (UTC), always after the latest existing migration. */
+  readonly now?: Date | undefined;
+}
+
+export interface IndexMigration {
+  /** `<UTC timestamp>_<name>`. */
+  readonly migrationName: string;
+  /** Absolute path of the new migration.sql. */
+  readonly migrationFile: string;
+  /** Its content. */
+  readonly sql: string;
+  /** The CREATE INDEX statement. */
+  readonly ddl: string;
+  /** The line for the model in schema.prisma. */
+  readonly prismaLine: string;
+  /** PostgreSQL's rendering of the predicate, for partial indexes. */
+  readonly predicate: string | undefined;
+  /** `pg_get_indexdef` in the scratch database. */
+  readonly indexDefinition: string;
+  /** The model the index belongs to, and its table. */
+  readonly model: string;
+  readonly table: string;
+  /** True when the line was inserted into schema.prisma. */
+  readonly applied: boolean;
+  readonly schemaFile: string;
+}
+
+interface PrismaField {
+  readonly name: string;
+  readonly column: string;
+  readonly type: string;
+}
+
+interface PrismaModel {
+  readonly name: string;
+  readonly table: string;
+  readonly fields: readonly PrismaField[];
+  /** Offsets of the model body in the schema text. */
+  readonly start: number;
+  readonly end: number;
+  readonly body: string;
+}
+
+/** Models in a schema.prisma, with fields, `@map` columns and `@@map` tables (comments stripped). */
+export function parsePrismaModels(text: string): PrismaModel[] {
+  const models: PrismaModel[] = [];
+  const re = /^model\s+(\w+)\s*\{/gm;
+  for (let match = re.exec(text); match !== null; match = re.exec(text)) {
+    const start = match.index;
+    const close = text.indexOf('\n}', start);
+    const end = close < 0 ? text.length : close + 2;
+    const body = text.slice(start, end);
+    const fields: PrismaField[] = [];
+    let table = match[1] as string;
+    for (const raw of body.split('\n').slice(1)) {
+      const line = raw.replace(/\/\/.*$/, '').trim();
+      const tableMap = /^@@map\(\s*"([^"]+)"\s*\)/.exec(line);
+      if (tableMap) table = tableMap[1] as string;
+      const field = /^(\w+)\s+(\S+)/.exec(line);
+      if (!field || line.startsWith('@@')) continue;
+      const column = /@map\(\s*"([^"]+)"\s*\)/.exec(line)?.[1] ?? (field[1] as string);
+      fields.push({ name: field[1] as string, column, type: field[2] as string });
+    }
+    models.push({ name: match[1] as string, table, fields, start, end, body });
+  }
+  return models;
+}
+
+function findVectorField(
+  models: readonly PrismaModel[],
+  column: string,
+  table: string | undefined,
+): { model: PrismaModel; field: PrismaField; type: VectorType; dimensions: number } {
+  const hits: { model: PrismaModel; field: PrismaField }[] = [];
+  for (const model of models) {
+    if (table !== undefined && model.table !== table && model.name !== table) continue;
+    for (const field of model.fields)
+      if (field.name === column || field.column === column) hits.push({ model, field });
+  }
+  if (hits.length === 0) {
+    throw new PgVectorError(
+      'INVALID_CONFIG',
+      `no model${table ? ` '${table}'` : ''} has a field or column '${column}'`,
+      {
+        fix: 'pass --column with the vector field name (and --table with the model or table name)',
+      },
+    );
+  }
+  if (hits.length > 1) {
+    throw new PgVectorError(
+      'INVALID_CONFIG',
+      `several models have '${column}': ${hits.map((h) => h.model.name).join(', ')}`,
+      { fix: 'pass --table with the model or table name' },
+    );
+  }
+  const hit = hits[0] as { model: PrismaModel; field: PrismaField };
+  const type = /^Unsupported\(\s*"(vector|halfvec|sparsevec|bit)\((\d+)\)"\s*\)\??$/.exec(hit.field.type);
+  if (type === null) {
+    throw new PgVectorError(
+      'INVALID_CONFIG',
+      `${hit.model.name}.${hit.field.name} is ${hit.field.type}, not Unsupported("vector(n)") (or halfvec/sparsevec/bit)`,
+      { fix: 'declare the column as e.g. `embedding Unsupported("vector(1536)")?`' },
+    );
+  }
+  return { ...hit, type: type[1] as VectorType, dimensions: Number(type[2]) };
+}
+
+function timestamp(date: Date): string {
+  const p = (n: number, w = 2) => String(n).padStart(w, '0');
+  return `${date.getUTCFullYear()}${p(date.getUTCMonth() + 1)}${p(date.getUTCDate())}${p(date.getUTCHours())}${p(date.getUTCMinutes())}${p(date.getUTCSeconds())}`;
+}
+
+/** The next migration timestamp: now, or one second after the latest existing one. */
+function nextTimestamp(existing: readonly string[], now: Date): string {
+  let ts = timestamp(now);
+  const latest = existing
+    .map((d) => /^(\d{14})_/.exec(d)?.[1])
+    .filter((x): x is string => x !== undefined)
+    .sort()
+    .at(-1);
+  if (latest !== undefined && ts <= latest) {
+    const y = Number(latest.slice(0, 4));
+    const mo = Number(latest.slice(4, 6)) - 1;
+    const d = Number(latest.slice(6, 8));
+    const h = Number(latest.slice(8, 10));
+    const mi = Number(latest.slice(10, 12));
+    const s = Number(latest.slice(12, 14));
+    ts = timestamp(new Date(Date.UTC(y, mo, d, h, mi, s) + 1000));
+  }
+  return ts;
+}
+
+/** Inserts `line` into the model body: before its `@@map`, else before the closing brace. */
+function insertLine(text: string, model: PrismaModel, line: string): string {
+  const lines = model.body.split('\n');
+  const mapAt = lines.findIndex((l) => /^\s*@@map\(/.test(l));
+  const at = mapAt >= 0 ? mapAt : lines.length - 1;
+  lines.splice(at, 0, `  ${line}`);
+  return text.slice(0, model.start) + lines.join('\n') + text.slice(model.end);
+}
+
+/**
+ * Writes a migration that creates a vector index, and returns the `@@index` line that mirrors it in
+ * schema.prisma (inserted there with `apply`). Runs the project's migrations and the new DDL on a scratch
+ * in-memory database first: the DDL is proven, and the partial predicate is PostgreSQL's rendering.
+ *
+ * ### Examples
+ * ```ts
+ * const m = await createIndexMigration({
+ *   name: 'documents_embedding_note_hnsw_idx', column: 'embedding', method: 'hnsw', metric: 'cosine',
+ *   where: "(metadata ->> 'type') = 'note'", apply: true,
+ * });
+ * m.prismaLine; // '@@index([embedding], map: "documents_embedding_note_hnsw_idx", where: raw("((metadata ->> \'type\'::text) = \'note\'::text)"))'
+ * ```
+ *
+ * The migration it writes (prisma/migrations/<UTC timestamp>_documents_embedding_note_hnsw_idx/migration.sql):
+ * ```sql
+ * CREATE INDEX "documents_embedding_note_hnsw_idx" ON "documents" USING hnsw ("embedding" vector_cosine_ops) WITH (m = 16, ef_construction = 64) WHERE (metadata ->> 'type') = 'note';
+ * ```
+ */
+export async function createIndexMigration(options: CreateIndexMigrationOptions): Promise<IndexMigration> {
+  const cwd = resolve(options.cwd ?? process.cwd());
+  const schemaFile = resolve(cwd, options.schema ?? 'prisma/schema.prisma');
+  const migrationsDir = resolve(cwd, options.migrations ?? 'prisma/migrations');
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(options.name)) {
+    throw new PgVectorError('INVALID_CONFIG', `index name '${options.name}' must be letters, digits and _`, {
+      fix: 'use a name like documents_embedding_note_hnsw_idx (it is also the migration folder name)',
+    });
+  }
+  const schemaText = readFileSync(schemaFile, 'utf8');
+  const models = parsePrismaModels(schemaText);
+  const { model, field, type, dimensions } = findVectorField(models, options.column, options.table);
+  if (model.body.includes(`map: "${options.name}"`)) {
+    throw new PgVectorError('INVALID_CONFIG', `${model.name} already has an index named "${options.name}"`, {
+      fix: 'choose another --name',
+    });
+  }
+  const spec: IndexSpec = {
+    table: model.table,
+    column: field.column,
+    name: options.name,
+    method: options.method,
+    type,
+    dimensions,
+    metric: options.metric,
+    m: options.m,
+    efConstruction: options.efConstruction,
+    lists: options.lists,
+    where: options.where,
+    expression: options.expression,
+  };
+  const resolved = resolveIndexSpec(spec);
+  const ddl = indexDdl(resolved);
+
+  if (!existsSync(migrationsDir)) {
+    throw new PgVectorError('INVALID_CONFIG', `The migrations folder ${migrationsDir} does not exist.`, {
+      fix: 'run from the project root, or pass --migrations <dir> (Prisma 7: migrations.path in prisma.config.ts)',
+    });
+  }
+  const existing = readdirSync(migrationsDir, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+    .sort();
+  const scratch = await renderInScratch(migrationsDir, existing, ddl, options.name);
+
+  const prismaLine = prismaIndexLine(field.name, options.name, scratch.predicate);
+  const migrationName = `${nextTimestamp(existing, options.now ?? new Date())}_${options.name}`;
+  const header = [
+    `-- Vector index "${options.name}" on ${model.table}.${field.column}, written by \`prisma-pgvector migration index\`.`,
+    `-- Mirrored in schema.prisma (model ${model.name}) by:`,
+    `--   ${prismaLine}`,
+    '-- Not CONCURRENTLY: a migration cannot use it. For a big, busy table build the index with',
+    `--   prisma-pgvector build-index --concurrently --name ${options.name} …`,
+    `-- and then mark this migration applied: prisma migrate resolve --applied ${migrationName}`,
+  ];
+  const sql = `${header.join('\n')}\n${ddl};\n`;
+  const dir = join(migrationsDir, migrationName);
+  mkdirSync(dir);
+  const migrationFile = join(dir, 'migration.sql');
+  writeFileSync(migrationFile, sql);
+
+  if (options.apply) writeFileSync(schemaFile, insertLine(schemaText, model, prismaLine));
+  return {
+    migrationName,
+    migrationFile,
+    sql,
+    ddl,
+    prismaLine,
+    predicate: scratch.predicate,
+    indexDefinition: scratch.definition,
+    model: model.name,
+    table: model.table,
+    applied: options.apply ?? false,
+    schemaFile,
+  };
+}
+
+async function renderInScratch(
+  migrationsDir: string,
+  migrations: readonly string[],
+  ddl: string,
+  name: string,
+): Promise<{ predicate: string | undefined; definition: string }> {
+  // The embedded database (an optional peer dependency) is loaded here, not when this module is imported.
+  const { startEmbeddedServer } = await loadEmbeddedServer('createIndexMigration');
+  const server = await startEmbeddedServer({ port: 0, memory: true });
+  const client = new pg.Client({ connectionString: server.url });
+  try {
+    await client.connect();
+    for (const dir of migrations) {
+      let text: string;
+      try {
+        text = readFileSync(join(migrationsDir, dir, 'migration.sql'), 'utf8');
+      } catch {
+        continue;
+      }
+      try {
+        await client.query(text); // simple query protocol: the whole script, as Prisma runs it
+      } catch (error) {
+        throw new PgVectorError(
+          'DATABASE_ERROR',
+          `migration ${dir} failed on a scratch database: ${error instanceof Error ? error.message : String(error)}`,
+          { cause: error, fix: 'fix the migrations first (`prisma migrate deploy` on a fresh database)' },
+        );
+      }
+    }
+    try {
+      await client.query(ddl);
+    } catch (error) {
+      const e = error as { message?: string; hint?: string; code?: string };
+      throw new PgVectorError(
+        'INVALID_CONFIG',
+        `pgvector refused the index on a scratch database: ${e.message}`,
+        {
+          cause: error,
+          server: { sqlState: e.code, hint: e.hint, serverMessage: e.message },
+          ...(e.hint ? { fix: e.hint } : {}),
+        },
+      );
+    }
+    const { rows } = await client.query<{ predicate: string | null; definition: string }>(
+      `SELECT pg_get_expr(i.indpred, i.indrelid) AS predicate, pg_get_indexdef(i.indexrelid) AS definition
+         FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+        WHERE c.relname = $1 AND c.relnamespace = 'public'::regnamespace`,
+      [name],
+    );
+    const row = rows[0];
+    if (row === undefined)
+      throw new PgVectorError('DATABASE_ERROR', `index ${name} not found after creating it`);
+    return { predicate: row.predicate ?? undefined, definition: row.definition };
+  } finally {
+    await client.end().catch(() => {});
+    await server.stop();
+  }
+}
