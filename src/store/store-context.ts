@@ -1,0 +1,184 @@
+/**
+ * The shared context of a vector store: its client and configuration, the state shared across `withClient`,
+ * and the helpers that run statements (bind-parameter limit checked, errors translated) and transactions.
+ */
+
+import type { Sql } from '@prisma/client/runtime/client';
+import { PgVectorError } from '../core/errors.js';
+import { type AnalyzedFilter, analyzeFilter, type Filter } from '../core/filter.js';
+import type { Metric } from '../core/metric.js';
+import { EXTENSION_MISSING_FIX, translateDatabaseError } from '../core/translate-error.js';
+import type { VectorEncoding } from '../core/vector.js';
+import { MAX_BIND_PARAMETERS, type ResolvedStoreConfig } from './config.js';
+import { prepareRow } from './input.js';
+import { argumentError } from './options.js';
+import type { PoolQuery } from './pool.js';
+import { buildVacuumSql, PGVECTOR_VERSION_SQL, type RowValues } from './sql.js';
+import type { MaintenanceResult, VectorStoreClient } from './types.js';
+
+/** Driver adapters known to send `Uint8Array` parameters in binary format (so `$1::vector` runs `vector_recv`). */
+const BINARY_ADAPTERS = ['@prisma/adapter-pg'];
+/** What a store and the stores derived from it with `withClient` share. */
+export interface SharedState {
+  readonly config: ResolvedStoreConfig;
+  version: Promise<string> | undefined;
+  /** Set once the first COPY load found that the server (or a proxy) refuses COPY: why. */
+  copyRefused: string | undefined;
+  /** Whether a COPY load has succeeded (no more probing). */
+  copyWorks: boolean;
+  poolTypes?: PoolQuery['types'];
+}
+
+/** A row as the store's SELECTs and RETURNING clauses name its columns. */
+export interface RawRow {
+  readonly id: unknown;
+  readonly content?: unknown;
+  readonly metadata?: unknown;
+  readonly createdAt?: unknown;
+  readonly embedding?: unknown;
+  readonly distance?: unknown;
+  readonly inserted?: unknown;
+}
+
+function adapterNameOf(client: VectorStoreClient): string | undefined {
+  const engineConfig = (client as { _engineConfig?: { adapter?: { adapterName?: unknown } } })._engineConfig;
+  const name = engineConfig?.adapter?.adapterName;
+  return typeof name === 'string' ? name : undefined;
+}
+
+function isTransactionClient(client: VectorStoreClient): boolean {
+  return (
+    typeof client.$transaction !== 'function' ||
+    typeof (client as { $connect?: unknown }).$connect !== 'function'
+  );
+}
+
+/**
+ * Refuses a statement with more bind parameters than PostgreSQL's protocol can carry (its count is an
+ * int16: {@link MAX_BIND_PARAMETERS}), before it is sent: the server would answer with a protocol error
+ * (08P01) that can end the connection.
+ */
+export function checkParameterCount(statement: Sql, operation: string): void {
+  if (statement.values.length > MAX_BIND_PARAMETERS) {
+    throw argumentError(
+      `${operation}: the statement would bind ${statement.values.length} parameters; PostgreSQL takes at most ${MAX_BIND_PARAMETERS}`,
+      'use a smaller filter (in: [...] lists bind one parameter each) or smaller batches',
+    );
+  }
+}
+
+/**
+ * What the store's job modules (`bulk-writes.ts`, `search.ts`) work with: one store's client, the state it
+ * shares with the stores derived from it, its configuration, and the statement, transaction and error
+ * helpers every job uses. Internal: not exported from the package.
+ */
+export class StoreContext {
+  readonly config: ResolvedStoreConfig;
+  /** How vectors are sent through this client (`'auto'` resolved). */
+  readonly vectorEncoding: VectorEncoding;
+  /** True for a transaction client: the store then never opens a transaction itself. */
+  readonly inTransaction: boolean;
+
+  constructor(
+    readonly client: VectorStoreClient,
+    readonly shared: SharedState,
+  ) {
+    this.config = shared.config;
+    this.inTransaction = isTransactionClient(client);
+    const configured = this.config.vectorEncoding;
+    this.vectorEncoding =
+      configured === 'auto'
+        ? BINARY_ADAPTERS.includes(adapterNameOf(client) ?? '')
+          ? 'binary'
+          : 'text'
+        : configured;
+  }
+
+  /** The installed pgvector version, read once per shared state (see `VectorStore.pgvectorVersion`). */
+  pgvectorVersion(): Promise<string> {
+    this.shared.version ??= this.detectVersion().catch((error: unknown) => {
+      this.shared.version = undefined;
+      throw error;
+    });
+    return this.shared.version;
+  }
+
+  private async detectVersion(): Promise<string> {
+    const rows = await this.query<{ version: unknown }>(PGVECTOR_VERSION_SQL, 'pgvector version check');
+    const version = rows[0]?.version;
+    if (typeof version !== 'string') {
+      throw new PgVectorError(
+        'EXTENSION_MISSING',
+        'the pgvector extension ("vector") is not installed in this database',
+        {
+          fix: EXTENSION_MISSING_FIX,
+        },
+      );
+    }
+    return version;
+  }
+
+  errorContext(operation: string, metric: Metric = this.config.metric) {
+    const c = this.config;
+    return { operation, tableName: c.tableName, vectorType: c.vectorType, dimensions: c.dimensions, metric };
+  }
+
+  async query<R>(statement: Sql, operation: string, client = this.client, metric?: Metric): Promise<R[]> {
+    checkParameterCount(statement, operation);
+    try {
+      return await client.$queryRaw<R[]>(statement);
+    } catch (error) {
+      throw translateDatabaseError(error, this.errorContext(operation, metric));
+    }
+  }
+
+  async execute(statement: Sql, operation: string, client = this.client): Promise<number> {
+    checkParameterCount(statement, operation);
+    try {
+      return await client.$executeRaw(statement);
+    } catch (error) {
+      throw translateDatabaseError(error, this.errorContext(operation));
+    }
+  }
+
+  /** Runs `fn` in the store's own transaction, or directly in the caller's. */
+  async transaction<R>(operation: string, fn: (client: VectorStoreClient) => Promise<R>): Promise<R> {
+    const root = this.client;
+    if (this.inTransaction || root.$transaction === undefined) return fn(root);
+    try {
+      return await root.$transaction(fn, this.config.transactionOptions);
+    } catch (error) {
+      throw translateDatabaseError(error, this.errorContext(operation));
+    }
+  }
+
+  prepare(doc: unknown, path: string, requireId: boolean): RowValues {
+    return prepareRow(this.config, doc, path, this.vectorEncoding, requireId);
+  }
+
+  compile<M extends object>(filter: Filter<M> | undefined): AnalyzedFilter {
+    const c = this.config;
+    return analyzeFilter<M>(filter, {
+      metadataColumn: c.columns.metadata,
+      createdAtColumn: c.columns.createdAt,
+      partialIndexPredicates: c.partialIndexPredicates,
+    });
+  }
+
+  /** `VACUUM (ANALYZE)` of the table (see `VectorStore.maintain`). */
+  async maintain(): Promise<MaintenanceResult> {
+    const statement = buildVacuumSql(this.config);
+    if (this.inTransaction) {
+      throw new PgVectorError(
+        'IN_TRANSACTION',
+        'maintain() runs VACUUM, which cannot run inside a transaction',
+        {
+          fix: 'call maintain() on a store created with the root Prisma client, after the transaction',
+        },
+      );
+    }
+    const started = performance.now();
+    await this.execute(statement, 'maintain');
+    return { statement: statement.text, durationMs: Math.round(performance.now() - started) };
+  }
+}
