@@ -85,23 +85,24 @@ const dateRange = fc
   .filter((o) => Object.keys(o).length > 0);
 
 function filterAt(depth: number): fc.Arbitrary<Record<string, unknown>> {
-  const fields = fc.dictionary(fc.constantFrom(...KEYS), condition, { maxKeys: 2 });
+  const fields = fc.dictionary(fc.constantFrom(...KEYS), condition, { minKeys: 1, maxKeys: 2 });
   if (depth === 0) return fields;
   const inner = filterAt(depth - 1);
-  return fc
-    .tuple(
-      fields,
-      fc.record(
-        {
-          and: fc.array(inner, { minLength: 1, maxLength: 2 }),
-          or: fc.array(inner, { minLength: 1, maxLength: 2 }),
-          not: inner,
-          createdAt: dateRange,
-        },
-        { requiredKeys: [] },
-      ),
-    )
-    .map(([f, logical]) => ({ ...f, ...logical }));
+  const logical = fc.oneof(
+    fc.record({ and: fc.array(inner, { minLength: 1, maxLength: 2 }) }),
+    fc.record({ or: fc.array(inner, { minLength: 1, maxLength: 3 }) }),
+    fc.record({ not: inner }),
+    fc.record({ createdAt: dateRange }),
+  );
+  // Small filters select some rows: most are one or two conditions, some combine smaller ones.
+  return fc.oneof(
+    { weight: 3, arbitrary: fields },
+    { weight: 2, arbitrary: logical },
+    {
+      weight: 1,
+      arbitrary: fc.tuple(fields, logical).map(([f, l]) => ({ ...f, ...l })),
+    },
+  );
 }
 
 /** Well-formed filters of the whole language, nested up to three levels. */
