@@ -201,6 +201,13 @@ function classify(fields: ServerErrorFields, context: ErrorContext): Translation
         code: 'DATABASE_ERROR',
         fix: `configure columns to match the columns of ${context.tableName}`,
       };
+    case '22021':
+    case '22P05':
+      // The store refuses such text before SQL; this reaches SQL the store did not check (e.g. raw input).
+      return {
+        code: 'DATABASE_ERROR',
+        fix: 'a text or JSON value holds a NUL character (\\u0000) or an unpaired UTF-16 surrogate, which PostgreSQL cannot store: remove or replace it',
+      };
     case '57014':
       return { code: 'QUERY_CANCELED', fix: queryCanceledFix(message) };
   }
