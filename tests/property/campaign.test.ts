@@ -564,10 +564,11 @@ async function runWrite(op: WriteOp, s: VectorStore): Promise<void> {
       expect(r.value).toBe(before !== undefined);
       if (before === undefined) return;
       if (patch === undefined) throw new Error('the store accepted a patch the test could not read');
+      // A field left undefined is left as it is.
       model.set(op.id as string, {
-        content: 'content' in op.patch ? patch.content : before.content,
-        metadata: 'metadata' in op.patch ? patch.metadata : before.metadata,
-        embedding: 'embedding' in op.patch ? patch.embedding : before.embedding,
+        content: op.patch.content !== undefined ? patch.content : before.content,
+        metadata: op.patch.metadata !== undefined ? patch.metadata : before.metadata,
+        embedding: op.patch.embedding !== undefined ? patch.embedding : before.embedding,
         createdAt: before.createdAt,
       });
       return;
