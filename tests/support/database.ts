@@ -119,9 +119,19 @@ export async function createExternalDatabase(
   u.pathname = `/${name}`;
   const url = u.toString();
   const drop = () =>
-    withClient(serverUrl, (admin) => admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)).then(
-      () => undefined,
-    );
+    withClient(serverUrl, async (admin) => {
+      // `pool.end()` resolves before its clients' sockets close: give sessions that are already ending a
+      // moment to go on their own, or FORCE terminates them and their pool emits an unhandled 57P01.
+      for (let waited = 0; waited < 3000; waited += 50) {
+        const { rows } = await admin.query<{ n: number }>(
+          'SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+          [name],
+        );
+        if ((rows[0]?.n ?? 0) === 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    });
   try {
     // Isolation relies on the server keeping databases apart. The embedded wire server (pglite-socket)
     // ignores the database name, so it cannot stand in for an external server here.
