@@ -3,6 +3,8 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, r
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { expect } from 'vitest';
+import type { TestDatabase } from '../support/database.js';
 import { repoRoot } from '../support/prisma-cli.js';
 
 /**
@@ -228,4 +230,43 @@ export async function postJson(
     parsed = JSON.parse(text);
   } catch {}
   return { status: response.status, body: parsed };
+}
+
+/**
+ * One app test's record: its timed steps, and what {@link AppTestRun.close} releases (the server, the
+ * database, the installed app) and then prints, so that a test file's `afterAll` is one line.
+ */
+export class AppTestRun {
+  readonly steps: string[] = [];
+  server: AppServer | undefined;
+  db: TestDatabase | undefined;
+  remove: (() => void) | undefined;
+
+  constructor(private readonly name: string) {}
+
+  /** Runs a command step, records its time, and fails the test (with its output) when it exits non-zero. */
+  async step(name: string, fn: () => Promise<RunResult>): Promise<RunResult> {
+    const result = await fn();
+    this.steps.push(`${name} ${(result.ms / 1000).toFixed(1)} s`);
+    expect(result.code, `${name}\n${outputOf(result)}`).toBe(0);
+    return result;
+  }
+
+  /** Records the seconds since `since` (a `Date.now()`) under `name`. */
+  mark(name: string, since: number): void {
+    this.steps.push(`${name} ${((Date.now() - since) / 1000).toFixed(1)} s`);
+  }
+
+  /** Stops the server, closes the database, removes the app (each timed), then prints the steps. */
+  async close(): Promise<void> {
+    const timed = async (name: string, fn: () => unknown) => {
+      const t = Date.now();
+      await fn();
+      this.mark(name, t);
+    };
+    await timed('server stop', () => this.server?.stop());
+    await timed('database close', () => this.db?.close());
+    await timed('remove', () => this.remove?.());
+    if (this.steps.length) console.log(`${this.name}: ${this.steps.join(', ')}`);
+  }
 }

@@ -1,17 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { openTestDatabase, type TestDatabase } from '../support/database.js';
+import { openTestDatabase } from '../support/database.js';
 import { describeOnly } from '../support/engines.js';
 import { exerciseServerFailure, exerciseVectorApi } from './api-scenario.js';
 import {
-  type AppServer,
+  AppTestRun,
   freePort,
   initVectorStore,
   npmInstall,
-  outputOf,
   prepareApp,
-  type RunResult,
   run,
   startServer,
 } from './app-fixture.js';
@@ -21,29 +19,8 @@ import {
 // generate, prisma migrate deploy, tsc -p tsconfig.build.json, node dist/main.js on a loopback port, and its
 // controller over HTTP. Minutes of npm: once per CI run, on the native pass.
 
-const steps: string[] = [];
-let db: TestDatabase | undefined;
-let server: AppServer | undefined;
-let remove: (() => void) | undefined;
-
-async function step(name: string, fn: () => Promise<RunResult>): Promise<RunResult> {
-  const result = await fn();
-  steps.push(`${name} ${(result.ms / 1000).toFixed(1)} s`);
-  expect(result.code, `${name}\n${outputOf(result)}`).toBe(0);
-  return result;
-}
-
-afterAll(async () => {
-  const timed = async (name: string, fn: () => unknown) => {
-    const t = Date.now();
-    await fn();
-    steps.push(`${name} ${((Date.now() - t) / 1000).toFixed(1)} s`);
-  };
-  await timed('server stop', () => server?.stop());
-  await timed('database close', () => db?.close());
-  await timed('remove', () => remove?.());
-  if (steps.length) console.log(`nest-app: ${steps.join(', ')}`);
-});
+const record = new AppTestRun('nest-app');
+afterAll(() => record.close());
 
 describeOnly(
   'native',
@@ -53,31 +30,33 @@ describeOnly(
     it('installs, migrates, builds, serves its controller', { timeout: 480_000 }, async () => {
       const started = Date.now();
       const prepared = await prepareApp('nest-app');
-      remove = prepared.remove;
+      record.remove = prepared.remove;
       const { app } = prepared;
-      steps.push(`pack ${((Date.now() - started) / 1000).toFixed(1)} s`);
-      db = await openTestDatabase({ migrate: false });
+      record.mark('pack', started);
+      const db = await openTestDatabase({ migrate: false });
+      record.db = db;
       const env = { DATABASE_URL: db.url };
 
-      await step('npm install', () => npmInstall(app));
-      await step('prisma-pgvector init', () => initVectorStore(app));
-      await step('prisma generate', () => run('npx', ['prisma', 'generate'], { cwd: app, env }));
-      const deploy = await step('prisma migrate deploy', () =>
+      await record.step('npm install', () => npmInstall(app));
+      await record.step('prisma-pgvector init', () => initVectorStore(app));
+      await record.step('prisma generate', () => run('npx', ['prisma', 'generate'], { cwd: app, env }));
+      const deploy = await record.step('prisma migrate deploy', () =>
         run('npx', ['prisma', 'migrate', 'deploy'], { cwd: app, env }),
       );
       expect(deploy.stdout).toMatch(/_prisma_pgvector_documents[\s\S]*_documents_embedding_hnsw_idx/);
-      await step('tsc', () => run('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: app }));
+      await record.step('tsc', () => run('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: app }));
       // CommonJS output, prisma.config.ts left out of dist/ (else dist/main.js moves to dist/src/main.js).
       expect(readFileSync(join(app, 'dist', 'main.js'), 'utf8')).toContain('require("@nestjs/core")');
 
       const port = await freePort();
       const serverStarted = Date.now();
-      server = await startServer(process.execPath, [join('dist', 'main.js')], {
+      const server = await startServer(process.execPath, [join('dist', 'main.js')], {
         cwd: app,
         port,
         env: { ...env, NODE_ENV: 'production', PORT: String(port), HOST: '127.0.0.1', NO_COLOR: '1' },
       });
-      steps.push(`server ready ${((Date.now() - serverStarted) / 1000).toFixed(1)} s`);
+      record.server = server;
+      record.mark('server ready', serverStarted);
 
       const { added } = await exerciseVectorApi({
         documents: `${server.url}/documents`,
@@ -104,7 +83,7 @@ describeOnly(
         await client.end();
       }
       expect(server.output()).toMatch(/ERROR \[PgVectorExceptionFilter\]/);
-      steps.push(`total ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      record.mark('total', started);
     });
   },
 );

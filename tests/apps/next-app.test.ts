@@ -1,16 +1,14 @@
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { openTestDatabase, type TestDatabase } from '../support/database.js';
+import { openTestDatabase } from '../support/database.js';
 import { describeOnly } from '../support/engines.js';
 import { exerciseServerFailure, exerciseVectorApi } from './api-scenario.js';
 import {
-  type AppServer,
+  AppTestRun,
   freePort,
   initVectorStore,
   npmInstall,
-  outputOf,
   prepareApp,
-  type RunResult,
   run,
   startServer,
 } from './app-fixture.js';
@@ -21,29 +19,8 @@ import {
 // and a production build: once per CI run, on the embedded pass (the store's COPY loads and pool searches
 // then go through the embedded wire server, as with `npx prisma-pgvector db`).
 
-const steps: string[] = [];
-let db: TestDatabase | undefined;
-let server: AppServer | undefined;
-let remove: (() => void) | undefined;
-
-async function step(name: string, fn: () => Promise<RunResult>): Promise<RunResult> {
-  const result = await fn();
-  steps.push(`${name} ${(result.ms / 1000).toFixed(1)} s`);
-  expect(result.code, `${name}\n${outputOf(result)}`).toBe(0);
-  return result;
-}
-
-afterAll(async () => {
-  const timed = async (name: string, fn: () => unknown) => {
-    const t = Date.now();
-    await fn();
-    steps.push(`${name} ${((Date.now() - t) / 1000).toFixed(1)} s`);
-  };
-  await timed('server stop', () => server?.stop());
-  await timed('database close', () => db?.close());
-  await timed('remove', () => remove?.());
-  if (steps.length) console.log(`next-app: ${steps.join(', ')}`);
-});
+const record = new AppTestRun('next-app');
+afterAll(() => record.close());
 
 describeOnly(
   'embedded',
@@ -53,20 +30,21 @@ describeOnly(
     it('installs, migrates, builds, serves its routes', { timeout: 480_000 }, async () => {
       const started = Date.now();
       const prepared = await prepareApp('next-app');
-      remove = prepared.remove;
+      record.remove = prepared.remove;
       const { app } = prepared;
-      steps.push(`pack ${((Date.now() - started) / 1000).toFixed(1)} s`);
-      db = await openTestDatabase({ migrate: false });
+      record.mark('pack', started);
+      const db = await openTestDatabase({ migrate: false });
+      record.db = db;
       const env = { DATABASE_URL: db.url, NEXT_TELEMETRY_DISABLED: '1' };
 
-      await step('npm install', () => npmInstall(app));
-      await step('prisma-pgvector init', () => initVectorStore(app));
-      await step('prisma generate', () => run('npx', ['prisma', 'generate'], { cwd: app, env }));
-      const deploy = await step('prisma migrate deploy', () =>
+      await record.step('npm install', () => npmInstall(app));
+      await record.step('prisma-pgvector init', () => initVectorStore(app));
+      await record.step('prisma generate', () => run('npx', ['prisma', 'generate'], { cwd: app, env }));
+      const deploy = await record.step('prisma migrate deploy', () =>
         run('npx', ['prisma', 'migrate', 'deploy'], { cwd: app, env }),
       );
       expect(deploy.stdout).toMatch(/_prisma_pgvector_documents[\s\S]*_documents_embedding_hnsw_idx/);
-      const build = await step('next build', () =>
+      const build = await record.step('next build', () =>
         run('npx', ['next', 'build'], {
           cwd: app,
           env: { ...env, NODE_ENV: 'production' },
@@ -77,12 +55,13 @@ describeOnly(
 
       const port = await freePort();
       const serverStarted = Date.now();
-      server = await startServer(process.execPath, [join('.next', 'standalone', 'server.js')], {
+      const server = await startServer(process.execPath, [join('.next', 'standalone', 'server.js')], {
         cwd: app,
         port,
         env: { ...env, NODE_ENV: 'production', PORT: String(port), HOSTNAME: '127.0.0.1' },
       });
-      steps.push(`server ready ${((Date.now() - serverStarted) / 1000).toFixed(1)} s`);
+      record.server = server;
+      record.mark('server ready', serverStarted);
 
       const { added } = await exerciseVectorApi({
         documents: `${server.url}/api/documents`,
@@ -107,7 +86,7 @@ describeOnly(
         await client.end();
       }
       expect(server.output()).toMatch(/prisma-pgvector: .*PgVectorError.*42P01/);
-      steps.push(`total ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      record.mark('total', started);
     });
   },
 );

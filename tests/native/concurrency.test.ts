@@ -7,7 +7,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PrismaClient } from '../../src/generated/prisma/client.js';
 import { createVectorStore, type SearchOptions, type VectorStore } from '../../src/index.js';
-import { itemsTableSql, random } from '../integration/helpers.js';
+import { exactDistance, itemsTableSql, random } from '../integration/helpers.js';
 import { openTestDatabase, type TestDatabase } from '../support/database.js';
 import { describeOnly } from '../support/engines.js';
 
@@ -24,20 +24,6 @@ function unitVector(next: () => number): number[] {
   const v = Array.from({ length: DIMS }, () => next() * 2 - 1);
   const norm = Math.sqrt(v.reduce((s, x) => s + x * x, 0));
   return v.map((x) => Math.fround(x / norm));
-}
-
-function cosineDistance(a: readonly number[], b: readonly number[]): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i] as number;
-    const y = b[i] as number;
-    dot += x * y;
-    na += x * x;
-    nb += y * y;
-  }
-  return 1 - dot / Math.sqrt(na * nb);
 }
 
 const percentile = (xs: number[], p: number) =>
@@ -272,10 +258,10 @@ describeOnly(
               if (withEmbedding) {
                 if (!Array.isArray(embedding) || embedding.length !== DIMS)
                   fail(malformed, `${label}: no embedding on ${hit.id}`);
-                else if (Math.abs(cosineDistance(embedding, q) - hit.distance) > 1e-5) {
+                else if (Math.abs(exactDistance.cosine(embedding, q) - hit.distance) > 1e-5) {
                   fail(
                     malformed,
-                    `${label}: distance ${hit.distance} of ${hit.id}, its embedding gives ${cosineDistance(embedding, q)}`,
+                    `${label}: distance ${hit.distance} of ${hit.id}, its embedding gives ${exactDistance.cosine(embedding, q)}`,
                   );
                 }
               }
