@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../../src/generated/prisma/client.js';
-import { PgVectorError } from '../../src/index.js';
 import { repoRoot } from '../support/prisma-cli.js';
 
 /** Applies prisma/migrations/*\/migration.sql in order to an in-process PGlite (what `migrate deploy` runs). */
@@ -94,13 +93,4 @@ export function itemsTableSql(table: string, embeddingType: string): string {
   )`;
 }
 
-/** The PgVectorError `promise` rejects with; fails when it resolves or rejects with anything else. */
-export async function rejection(promise: Promise<unknown>): Promise<PgVectorError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof PgVectorError) return error;
-    throw error;
-  }
-  throw new Error('expected a PgVectorError');
-}
+export { rejection } from '../support/pg-vector-error.js';

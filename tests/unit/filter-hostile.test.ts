@@ -1,6 +1,5 @@
 import { raw } from '@prisma/client/runtime/client';
 import { describe, expect, it } from 'vitest';
-import { PgVectorError } from '../../src/core/errors.js';
 import {
   analyzeFilter,
   type CompileFilterOptions,
@@ -10,6 +9,7 @@ import {
   MAX_FILTER_DEPTH,
   MAX_FILTER_LIST,
 } from '../../src/core/filter.js';
+import { thrown } from '../support/pg-vector-error.js';
 
 const options: CompileFilterOptions = {
   metadataColumn: raw('"metadata"'),
@@ -19,16 +19,6 @@ const options: CompileFilterOptions = {
 function compile(filter: unknown): { text: string; values: unknown[] } {
   const s = compileFilter(filter as LooseFilter, options);
   return { text: s.text, values: s.values };
-}
-
-function thrown(fn: () => unknown): PgVectorError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof PgVectorError) return e;
-    throw e;
-  }
-  throw new Error('expected a PgVectorError');
 }
 
 describe('a filter is judged by what it means (issue 12, item 1)', () => {

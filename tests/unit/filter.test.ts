@@ -1,6 +1,5 @@
 import { raw } from '@prisma/client/runtime/client';
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { PgVectorError } from '../../src/core/errors.js';
 import {
   type CompileFilterOptions,
   compileFilter,
@@ -9,6 +8,7 @@ import {
   type PartialIndexPredicate,
   partialIndexPredicateSql,
 } from '../../src/core/filter.js';
+import { thrown } from '../support/pg-vector-error.js';
 
 const M = raw('"metadata"');
 const options: CompileFilterOptions = { metadataColumn: M, createdAtColumn: raw('"created_at"') };
@@ -23,16 +23,6 @@ const withArticleIndex: CompileFilterOptions = {
 function compile(filter: unknown, opts: CompileFilterOptions = options): { text: string; values: unknown[] } {
   const s = compileFilter(filter as LooseFilter, opts);
   return { text: s.text, values: s.values };
-}
-
-function thrown(fn: () => unknown): PgVectorError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof PgVectorError) return e;
-    throw e;
-  }
-  throw new Error('expected a PgVectorError');
 }
 
 describe('compileFilter: empty', () => {

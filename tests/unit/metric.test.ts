@@ -1,6 +1,5 @@
 import { raw } from '@prisma/client/runtime/client';
 import { describe, expect, it } from 'vitest';
-import { PgVectorError } from '../../src/core/errors.js';
 import {
   distanceSql,
   distanceToSimilarity,
@@ -21,16 +20,7 @@ import {
   type VectorType,
 } from '../../src/core/metric.js';
 import { vectorParam } from '../../src/core/vector.js';
-
-function thrown(fn: () => unknown): PgVectorError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof PgVectorError) return e;
-    throw e;
-  }
-  throw new Error('expected a PgVectorError');
-}
+import { thrown } from '../support/pg-vector-error.js';
 
 describe('metric table', () => {
   it('lists the six metrics in order', () => {

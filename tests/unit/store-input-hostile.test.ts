@@ -1,20 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { PgVectorError } from '../../src/core/errors.js';
 import { resolveStoreConfig } from '../../src/store/config.js';
 import { prepareCopyRow } from '../../src/store/copy.js';
 import { checkId, checkIds, metadataJson, prepareRow, vectorSql } from '../../src/store/input.js';
+import { thrown } from '../support/pg-vector-error.js';
 
 const config = resolveStoreConfig({ dimensions: 3 });
-
-function thrown(fn: () => unknown): PgVectorError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof PgVectorError) return e;
-    throw e;
-  }
-  throw new Error('expected a PgVectorError');
-}
 
 describe('unpaired surrogates are refused wherever text goes (issue 12, item 2)', () => {
   it.each([

@@ -32,6 +32,7 @@ import {
   settingEntries,
 } from '../../src/store/sql.js';
 import { batchRows } from '../../src/store/vector-store.js';
+import { thrown } from '../support/pg-vector-error.js';
 
 const config = resolveStoreConfig({ dimensions: 3 });
 const q = vectorParam([1, 2, 3], 'vector', 3, 'text');
@@ -39,16 +40,6 @@ const TRUE = raw('TRUE');
 
 function out(s: Sql): { text: string; values: unknown[] } {
   return { text: s.text, values: s.values };
-}
-
-function thrown(fn: () => unknown): PgVectorError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof PgVectorError) return e;
-    throw e;
-  }
-  throw new Error('expected a PgVectorError');
 }
 
 function where(filter: LooseFilter, c = config): Sql {

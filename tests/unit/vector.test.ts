@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PgVectorError } from '../../src/core/errors.js';
+import type { PgVectorError } from '../../src/core/errors.js';
 import {
   decodeVectorBinary,
   encodeBitBinary,
@@ -18,16 +18,7 @@ import {
   validateVector,
   vectorParam,
 } from '../../src/core/vector.js';
-
-function thrown(fn: () => unknown): PgVectorError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof PgVectorError) return e;
-    throw e;
-  }
-  throw new Error('expected a PgVectorError');
-}
+import { thrown } from '../support/pg-vector-error.js';
 
 /** The message without the `Fix:` line. */
 function headline(e: PgVectorError): string {
