@@ -1,0 +1,56 @@
+/**
+ * The index-servable SQL forms of metadata filters, as TEXT: one place that both the filter compiler (which
+ * writes them into queries) and the index tooling (which writes them into `CREATE INDEX` and `@@index`) use,
+ * so that the planner sees the same expression on both sides. PostgreSQL matches an expression index only
+ * when the query's expression is the indexed one, constants included: a key bound as a parameter
+ * (`"metadata" ->> $1`) can never use `(("metadata" ->> 'tenant'))`. Keys therefore become SQL literals here,
+ * but only keys made of {@link LITERAL_KEY} characters (no quote, backslash, brace, comma, space or control
+ * character): such a literal means the same under any `standard_conforming_strings`, and cannot end early.
+ * Other keys stay bound parameters (correct, not index-servable).
+ *
+ * The forms (column `"metadata"`, key `price`; a path `a.b` uses `#>` / `#>>` with `'{a,b}'`):
+ *
+ * | use | expression | index that serves it |
+ * |---|---|---|
+ * | equality, `in`, `contains` | `"metadata" @> $1::jsonb` (key inside the bound JSON) | `USING gin ("metadata" jsonb_path_ops)` |
+ * | text equality, `in`, ranges (ISO dates too) | `("metadata" ->> 'price')` | `((("metadata" ->> 'price')))` B-tree |
+ * | numeric ranges | `(CASE WHEN jsonb_typeof(("metadata" -> 'price')) = 'number' THEN ("metadata" -> 'price')::numeric END)` | the same expression, B-tree |
+ */
+
+/** Characters a key (or path segment) may have to be written as a literal: letters, digits, `_ - : @ /`. */
+export const LITERAL_KEY = /^[\p{L}\p{N}_\-:@/]{1,200}$/u;
+
+/** True when every segment of a key path can be written as an SQL literal (see {@link LITERAL_KEY}). */
+export function isLiteralKeyPath(segments: readonly string[]): boolean {
+  return segments.length > 0 && segments.every((s) => LITERAL_KEY.test(s));
+}
+
+function literalPath(segments: readonly string[]): string {
+  if (!isLiteralKeyPath(segments)) {
+    throw new TypeError(`key path ${JSON.stringify(segments.join('.'))} cannot be written as an SQL literal`);
+  }
+  return segments.length === 1 ? `'${segments[0]}'` : `'{${segments.join(',')}}'`;
+}
+
+/**
+ * The value at a key path as jsonb: `("metadata" -> 'k')`, or `("metadata" #> '{a,b}')`. `column` is an
+ * already-quoted column reference. Throws a TypeError for a path that fails {@link isLiteralKeyPath}.
+ */
+export function metadataJsonExpression(column: string, segments: readonly string[]): string {
+  return `(${column} ${segments.length === 1 ? '->' : '#>'} ${literalPath(segments)})`;
+}
+
+/** The value at a key path as text: `("metadata" ->> 'k')`, or `("metadata" #>> '{a,b}')`. */
+export function metadataTextExpression(column: string, segments: readonly string[]): string {
+  return `(${column} ${segments.length === 1 ? '->>' : '#>>'} ${literalPath(segments)})`;
+}
+
+/**
+ * The value at a key path as numeric, NULL unless it is a JSON number (never a cast error):
+ * `(CASE WHEN jsonb_typeof(("metadata" -> 'k')) = 'number' THEN ("metadata" -> 'k')::numeric END)`.
+ * Immutable, so it can be indexed.
+ */
+export function metadataNumberExpression(column: string, segments: readonly string[]): string {
+  const json = metadataJsonExpression(column, segments);
+  return `(CASE WHEN jsonb_typeof(${json}) = 'number' THEN ${json}::numeric END)`;
+}
