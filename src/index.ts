@@ -38,6 +38,7 @@ export { COPY_STATEMENT_BYTES } from './store/copy.js';
 export type { DocumentInput, Embedding, EmbeddingInput } from './store/input.js';
 export type { PoolQuery, StorePool, StorePoolClient } from './store/pool.js';
 export { type VectorStoreExtension, vectorStoreExtension } from './store/prisma-extension.js';
+export * from './store/recall-profile.js';
 export {
   assertMetricSupported,
   DEFAULT_EF_SEARCH,
