@@ -54,3 +54,13 @@ export function metadataNumberExpression(column: string, segments: readonly stri
   const json = metadataJsonExpression(column, segments);
   return `(CASE WHEN jsonb_typeof(${json}) = 'number' THEN ${json}::numeric END)`;
 }
+
+/**
+ * True when the literal of a key path means that path: {@link isLiteralKeyPath}, and, for a path of several
+ * segments, no segment that an array literal reads as NULL (`'{a,null}'` is `ARRAY['a', NULL]`, any case:
+ * `#>` with it is always NULL, so the expression would never see the key `null`). Such a path stays a bound
+ * parameter.
+ */
+export function isIndexableKeyPath(segments: readonly string[]): boolean {
+  return isLiteralKeyPath(segments) && (segments.length === 1 || !segments.some((s) => /^null$/i.test(s)));
+}

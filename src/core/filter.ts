@@ -34,6 +34,12 @@
 import { join, raw, type Sql, sqltag as sql } from '@prisma/client/runtime/client';
 import { PgVectorError } from './errors.js';
 import {
+  isIndexableKeyPath,
+  metadataJsonExpression,
+  metadataNumberExpression,
+  metadataTextExpression,
+} from './filter-expressions.js';
+import {
   dateProblem,
   describeValue,
   MAX_DATE_YEAR,
@@ -355,7 +361,15 @@ export function partialIndexPredicateSql(metadataColumn: Sql, predicate: Partial
  */
 type FilterNode =
   | { readonly kind: 'const'; readonly value: boolean }
-  | { readonly kind: 'leaf'; readonly sql: Sql; readonly id: string; readonly negates?: string }
+  | {
+      readonly kind: 'leaf';
+      readonly sql: Sql;
+      readonly id: string;
+      /** The id of the condition this one is the negation of. */
+      readonly negates?: string;
+      /** The configured predicate this condition is written as (an `eq` on a partial index's key). */
+      readonly predicate?: PartialIndexPredicate;
+    }
   | { readonly kind: 'and' | 'or'; readonly parts: readonly FilterNode[]; readonly id: string }
   | { readonly kind: 'not'; readonly part: FilterNode; readonly id: string };
 
@@ -382,15 +396,30 @@ function negated(node: FilterNode): string | undefined {
   return undefined;
 }
 
-function leaf(s: Sql, negates?: FilterNode): FilterNode {
+function leaf(
+  s: Sql,
+  about: { readonly negates?: FilterNode; readonly predicate?: PartialIndexPredicate } = {},
+): FilterNode {
   if (s === TRUE) return CONST_TRUE;
   if (s === FALSE) return CONST_FALSE;
   return {
     kind: 'leaf',
     sql: s,
     id: sqlId(s),
-    ...(negates === undefined ? {} : { negates: nodeId(negates) }),
+    ...(about.negates === undefined ? {} : { negates: nodeId(about.negates) }),
+    ...(about.predicate === undefined ? {} : { predicate: about.predicate }),
   };
+}
+
+/** The partial-index predicates written as literals among the top-level conjuncts of a filter. */
+function conjunctPredicates(tree: FilterNode): PartialIndexPredicate[] {
+  const conjuncts = tree.kind === 'and' ? tree.parts : [tree];
+  const found: PartialIndexPredicate[] = [];
+  for (const c of conjuncts) {
+    if (c.kind === 'leaf' && c.predicate !== undefined && !found.includes(c.predicate))
+      found.push(c.predicate);
+  }
+  return found;
 }
 
 function junction(kind: 'and' | 'or', parts: readonly FilterNode[]): FilterNode {
@@ -567,8 +596,8 @@ class Compiler {
       case 'eq':
         return this.eq(segments, scalar(operand, path));
       case 'ne': {
-        const value = scalar(operand, path);
-        return leaf(this.ne(segments, value), this.eq(segments, value));
+        const eq = this.eq(segments, scalar(operand, path));
+        return leaf(sql`(${nodeSql(eq)} IS NOT TRUE)`, { negates: eq });
       }
       case 'in':
         return leaf(this.in(segments, scalarList(operand, path)));
@@ -576,13 +605,13 @@ class Compiler {
         const inList = leaf(this.in(segments, scalarList(operand, path)));
         return inList.kind === 'const'
           ? negation(inList)
-          : leaf(sql`(${nodeSql(inList)} IS NOT TRUE)`, inList);
+          : leaf(sql`(${nodeSql(inList)} IS NOT TRUE)`, { negates: inList });
       }
       case 'exists': {
         if (typeof operand !== 'boolean')
           throw filterError(path, `expected true or false, got ${describe(operand)}`);
         const exists = leaf(sql`(${this.json(segments)} IS NOT NULL)`);
-        return operand ? exists : leaf(sql`(${this.json(segments)} IS NULL)`, exists);
+        return operand ? exists : leaf(sql`(${this.json(segments)} IS NULL)`, { negates: exists });
       }
       case 'contains': {
         const copy = new JsonCopier(path).copy(operand, path, 0);
@@ -594,57 +623,80 @@ class Compiler {
   }
 
   private eq(segments: string[], value: JsonScalar): FilterNode {
-    if (typeof value === 'string') {
-      const predicate = this.predicates.find(
-        (p) => segments.length === 1 && p.key === segments[0] && p.value === value,
-      );
-      if (predicate !== undefined) return leaf(partialIndexPredicateSql(this.m, predicate));
-      return leaf(sql`(${this.text(segments)} = ${value}::text)`);
-    }
-    return leaf(sql`(${this.json(segments)} = ${JSON.stringify(value)}::jsonb)`);
-  }
-
-  private ne(segments: string[], value: JsonScalar): Sql {
-    if (typeof value === 'string') return sql`(${this.text(segments)} IS DISTINCT FROM ${value}::text)`;
-    return sql`(${this.json(segments)} IS DISTINCT FROM ${JSON.stringify(value)}::jsonb)`;
+    const contains = sql`(${this.m} @> ${JSON.stringify(nest(segments, value))}::jsonb)`;
+    const predicate =
+      typeof value === 'string' && segments.length === 1
+        ? this.predicates.find((p) => p.key === segments[0] && p.value === value)
+        : undefined;
+    if (predicate === undefined) return leaf(contains);
+    // `->>` renders numbers and booleans as text too: where one could read as the value, the containment
+    // keeps the equality exact (the planner still proves the partial index from the first conjunct).
+    const literal = partialIndexPredicateSql(this.m, predicate);
+    return leaf(textMeansString(predicate.value) ? literal : sql`(${literal} AND ${contains})`, {
+      predicate,
+    });
   }
 
   private in(segments: string[], values: readonly JsonScalar[]): Sql {
-    const strings = values.filter((v): v is string => typeof v === 'string');
-    const others = values.filter((v) => typeof v !== 'string').map((v) => JSON.stringify(v));
-    const parts: Sql[] = [];
-    if (strings.length > 0) parts.push(sql`(${this.text(segments)} = ANY(${strings}::text[]))`);
-    if (others.length > 0) parts.push(sql`(${this.json(segments)} = ANY(${others}::jsonb[]))`);
-    if (parts.length === 0) return FALSE;
-    return parts.length === 1 ? (parts[0] as Sql) : sql`(${join(parts, ' OR ')})`;
+    if (values.length === 0) return FALSE;
+    const docs = values.map((v) => JSON.stringify(nest(segments, v)));
+    return sql`(${this.m} @> ANY(${docs}::jsonb[]))`;
   }
 
   private range(segments: string[], op: RangeOperator, operand: unknown, path: string): Sql {
     const cmp = raw(RANGE_SQL[op]);
+    const column = this.literalColumn(segments);
     if (typeof operand === 'number') {
       if (!Number.isFinite(operand)) throw filterError(path, `${operand} is not a finite number`);
+      if (column !== undefined) {
+        return sql`(${raw(metadataNumberExpression(column, segments))} ${cmp} ${operand}::numeric)`;
+      }
       return sql`(CASE WHEN jsonb_typeof(${this.json(segments)}) = 'number' THEN ${this.json(segments)}::numeric ${cmp} ${operand}::numeric END)`;
     }
     if (typeof operand === 'string') {
       checkText(operand, path, 'value');
+      if (column !== undefined) {
+        // `->>` never fails, so the type test can be a plain conjunct (the B-tree serves the first one).
+        return sql`(${this.text(segments)} ${cmp} ${operand}::text AND jsonb_typeof(${this.json(segments)}) = 'string')`;
+      }
       return sql`(CASE WHEN jsonb_typeof(${this.json(segments)}) = 'string' THEN ${this.text(segments)} ${cmp} ${operand}::text END)`;
     }
     throw filterError(path, `expected a number or a string, got ${describe(operand)}`);
   }
 
-  /** The value at a path as text: `->>` for a top-level key (the form partial-index predicates use). */
+  /**
+   * The metadata column's text when `segments` can be written as literals into the expressions of
+   * filter-expressions.ts (the ones index DDL uses); undefined when the path must stay bound.
+   */
+  private literalColumn(segments: readonly string[]): string | undefined {
+    return this.m.values.length === 0 && isIndexableKeyPath(segments) ? this.m.text : undefined;
+  }
+
+  /** The value at a path as text: `("metadata" ->> 'k')`, or `->> $1::text` for a key that must be bound. */
   private text(segments: string[]): Sql {
+    const column = this.literalColumn(segments);
+    if (column !== undefined) return raw(metadataTextExpression(column, segments));
     return segments.length === 1
       ? sql`(${this.m} ->> ${segments[0]}::text)`
       : sql`(${this.m} #>> ${segments}::text[])`;
   }
 
-  /** The value at a path as jsonb. */
+  /** The value at a path as jsonb: `("metadata" -> 'k')`, or `-> $1::text` for a key that must be bound. */
   private json(segments: string[]): Sql {
+    const column = this.literalColumn(segments);
+    if (column !== undefined) return raw(metadataJsonExpression(column, segments));
     return segments.length === 1
       ? sql`(${this.m} -> ${segments[0]}::text)`
       : sql`(${this.m} #> ${segments}::text[])`;
   }
+}
+
+/**
+ * Whether `("metadata" ->> 'k') = 'value'` holds on the JSON string `value` only: no JSON number (printed
+ * as plain decimal digits) or boolean reads as this text.
+ */
+function textMeansString(value: string): boolean {
+  return !/^-?[0-9]+(\.[0-9]+)?$/.test(value) && value !== 'true' && value !== 'false';
 }
 
 function isFieldOperator(op: string): op is FieldOperator {
@@ -682,6 +734,14 @@ export interface AnalyzedFilter {
   readonly everyRow: boolean;
   /** The filter holds on no row (`{ or: [] }`, `{ a: { in: [] } }`). */
   readonly noRow: boolean;
+  /**
+   * The configured {@link PartialIndexPredicate}s that are top-level conjuncts of the filter, written as
+   * their literal SQL: every row the filter selects satisfies each, so a partial index with that predicate
+   * can serve the query (`{ type: 'article', price: { lt: 5 } }` → `[{ key: 'type', value: 'article' }]`;
+   * none for `{ or: [{ type: 'article' }, …] }` or `{ type: { in: ['article'] } }`). The objects are the
+   * configured ones.
+   */
+  readonly partialPredicates: readonly PartialIndexPredicate[];
 }
 
 /**
@@ -705,6 +765,7 @@ export function analyzeFilter<M extends object = Record<string, unknown>>(
     where: nodeSql(tree),
     everyRow: tree.kind === 'const' && tree.value,
     noRow: tree.kind === 'const' && !tree.value,
+    partialPredicates: conjunctPredicates(tree),
   };
 }
 

@@ -1,7 +1,8 @@
 /**
  * A reference evaluator of the filter language (src/core/filter.ts), written from its documented semantics and
  * PostgreSQL's, independent of the compiler: what a filter should match on a row, with SQL's three-valued
- * logic (a condition on a missing key is NULL, negations are `IS NOT TRUE`).
+ * logic (a range on a missing key is NULL, an equality false; negations are `IS NOT TRUE`). Equality and `in`
+ * are exact JSON equality (the compiler writes them as containment): the string `'1'` never equals the number 1.
  */
 
 export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
@@ -50,12 +51,14 @@ function lookup(
   return { found: true, value: current as Json };
 }
 
-/** `->>`: a string as it is, other scalars as their JSON text, JSON null as SQL NULL. */
-function textOf(v: Json): string | null {
-  if (v === null) return null;
-  if (typeof v === 'string') return v;
-  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-  return '\u0001(json text)'; // never equal to a filter string of the campaign
+/**
+ * `metadata @> ANY(docs)`, one document `{"k": v}` per value: NULL on a NULL metadata column, else whether
+ * the value at the path is one of them (JSON equality; a missing key is false). `[]` is false.
+ */
+function equalsAny(row: ReferenceRow, at: { found: boolean; value?: Json }, values: readonly Json[]): TV {
+  if (values.length === 0) return false;
+  if (row.metadata === null) return null;
+  return at.found && values.some((v) => jsonEqual(at.value as Json, v));
 }
 
 export function jsonEqual(a: Json, b: Json): boolean {
@@ -141,27 +144,14 @@ function operator(
   const at = lookup(row.metadata, segments);
   switch (op) {
     case 'eq':
-      if (typeof operand === 'string') {
-        const t = at.found ? textOf(at.value as Json) : null;
-        return t === null ? null : t === operand;
-      }
-      return at.found ? jsonEqual(at.value as Json, operand as Json) : null;
     case 'ne': {
-      if (typeof operand === 'string') return (at.found ? textOf(at.value as Json) : null) !== operand;
-      return at.found ? !jsonEqual(at.value as Json, operand as Json) : true;
+      // Containment of {"k": v}: exact JSON equality at the path (a string equals only a JSON string; 1 = 1.0).
+      const eq = equalsAny(row, at, [operand as Json]);
+      return op === 'eq' ? eq : eq !== true;
     }
     case 'in':
     case 'nin': {
-      const list = operand as Json[];
-      const parts: TV[] = [];
-      const strings = list.filter((v) => typeof v === 'string');
-      const others = list.filter((v) => typeof v !== 'string');
-      if (strings.length > 0) {
-        const t = at.found ? textOf(at.value as Json) : null;
-        parts.push(t === null ? null : strings.includes(t));
-      }
-      if (others.length > 0) parts.push(at.found ? others.some((o) => jsonEqual(at.value as Json, o)) : null);
-      const inList = or(parts);
+      const inList = equalsAny(row, at, operand as Json[]);
       return op === 'in' ? inList : inList !== true;
     }
     case 'exists':

@@ -54,8 +54,8 @@ describe('a filter is judged by what it means (issue 12, item 1)', () => {
 
   it('keeps the SQL of real conditions as before', () => {
     expect(compile({ and: [{}, { type: 'a' }] })).toEqual({
-      text: '(("metadata" ->> $1::text) = $2::text)',
-      values: ['type', 'a'],
+      text: '("metadata" @> $1::jsonb)',
+      values: ['{"type":"a"}'],
     });
     expect(analyzeFilter({ type: 'a' }, options)).toMatchObject({ everyRow: false, noRow: false });
   });
@@ -101,7 +101,13 @@ describe('text in filters (issue 12, items 2 and 3)', () => {
   });
 
   it('accepts paired surrogates (emoji) and other unicode', () => {
-    expect(compile({ 'ключ😀': '値😀' }).values).toEqual(['ключ😀', '値😀']);
+    expect(compile({ 'ключ😀': '値😀' }).values).toEqual(['{"ключ😀":"値😀"}']);
+    // Letters of any script can be literals; an emoji (not a letter) is bound.
+    expect(compile({ ключ: { gt: '値😀' } })).toEqual({
+      text: `(("metadata" ->> 'ключ') > $1::text AND jsonb_typeof(("metadata" -> 'ключ')) = 'string')`,
+      values: ['値😀'],
+    });
+    expect(compile({ 'ключ😀': { gt: '値😀' } }).values).toEqual(['ключ😀', 'ключ😀', '値😀']);
   });
 
   it('describes hostile operands without throwing a TypeError', () => {
@@ -164,7 +170,7 @@ describe('filter limits (issue 12, item 4)', () => {
     const huge = { or: Array.from({ length: 40_000 }, (_, i) => ({ n: i })) };
     expect(thrown(() => compile(huge)).code).toBe('INVALID_FILTER');
     const fits = { or: Array.from({ length: MAX_FILTER_CONDITIONS / 2 }, (_, i) => ({ n: i })) };
-    expect(compile(fits).values.length).toBe(MAX_FILTER_CONDITIONS);
+    expect(compile(fits).values.length).toBe(MAX_FILTER_CONDITIONS / 2);
   });
 
   it(`refuses lists of more than ${MAX_FILTER_LIST} values and deeper than ${MAX_FILTER_DEPTH} levels`, () => {
@@ -172,7 +178,7 @@ describe('filter limits (issue 12, item 4)', () => {
     expect(thrown(() => compile({ n: { in: list } })).message).toBe(
       `filter.n.in: more than ${MAX_FILTER_LIST} values`,
     );
-    expect(compile({ n: { in: list.slice(1) } }).values).toHaveLength(2);
+    expect(compile({ n: { in: list.slice(1) } }).values[0]).toHaveLength(MAX_FILTER_LIST);
     expect(thrown(() => compile({ n: { contains: list } })).message).toBe(
       `filter.n.contains: more than ${MAX_FILTER_LIST} values`,
     );
@@ -215,10 +221,7 @@ describe('a filter is read once (issue 12, item 5)', () => {
         return reads === 1 ? 'article' : { gt: 1n };
       },
     };
-    expect(compile(filter)).toEqual({
-      text: '(("metadata" ->> $1::text) = $2::text)',
-      values: ['type', 'article'],
-    });
+    expect(compile(filter)).toEqual({ text: '("metadata" @> $1::jsonb)', values: ['{"type":"article"}'] });
     expect(reads).toBe(1);
   });
 });

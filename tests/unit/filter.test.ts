@@ -1,6 +1,7 @@
-import { raw } from '@prisma/client/runtime/client';
+import { raw, sqltag as sql } from '@prisma/client/runtime/client';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import {
+  analyzeFilter,
   type CompileFilterOptions,
   compileFilter,
   type Filter,
@@ -8,6 +9,11 @@ import {
   type PartialIndexPredicate,
   partialIndexPredicateSql,
 } from '../../src/core/filter.js';
+import {
+  metadataJsonExpression,
+  metadataNumberExpression,
+  metadataTextExpression,
+} from '../../src/core/filter-expressions.js';
 import { thrown } from '../support/pg-vector-error.js';
 
 const M = raw('"metadata"');
@@ -34,68 +40,56 @@ describe('compileFilter: empty', () => {
 });
 
 describe('compileFilter: equality', () => {
-  it('compares strings as text with ->>', () => {
-    const expected = { text: '(("metadata" ->> $1::text) = $2::text)', values: ['type', 'article'] };
+  it('writes equality on any scalar as containment of {"k": v}, which a GIN index serves', () => {
+    const expected = { text: '("metadata" @> $1::jsonb)', values: ['{"type":"article"}'] };
     expect(compile({ type: 'article' })).toEqual(expected);
     expect(compile({ type: { eq: 'article' } })).toEqual(expected);
+    expect(compile({ price: 10 })).toEqual({ text: '("metadata" @> $1::jsonb)', values: ['{"price":10}'] });
+    expect(compile({ price: { eq: 2.5 } }).values).toEqual(['{"price":2.5}']);
+    expect(compile({ flag: true }).values).toEqual(['{"flag":true}']);
+    expect(compile({ flag: { eq: false } }).values).toEqual(['{"flag":false}']);
+    expect(compile({ gone: null })).toEqual({ text: '("metadata" @> $1::jsonb)', values: ['{"gone":null}'] });
   });
 
-  it('compares numbers, booleans and null as jsonb', () => {
-    expect(compile({ price: 10 })).toEqual({
-      text: '(("metadata" -> $1::text) = $2::jsonb)',
-      values: ['price', '10'],
-    });
-    expect(compile({ price: { eq: 2.5 } }).values).toEqual(['price', '2.5']);
-    expect(compile({ flag: true }).values).toEqual(['flag', 'true']);
-    expect(compile({ flag: { eq: false } }).values).toEqual(['flag', 'false']);
-    expect(compile({ gone: null })).toEqual({
-      text: '(("metadata" -> $1::text) = $2::jsonb)',
-      values: ['gone', 'null'],
-    });
-  });
-
-  it('negates with IS DISTINCT FROM so missing keys count as different', () => {
+  it('negates with IS NOT TRUE so missing keys count as different', () => {
     expect(compile({ type: { ne: 'article' } })).toEqual({
-      text: '(("metadata" ->> $1::text) IS DISTINCT FROM $2::text)',
-      values: ['type', 'article'],
+      text: '(("metadata" @> $1::jsonb) IS NOT TRUE)',
+      values: ['{"type":"article"}'],
     });
     expect(compile({ price: { ne: 3 } })).toEqual({
-      text: '(("metadata" -> $1::text) IS DISTINCT FROM $2::jsonb)',
-      values: ['price', '3'],
+      text: '(("metadata" @> $1::jsonb) IS NOT TRUE)',
+      values: ['{"price":3}'],
     });
   });
 
-  it('binds keys that look like SQL as plain values', () => {
-    expect(compile({ "x') OR 1=1 --": "'; DROP TABLE documents; --" }).values).toEqual([
-      "x') OR 1=1 --",
-      "'; DROP TABLE documents; --",
+  it('binds keys that look like SQL inside the JSON document', () => {
+    expect(compile({ "x') OR 1=1 --": "'; DROP TABLE documents; --" })).toEqual({
+      text: '("metadata" @> $1::jsonb)',
+      values: ['{"x\') OR 1=1 --":"\'; DROP TABLE documents; --"}'],
+    });
+    expect(compile({ __proto__x: 1, ['__proto__']: 'p' }).values).toEqual([
+      '{"__proto__x":1}',
+      '{"__proto__":"p"}',
     ]);
   });
 });
 
 describe('compileFilter: in / nin', () => {
-  it('uses = ANY(text[]) for strings and = ANY(jsonb[]) for other scalars', () => {
+  it('uses @> ANY(jsonb[]) with one containment document per value, of any scalar type', () => {
     expect(compile({ type: { in: ['a', 'b'] } })).toEqual({
-      text: '(("metadata" ->> $1::text) = ANY($2::text[]))',
-      values: ['type', ['a', 'b']],
+      text: '("metadata" @> ANY($1::jsonb[]))',
+      values: [['{"type":"a"}', '{"type":"b"}']],
     });
-    expect(compile({ n: { in: [1, true, null] } })).toEqual({
-      text: '(("metadata" -> $1::text) = ANY($2::jsonb[]))',
-      values: ['n', ['1', 'true', 'null']],
-    });
-  });
-
-  it('ORs both forms for mixed lists', () => {
-    expect(compile({ n: { in: ['a', 1] } })).toEqual({
-      text: '((("metadata" ->> $1::text) = ANY($2::text[])) OR (("metadata" -> $3::text) = ANY($4::jsonb[])))',
-      values: ['n', ['a'], 'n', ['1']],
+    expect(compile({ n: { in: ['a', 1, true, null] } })).toEqual({
+      text: '("metadata" @> ANY($1::jsonb[]))',
+      values: [['{"n":"a"}', '{"n":1}', '{"n":true}', '{"n":null}']],
     });
   });
 
   it('negates nin with IS NOT TRUE', () => {
     expect(compile({ type: { nin: ['a'] } })).toEqual({
-      text: '((("metadata" ->> $1::text) = ANY($2::text[])) IS NOT TRUE)',
-      values: ['type', ['a']],
+      text: '(("metadata" @> ANY($1::jsonb[])) IS NOT TRUE)',
+      values: [['{"type":"a"}']],
     });
   });
 
@@ -105,16 +99,18 @@ describe('compileFilter: in / nin', () => {
   });
 });
 
+const PRICE_NUMBER = `(CASE WHEN jsonb_typeof(("metadata" -> 'price')) = 'number' THEN ("metadata" -> 'price')::numeric END)`;
+
 describe('compileFilter: ranges', () => {
   it.each([
     ['gt', '>'],
     ['gte', '>='],
     ['lt', '<'],
     ['lte', '<='],
-  ])('%s on a number compares numerically, only on JSON numbers', (op, sqlOp) => {
+  ])('%s on a number compares the numeric expression a B-tree can index, only JSON numbers', (op, sqlOp) => {
     expect(compile({ price: { [op]: 10 } })).toEqual({
-      text: `(CASE WHEN jsonb_typeof(("metadata" -> $1::text)) = 'number' THEN ("metadata" -> $2::text)::numeric ${sqlOp} $3::numeric END)`,
-      values: ['price', 'price', 10],
+      text: `(${PRICE_NUMBER} ${sqlOp} $1::numeric)`,
+      values: [10],
     });
   });
 
@@ -123,32 +119,62 @@ describe('compileFilter: ranges', () => {
     ['gte', '>='],
     ['lt', '<'],
     ['lte', '<='],
-  ])('%s on a string compares as text, only on JSON strings', (op, sqlOp) => {
+  ])('%s on a string compares ->> text (B-tree), only on JSON strings', (op, sqlOp) => {
     expect(compile({ name: { [op]: 'm' } })).toEqual({
-      text: `(CASE WHEN jsonb_typeof(("metadata" -> $1::text)) = 'string' THEN ("metadata" ->> $2::text) ${sqlOp} $3::text END)`,
-      values: ['name', 'name', 'm'],
+      text: `(("metadata" ->> 'name') ${sqlOp} $1::text AND jsonb_typeof(("metadata" -> 'name')) = 'string')`,
+      values: ['m'],
     });
+  });
+
+  it('writes the expressions of filter-expressions.ts, character for character', () => {
+    const column = '"metadata"';
+    expect(compile({ price: { gt: 1 } }).text).toBe(
+      `(${metadataNumberExpression(column, ['price'])} > $1::numeric)`,
+    );
+    expect(compile({ 'a.b': { lt: 'x' } }).text).toBe(
+      `(${metadataTextExpression(column, ['a', 'b'])} < $1::text AND jsonb_typeof(${metadataJsonExpression(column, ['a', 'b'])}) = 'string')`,
+    );
+    const aliased = compileFilter({ price: { gt: 1 } }, { ...options, metadataColumn: raw('d."metadata"') });
+    expect(aliased.text).toBe(`(${metadataNumberExpression('d."metadata"', ['price'])} > $1::numeric)`);
   });
 
   it('ANDs several operators on one key', () => {
     expect(compile({ price: { gte: 10, lt: 20 } })).toEqual({
-      text:
-        '((CASE WHEN jsonb_typeof(("metadata" -> $1::text)) = \'number\' THEN ("metadata" -> $2::text)::numeric >= $3::numeric END)' +
-        ' AND (CASE WHEN jsonb_typeof(("metadata" -> $4::text)) = \'number\' THEN ("metadata" -> $5::text)::numeric < $6::numeric END))',
-      values: ['price', 'price', 10, 'price', 'price', 20],
+      text: `((${PRICE_NUMBER} >= $1::numeric) AND (${PRICE_NUMBER} < $2::numeric))`,
+      values: [10, 20],
     });
+  });
+
+  it('binds keys that cannot be literals, in the CASE forms', () => {
+    expect(compile({ "we'ird": { gt: 10 } })).toEqual({
+      text: `(CASE WHEN jsonb_typeof(("metadata" -> $1::text)) = 'number' THEN ("metadata" -> $2::text)::numeric > $3::numeric END)`,
+      values: ["we'ird", "we'ird", 10],
+    });
+    expect(compile({ 'a b': { lte: 'm' } })).toEqual({
+      text: `(CASE WHEN jsonb_typeof(("metadata" -> $1::text)) = 'string' THEN ("metadata" ->> $2::text) <= $3::text END)`,
+      values: ['a b', 'a b', 'm'],
+    });
+    // `'{a,null}'` would be ARRAY['a', NULL]: such a path stays bound.
+    expect(compile({ 'a.NULL': { gt: 1 } }).values).toEqual([['a', 'NULL'], ['a', 'NULL'], 1]);
+    expect(compile({ null: { gt: 1 } }).text).toBe(
+      `((CASE WHEN jsonb_typeof(("metadata" -> 'null')) = 'number' THEN ("metadata" -> 'null')::numeric END) > $1::numeric)`,
+    );
+    // A column given with bound values cannot be written into the literal expressions.
+    const bound = compileFilter({ price: { gt: 1 } }, { ...options, metadataColumn: sql`${'m'}` });
+    expect(bound.values).toEqual(['m', 'price', 'm', 'price', 1]);
   });
 });
 
 describe('compileFilter: exists / contains', () => {
   it('tests presence with -> IS [NOT] NULL', () => {
     expect(compile({ n: { exists: true } })).toEqual({
-      text: '(("metadata" -> $1::text) IS NOT NULL)',
-      values: ['n'],
+      text: `(("metadata" -> 'n') IS NOT NULL)`,
+      values: [],
     });
-    expect(compile({ n: { exists: false } })).toEqual({
-      text: '(("metadata" -> $1::text) IS NULL)',
-      values: ['n'],
+    expect(compile({ n: { exists: false } })).toEqual({ text: `(("metadata" -> 'n') IS NULL)`, values: [] });
+    expect(compile({ 'n m': { exists: true } })).toEqual({
+      text: '(("metadata" -> $1::text) IS NOT NULL)',
+      values: ['n m'],
     });
   });
 
@@ -165,45 +191,71 @@ describe('compileFilter: exists / contains', () => {
 });
 
 describe('compileFilter: nested keys', () => {
-  it('uses #>> / #> with the path as one text[] parameter', () => {
+  it('nests the containment document for equality and in', () => {
     expect(compile({ 'author.name': 'Ada' })).toEqual({
-      text: '(("metadata" #>> $1::text[]) = $2::text)',
-      values: [['author', 'name'], 'Ada'],
+      text: '("metadata" @> $1::jsonb)',
+      values: ['{"author":{"name":"Ada"}}'],
     });
+    expect(compile({ 'a.b.c': { in: [1, 'x'] } }).values).toEqual([
+      ['{"a":{"b":{"c":1}}}', '{"a":{"b":{"c":"x"}}}'],
+    ]);
+  });
+
+  it('uses #>> / #> with a path literal for ranges and exists', () => {
     expect(compile({ 'a.b.c': { gt: 1 } })).toEqual({
-      text: '(CASE WHEN jsonb_typeof(("metadata" #> $1::text[])) = \'number\' THEN ("metadata" #> $2::text[])::numeric > $3::numeric END)',
-      values: [['a', 'b', 'c'], ['a', 'b', 'c'], 1],
+      text: `((CASE WHEN jsonb_typeof(("metadata" #> '{a,b,c}')) = 'number' THEN ("metadata" #> '{a,b,c}')::numeric END) > $1::numeric)`,
+      values: [1],
     });
     expect(compile({ 'a.b': { exists: true } })).toEqual({
+      text: `(("metadata" #> '{a,b}') IS NOT NULL)`,
+      values: [],
+    });
+    expect(compile({ 'a.b c': { exists: true } })).toEqual({
       text: '(("metadata" #> $1::text[]) IS NOT NULL)',
-      values: [['a', 'b']],
+      values: [['a', 'b c']],
     });
   });
 });
 
 describe('compileFilter: and / or / not', () => {
+  const eq = '("metadata" @> $1::jsonb)';
   it('ANDs the keys of one object', () => {
     expect(compile({ type: 'a', lang: 'en' })).toEqual({
-      text: '((("metadata" ->> $1::text) = $2::text) AND (("metadata" ->> $3::text) = $4::text))',
-      values: ['type', 'a', 'lang', 'en'],
+      text: '(("metadata" @> $1::jsonb) AND ("metadata" @> $2::jsonb))',
+      values: ['{"type":"a"}', '{"lang":"en"}'],
     });
   });
 
   it('compiles or, and, not and their nesting', () => {
     expect(compile({ or: [{ type: 'a' }, { type: 'b' }] })).toEqual({
-      text: '((("metadata" ->> $1::text) = $2::text) OR (("metadata" ->> $3::text) = $4::text))',
-      values: ['type', 'a', 'type', 'b'],
+      text: '(("metadata" @> $1::jsonb) OR ("metadata" @> $2::jsonb))',
+      values: ['{"type":"a"}', '{"type":"b"}'],
     });
     expect(compile({ not: { type: 'a' } })).toEqual({
-      text: '((("metadata" ->> $1::text) = $2::text) IS NOT TRUE)',
-      values: ['type', 'a'],
+      text: `(${eq} IS NOT TRUE)`,
+      values: ['{"type":"a"}'],
     });
     expect(compile({ and: [{ x: 1 }, { or: [{ y: 2 }, { not: { z: 3 } }] }] })).toEqual({
       text:
-        '((("metadata" -> $1::text) = $2::jsonb) AND ((("metadata" -> $3::text) = $4::jsonb)' +
-        ' OR ((("metadata" -> $5::text) = $6::jsonb) IS NOT TRUE)))',
-      values: ['x', '1', 'y', '2', 'z', '3'],
+        '(("metadata" @> $1::jsonb) AND (("metadata" @> $2::jsonb)' +
+        ' OR (("metadata" @> $3::jsonb) IS NOT TRUE)))',
+      values: ['{"x":1}', '{"y":2}', '{"z":3}'],
     });
+  });
+
+  it('recognises ne, nin, not and exists: false as negations of the new forms', () => {
+    for (const f of [
+      { or: [{ a: 'x' }, { a: { ne: 'x' } }] },
+      { or: [{ a: { ne: 'x' } }, { not: { a: 'x' } }, { a: 'x' }] },
+      { or: [{ 'a.b': 1 }, { 'a.b': { ne: 1 } }] },
+      { or: [{ a: { in: ['x', 2, null] } }, { a: { nin: ['x', 2, null] } }] },
+      { or: [{ a: { exists: true } }, { a: { exists: false } }] },
+      { or: [{ a: { gt: 'm' } }, { not: { a: { gt: 'm' } } }] },
+    ]) {
+      expect(analyzeFilter(f, options).everyRow, JSON.stringify(f)).toBe(true);
+    }
+    expect(compile({ and: [{ a: 'x' }, { a: { ne: 'x' } }] }).text).toBe('FALSE');
+    expect(compile({ and: [{ a: 1 }, { a: { ne: '1' } }] }).text).not.toBe('FALSE'); // different values
   });
 
   it('unwraps single-element lists and defines empty ones', () => {
@@ -250,8 +302,8 @@ describe('compileFilter: partial-index predicates', () => {
 
   it('keeps the literal inside larger filters', () => {
     expect(compile({ type: 'article', price: { lt: 5 } }, withArticleIndex)).toEqual({
-      text: `(${literal} AND (CASE WHEN jsonb_typeof(("metadata" -> $1::text)) = 'number' THEN ("metadata" -> $2::text)::numeric < $3::numeric END))`,
-      values: ['price', 'price', 5],
+      text: `(${literal} AND (${PRICE_NUMBER} < $1::numeric))`,
+      values: [5],
     });
     expect(compile({ and: [{ type: 'article' }, { not: { lang: 'en-GB' } }] }, withArticleIndex).text).toBe(
       `(${literal} AND ((("metadata" ->> 'lang'::text) = 'en-GB'::text) IS NOT TRUE))`,
@@ -263,13 +315,61 @@ describe('compileFilter: partial-index predicates', () => {
   });
 
   it('binds everything that does not match a predicate exactly', () => {
-    const bound = '(("metadata" ->> $1::text) = $2::text)';
-    expect(compile({ type: 'note' }, withArticleIndex)).toEqual({ text: bound, values: ['type', 'note'] });
-    expect(compile({ type: 'Article' }, withArticleIndex).values).toEqual(['type', 'Article']);
-    expect(compile({ 'type.x': 'article' }, withArticleIndex).values).toEqual([['type', 'x'], 'article']);
-    expect(compile({ type: { ne: 'article' } }, withArticleIndex).values).toEqual(['type', 'article']);
-    expect(compile({ type: { in: ['article'] } }, withArticleIndex).values).toEqual(['type', ['article']]);
-    expect(compile({ type: 'article' }).values).toEqual(['type', 'article']);
+    const bound = '("metadata" @> $1::jsonb)';
+    expect(compile({ type: 'note' }, withArticleIndex)).toEqual({ text: bound, values: ['{"type":"note"}'] });
+    expect(compile({ type: 'Article' }, withArticleIndex).values).toEqual(['{"type":"Article"}']);
+    expect(compile({ 'type.x': 'article' }, withArticleIndex).values).toEqual(['{"type":{"x":"article"}}']);
+    expect(compile({ type: { in: ['article'] } }, withArticleIndex).values).toEqual([['{"type":"article"}']]);
+    expect(compile({ type: 'article' }).values).toEqual(['{"type":"article"}']);
+  });
+
+  it('writes ne of a predicate value as the negation of its literal', () => {
+    expect(compile({ type: { ne: 'article' } }, withArticleIndex)).toEqual({
+      text: `(${literal} IS NOT TRUE)`,
+      values: [],
+    });
+  });
+
+  it('adds the containment where ->> could also read a number or a boolean as the value', () => {
+    const numeric: CompileFilterOptions = {
+      ...options,
+      partialIndexPredicates: [
+        { key: 'n', value: '10' },
+        { key: 'n', value: '-2.5' },
+        { key: 'flag', value: 'true' },
+        { key: 'n', value: '10a' },
+      ],
+    };
+    expect(compile({ n: '10' }, numeric)).toEqual({
+      text: `((("metadata" ->> 'n'::text) = '10'::text) AND ("metadata" @> $1::jsonb))`,
+      values: ['{"n":"10"}'],
+    });
+    expect(compile({ n: '-2.5' }, numeric).values).toEqual(['{"n":"-2.5"}']);
+    expect(compile({ flag: 'true' }, numeric).values).toEqual(['{"flag":"true"}']);
+    expect(compile({ n: '10a' }, numeric)).toEqual({
+      text: `(("metadata" ->> 'n'::text) = '10a'::text)`,
+      values: [],
+    });
+  });
+
+  it('reports the predicates that are top-level conjuncts (a partial index can serve the query)', () => {
+    const [article, en] = withArticleIndex.partialIndexPredicates as PartialIndexPredicate[];
+    const predicates = (f: unknown) => analyzeFilter(f as LooseFilter, withArticleIndex).partialPredicates;
+    expect(predicates({ type: 'article' })).toEqual([article]);
+    expect(predicates({ type: 'article' })[0]).toBe(article);
+    expect(predicates({ type: 'article', price: { lt: 5 }, and: [{ lang: 'en-GB' }] })).toEqual([
+      article,
+      en,
+    ]);
+    expect(predicates({ and: [{ type: 'article' }, { type: { eq: 'article' } }] })).toEqual([article]);
+    expect(predicates({ or: [{ type: 'article' }, { lang: 'en-GB' }] })).toEqual([]);
+    expect(predicates({ or: [{ type: 'article' }] })).toEqual([article]);
+    expect(predicates({ not: { type: 'article' } })).toEqual([]);
+    expect(predicates({ type: { in: ['article'] } })).toEqual([]);
+    expect(predicates({ type: 'note' })).toEqual([]);
+    expect(predicates({ and: [{ type: 'article' }, { or: [] }] })).toEqual([]); // no row: FALSE
+    expect(predicates({})).toEqual([]);
+    expect(analyzeFilter({ type: 'article' }, options).partialPredicates).toEqual([]);
   });
 
   it('builds the same SQL for the index DDL', () => {

@@ -265,8 +265,8 @@ describe('write SQL', () => {
 
   it('DELETE by filter', () => {
     expect(out(buildDeleteWhereSql(config, where({ lang: 'de' })))).toEqual({
-      text: 'DELETE FROM "documents" WHERE (("metadata" ->> $1::text) = $2::text)',
-      values: ['lang', 'de'],
+      text: 'DELETE FROM "documents" WHERE ("metadata" @> $1::jsonb)',
+      values: ['{"lang":"de"}'],
     });
   });
 
@@ -319,12 +319,12 @@ describe('search SQL', () => {
       spec({ where: where({ type: 'article', lang: { in: ['en', 'de'] } }), k: 5 }),
     );
     expect(out(s)).toEqual({
-      text: `SELECT ${SELECT_ALL}, "embedding" <=> $1::vector(3) AS "distance" FROM "documents" WHERE "embedding" IS NOT NULL AND ((("metadata" ->> 'type'::text) = 'article'::text) AND (("metadata" ->> $2::text) = ANY($3::text[]))) ORDER BY "distance" LIMIT 5`,
-      values: ['[1,2,3]', 'lang', ['en', 'de']],
+      text: `SELECT ${SELECT_ALL}, "embedding" <=> $1::vector(3) AS "distance" FROM "documents" WHERE "embedding" IS NOT NULL AND ((("metadata" ->> 'type'::text) = 'article'::text) AND ("metadata" @> ANY($2::jsonb[]))) ORDER BY "distance" LIMIT 5`,
+      values: ['[1,2,3]', ['{"lang":"en"}', '{"lang":"de"}']],
     });
     const other = buildSearchSql(config, spec({ where: where({ type: 'note' }) }));
-    expect(other.text).toContain('AND (("metadata" ->> $2::text) = $3::text)');
-    expect(other.values).toEqual(['[1,2,3]', 'type', 'note']);
+    expect(other.text).toContain('AND ("metadata" @> $2::jsonb)');
+    expect(other.values).toEqual(['[1,2,3]', '{"type":"note"}']);
   });
 
   it('re-sorts relaxed-order rows in an outer query by distance + 0 (a bare ORDER BY distance is optimised away)', () => {
