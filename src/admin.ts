@@ -35,12 +35,18 @@ export {
 export * from './ops/doctor.js';
 export * from './ops/maintenance.js';
 export {
+  adviseBuildParameters,
+  type BuildAdvice,
   DEFAULT_EF_SEARCH_LADDER,
   DEFAULT_PROBES_LADDER,
+  DEFAULT_TUNE_SAMPLE,
   formatTuneResult,
   type PersistScope,
+  persistedEfSearch,
   recallAtK,
+  recallInterval,
   recommendValue,
+  type TuneForK,
   type TuneOptions,
   type TuneResult,
   type TuneStep,

@@ -5,31 +5,39 @@ import { formatTuneResult, type PersistScope, tune } from '../ops/tuning.js';
 import type { Command } from './command.js';
 
 const help = `Usage: prisma-pgvector tune [--url URL] [--table documents] [--column embedding] [--metric cosine]
-                            [--k 10] [--sample 50] [--queries FILE.json] [--filter "predicate"]
-                            [--target 0.95] [--ladder 10,20,40,…] [--persist database|role] [--json]
+                            [--k 10,50] [--sample 200] [--queries FILE.json] [--filter "predicate"]
+                            [--target 0.95] [--ladder 10,20,40,…] [--persist index,database|role] [--json]
 
 Measures recall@k and latency of the vector index against exact results (index scans off) for each value
-of a ladder of hnsw.ef_search (or ivfflat.probes when the index is IVFFlat), and recommends the smallest
-value that reaches the target recall.
+of a ladder of hnsw.ef_search (or ivfflat.probes when the index is IVFFlat), at each k the application
+uses, and recommends per k the smallest value (>= k) whose recall reaches the target with 95% confidence:
+the lower bound of the recall's 95% interval (percentile bootstrap over the per-query recalls) must reach
+it. The value for the database or role is the largest of them, raised to the largest k and to pgvector's
+default 40, so that a persisted setting never caps a search. When no value reaches the target, or only
+one above 200 (slow), it advises HNSW build parameters (m, ef_construction) and the statements to apply.
 
 Options:
   --url URL            database (default: $DATABASE_URL)
   --table NAME         table, "name" or "schema.name" (default documents)
   --column NAME        vector column (default embedding)
   --metric NAME        metric the application searches with (default cosine)
-  --k N                rows per query (default 10)
-  --sample N           query vectors sampled from the table (default 50)
+  --k LIST             rows per query: the k values the application uses, comma-separated (default 10)
+  --sample N           query vectors sampled from the table (default 200; the 95% interval is about
+                       +-0.01 wide at recall 0.95 with 200)
   --queries FILE       JSON array of query vectors to use instead of sampling
   --filter PREDICATE   RAW SQL applied to every query, e.g. "metadata->>'type' = 'article'" (from your
-                       configuration, never user input); iterative scans are on for it (pgvector >= 0.8)
+                       configuration, never user input); iterative scans are on for it (pgvector >= 0.8),
+                       and the measurements are those of the filtered (iterative) strategy
   --target R           recall to reach, in (0, 1] (default 0.95)
   --ladder LIST        comma-separated values to try (default 10,20,40,80,160,320,640,1000 for ef_search,
                        1,2,4,…,1024 for probes)
-  --persist SCOPE      store the recommendation: database (ALTER DATABASE … SET) or role (ALTER ROLE
-                       CURRENT_USER SET); new connections get it
+  --persist SCOPES     comma-separated: index (the measured recall profile as the vector index's COMMENT,
+                       read by a store created with { recall: 0.95 }; measurements of other k values and
+                       of the other strategy already there are kept), database (ALTER DATABASE … SET) or
+                       role (ALTER ROLE CURRENT_USER SET): new connections get the raised value
   --json               machine-readable result
 
-Exit code: 1 when no ladder value reaches the target, else 0.`;
+Exit code: 1 when no ladder value reaches the target at some k, else 0.`;
 
 function number(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
@@ -53,7 +61,7 @@ function readQueries(file: string): number[][] {
 export const tuneCommand: Command = {
   name: 'tune',
   summary:
-    'measure recall@k per hnsw.ef_search (or ivfflat.probes) and recommend the smallest that reaches the target',
+    'measure recall@k (95% CI) per hnsw.ef_search (or ivfflat.probes) at each k, recommend, record the recall profile',
   help,
   async run(argv) {
     const { values } = parseArgs({
@@ -79,8 +87,14 @@ export const tuneCommand: Command = {
       console.error('No database: pass --url or set DATABASE_URL.');
       return 2;
     }
-    if (values.persist !== undefined && values.persist !== 'database' && values.persist !== 'role') {
-      console.error(`--persist must be "database" or "role", got "${values.persist}"`);
+    const persist = values.persist?.split(',').map((p) => p.trim());
+    const bad = persist?.find((p) => p !== 'database' && p !== 'role' && p !== 'index');
+    if (bad !== undefined) {
+      console.error(`--persist takes index, database or role (comma-separated), got "${bad}"`);
+      return 2;
+    }
+    if (persist?.includes('database') && persist.includes('role')) {
+      console.error('--persist takes database or role, not both');
       return 2;
     }
     const ladder = values.ladder?.split(',').map((v) => number(v.trim(), 'ladder') as number);
@@ -88,14 +102,14 @@ export const tuneCommand: Command = {
       table: values.table,
       column: values.column,
       metric: parseMetric(values.metric),
-      k: number(values.k, 'k'),
+      k: values.k?.split(',').map((v) => number(v.trim(), 'k') as number),
       sample: number(values.sample, 'sample'),
       queries: values.queries === undefined ? undefined : readQueries(values.queries),
       filter: values.filter,
       target: number(values.target, 'target'),
       efSearchLadder: ladder,
       probesLadder: ladder,
-      persist: values.persist as PersistScope | undefined,
+      persist: persist as PersistScope[] | undefined,
     });
     console.log(values.json ? JSON.stringify(result, null, 2) : formatTuneResult(result));
     return result.recommended === undefined ? 1 : 0;

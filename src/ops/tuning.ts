@@ -4,18 +4,27 @@
  * uses an IVFFlat index), and recommends the smallest value that reaches the target recall.
  *
  * Method:
- * 1. Query vectors: sampled from the table (`ORDER BY random()` after `setseed`, so a run is repeatable) or
- *    given.
- * 2. Exact top-k per query in a transaction with index scans disabled (`SET LOCAL enable_indexscan = off`,
- *    bitmap and index-only scans too); EXPLAIN proves the plan reads the table without any index.
+ * 1. Query vectors: sampled from the table (200 by default, `ORDER BY random()` after `setseed`, so a run is
+ *    repeatable) or given.
+ * 2. Exact top-k per query (at the largest k; a smaller k's are its first rows) in a transaction with index
+ *    scans disabled (`SET LOCAL enable_indexscan = off`, bitmap and index-only scans too); EXPLAIN proves the
+ *    plan reads the table without any index.
  * 3. For each ladder value and query, in a transaction of its own: `set_config('hnsw.ef_search', v, true)`
  *    (and, for a filtered query on pgvector ≥ 0.8, `hnsw.iterative_scan = relaxed_order`), then the same
  *    `ORDER BY col <op> $q LIMIT k` query, with `enable_seqscan` off so that the index is what is measured;
  *    EXPLAIN proves it uses the vector index, and a second EXPLAIN without the override tells whether the
  *    planner would choose the index on its own at that value. Nothing leaks into the session: every
- *    setting is transaction-local.
+ *    setting is transaction-local. Without an iterative scan one query at the largest k serves every k
+ *    (an index scan returns its rows in order, LIMIT cuts them); with one, each k runs with its own LIMIT.
  * 4. recall@k = the share of the exact top-k the index returned (a row at the same distance as the k-th
- *    exact row counts: ties are not misses), averaged over the queries; latency p50/p95 of the query alone.
+ *    exact row counts: ties are not misses), per query; the mean over the queries with a 95% confidence
+ *    interval (percentile bootstrap, seeded: {@link recallInterval}); latency p50/p95 of the query alone.
+ * 5. Per k, the recommendation is the smallest value ≥ k whose interval's LOWER bound reaches the target.
+ *    The value for a database or role is the largest of them, raised to the largest k and to pgvector's
+ *    default 40 ({@link persistedEfSearch}): a persisted setting never caps a search. When no value reaches
+ *    the target, or only one above {@link HIGH_EF_SEARCH}, the result advises build parameters.
+ * 6. `persist: 'index'` writes every measurement as the index's recall profile (its comment, see
+ *    `store/recall-profile.ts`); measurements of other k values and strategies already there are kept.
  *
  * Works through plain `pg` against any PostgreSQL with pgvector.
  */
@@ -25,15 +34,35 @@ import { PgVectorError } from '../core/errors.js';
 import { type Metric, operatorFor, parseMetric } from '../core/metric.js';
 import { encodeVectorText } from '../core/vector.js';
 import { quoteIdentifier } from '../indexes/index-spec.js';
+import {
+  parseRecallProfile,
+  type RecallProfile,
+  type RecallProfileEntry,
+  readRecallProfile,
+  serializeRecallProfile,
+  withRecallProfile,
+} from '../store/recall-profile.js';
 import { type DatabaseTarget, withClient } from './checks/connection.js';
 
 /** The ef_search values tried by default (pgvector accepts 1..1000). */
 export const DEFAULT_EF_SEARCH_LADDER: readonly number[] = [10, 20, 40, 80, 160, 320, 640, 1000];
 /** The probes values tried by default (values above the index's lists are dropped). */
 export const DEFAULT_PROBES_LADDER: readonly number[] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
+/** Query vectors sampled from the table by default: enough for a 95% interval of about ±0.01 at recall 0.95. */
+export const DEFAULT_TUNE_SAMPLE = 200;
+/** pgvector's default `hnsw.ef_search`: the tuner never persists less (see {@link persistedEfSearch}). */
+export const PGVECTOR_DEFAULT_EF_SEARCH = 40;
+/** Above this ef_search the tuner advises build parameters even when the target is reached (latency). */
+export const HIGH_EF_SEARCH = 200;
+/** Bootstrap resamples for the confidence interval of a recall. */
+export const BOOTSTRAP_RESAMPLES = 2000;
 
-/** Where {@link tune} persists the recommendation: `ALTER DATABASE … SET` or `ALTER ROLE CURRENT_USER SET`. */
-export type PersistScope = 'database' | 'role';
+/**
+ * Where {@link tune} persists: `database` (`ALTER DATABASE … SET`) or `role` (`ALTER ROLE CURRENT_USER SET`)
+ * the setting, raised so that it caps no tuned k; `index`: the measured recall profile as the vector index's
+ * comment (`COMMENT ON INDEX`), read by a store created with `recall: …`.
+ */
+export type PersistScope = 'database' | 'role' | 'index';
 
 /** Options of {@link tune}. */
 export interface TuneOptions {
@@ -43,34 +72,38 @@ export interface TuneOptions {
   readonly column?: string | undefined;
   /** Metric the application searches with (its operator is used). Default `cosine`. */
   readonly metric?: Metric | undefined;
-  /** Rows per query (LIMIT). Default 10. */
-  readonly k?: number | undefined;
-  /** Query vectors sampled from the table when `queries` is not given. Default 50. */
+  /** Rows per query (LIMIT): the k values the application uses, e.g. `[10, 50]`. Default 10. */
+  readonly k?: number | readonly number[] | undefined;
+  /** Query vectors sampled from the table when `queries` is not given. Default {@link DEFAULT_TUNE_SAMPLE}. */
   readonly sample?: number | undefined;
   /** Query vectors to use instead of sampling (dense vectors). */
   readonly queries?: readonly (readonly number[])[] | undefined;
-  /** Seed for the sample, in [-1, 1] (`setseed`). Default 0.42. */
+  /** Seed for the sample, in [-1, 1] (`setseed`), and for the bootstrap. Default 0.42. */
   readonly seed?: number | undefined;
   /**
    * RAW SQL predicate applied to both the exact and the approximate queries, e.g.
    * `metadata->>'type' = 'article'`. From configuration only, NEVER from user input (SQL injection).
+   * The measurements are then those of the filtered (`iterative`) strategy.
    */
   readonly filter?: string | undefined;
   /** ef_search values to try, ascending. Default {@link DEFAULT_EF_SEARCH_LADDER}. */
   readonly efSearchLadder?: readonly number[] | undefined;
   /** probes values to try for IVFFlat, ascending. Default {@link DEFAULT_PROBES_LADDER}. */
   readonly probesLadder?: readonly number[] | undefined;
-  /** Recall@k to reach, in (0, 1]. Default 0.95. */
+  /** Recall@k to reach, in (0, 1], by the lower bound of its 95% interval. Default 0.95. */
   readonly target?: number | undefined;
-  /** Persist the recommendation for the database or the current role. Default: do not. */
-  readonly persist?: PersistScope | undefined;
+  /** Persist: the setting for the database or the current role, the profile on the index. Default: nothing. */
+  readonly persist?: PersistScope | readonly PersistScope[] | undefined;
 }
 
-/** The measurements for one ladder value. */
+/** The measurements for one ladder value (at one k). */
 export interface TuneStep {
   readonly value: number;
   /** Mean recall@k over the queries, in [0, 1]. */
   readonly recall: number;
+  /** Bounds of the 95% confidence interval of `recall` (percentile bootstrap over the per-query recalls). */
+  readonly recallLow: number;
+  readonly recallHigh: number;
   /** Median latency of the query, in milliseconds. */
   readonly p50Ms: number;
   /** 95th percentile latency, in milliseconds. */
@@ -83,13 +116,44 @@ export interface TuneStep {
   readonly plannerUsesIndex: boolean;
 }
 
+/** The ladder and the recommendation for one k. */
+export interface TuneForK {
+  readonly k: number;
+  readonly steps: readonly TuneStep[];
+  /** The smallest value ≥ k whose recall's lower bound reaches the target; `undefined` when none does. */
+  readonly recommended: number | undefined;
+  /**
+   * Without a recommendation, what limits it: `graph` (no value's mean recall reaches the target: build
+   * parameters), or `queries` (a mean reaches it, its lower bound does not: measure more queries, about
+   * {@link TuneForK.queriesNeeded}).
+   */
+  readonly limitedBy?: 'graph' | 'queries' | undefined;
+  /** Queries that would bring the lower bound of the best mean to the target (√n scaling), when `queries`. */
+  readonly queriesNeeded?: number | undefined;
+}
+
+/** Build parameters to try when ef_search alone does not reach the target, or only at a high cost. */
+export interface BuildAdvice {
+  readonly reason: string;
+  readonly current: { readonly m: number; readonly efConstruction: number };
+  readonly m: number;
+  readonly efConstruction: number;
+  /** Statements that rebuild the index in place with the new parameters (its comment survives). */
+  readonly sql: readonly string[];
+  /** The same as a new index built by the CLI. */
+  readonly command: string;
+}
+
 /** What {@link tune} measured and recommends. */
 export interface TuneResult {
   /** `schema.table`. */
   readonly table: string;
   readonly column: string;
   readonly metric: Metric;
+  /** The largest k tuned (the one {@link TuneResult.steps} belong to). */
   readonly k: number;
+  /** Every k tuned, ascending. */
+  readonly ks: readonly number[];
   readonly target: number;
   readonly filter: string | undefined;
   /** The vector index the planner used. */
@@ -102,13 +166,33 @@ export interface TuneResult {
   readonly pgvectorVersion: string;
   /** Queries measured (those with at least one exact result). */
   readonly queries: number;
+  /** How the recall's interval is computed. */
+  readonly confidence: {
+    readonly level: 0.95;
+    readonly method: 'percentile bootstrap over per-query recalls';
+    readonly resamples: number;
+    readonly rule: 'recallLow >= target';
+  };
   /** Plan node types of the exact query (proof it is a sequential scan) and of the approximate one. */
   readonly plans: { readonly exact: readonly string[]; readonly approximate: readonly string[] };
+  /** The ladder of the largest k (the same as the last of {@link TuneResult.perK}). */
   readonly steps: readonly TuneStep[];
-  /** The smallest ladder value whose recall reaches the target; `undefined` when none does. */
+  /** One ladder and recommendation per k. */
+  readonly perK: readonly TuneForK[];
+  /**
+   * The value for the whole database or role (what `persist: 'database' | 'role'` writes): the largest per-k
+   * recommendation, raised to the largest k and to pgvector's default 40 so that it caps no search;
+   * `undefined` when some k has no recommendation.
+   */
   readonly recommended: number | undefined;
-  /** The statement run when `persist` was asked and a value was recommended. */
-  readonly persisted: { readonly scope: PersistScope; readonly sql: string } | undefined;
+  /** Set when {@link TuneResult.recommended} is above every per-k recommendation, and why. */
+  readonly raised: { readonly from: number; readonly reason: string } | undefined;
+  /** Build parameters to try: no value reached the target, or only a high ef_search did. */
+  readonly buildAdvice: BuildAdvice | undefined;
+  /** The statement run when `persist: 'database' | 'role'` was asked and a value was recommended. */
+  readonly persisted: { readonly scope: 'database' | 'role'; readonly sql: string } | undefined;
+  /** The profile written when `persist: 'index'` was asked (HNSW only). */
+  readonly profile: { readonly sql: string; readonly profile: RecallProfile } | undefined;
 }
 
 function invalid(message: string): PgVectorError {
@@ -129,19 +213,120 @@ function ladder(values: readonly number[], name: string, max: number): number[] 
 }
 
 /**
- * The recommendation rule: the smallest value (steps in ascending order) whose recall reaches the target.
+ * The recommendation rule: the smallest value (steps in any order) not below `k` whose recall reaches the
+ * target — by the lower bound of its 95% interval when the step has one (`recallLow`), else by its mean. A
+ * value below k is never recommended: an HNSW scan returns at most ef_search rows.
  *
  * ### Examples
  * ```ts
  * recommendValue([{ value: 10, recall: 0.8 }, { value: 20, recall: 0.96 }, { value: 40, recall: 0.99 }], 0.95); // 20
+ * recommendValue([{ value: 20, recall: 0.96, recallLow: 0.94 }, { value: 40, recall: 0.99, recallLow: 0.98 }], 0.95); // 40
  * recommendValue([{ value: 10, recall: 0.8 }], 0.95); // undefined
  * ```
  */
 export function recommendValue(
-  steps: readonly Pick<TuneStep, 'value' | 'recall'>[],
+  steps: readonly (Pick<TuneStep, 'value' | 'recall'> & { readonly recallLow?: number })[],
   target: number,
+  k = 1,
 ): number | undefined {
-  return [...steps].sort((a, b) => a.value - b.value).find((s) => s.recall >= target)?.value;
+  return [...steps]
+    .sort((a, b) => a.value - b.value)
+    .find((s) => s.value >= k && (s.recallLow ?? s.recall) >= target)?.value;
+}
+
+/** A small seeded PRNG (mulberry32): the bootstrap is repeatable for a given seed. */
+function prng(seed: number): () => number {
+  let t = Math.floor(seed * 0x7fffffff) >>> 0;
+  return () => {
+    t = (t + 0x6d2b79f5) >>> 0;
+    let x = t;
+    x = Math.imul(x ^ (x >>> 15), x | 1);
+    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * The mean of per-query recalls and its 95% confidence interval: percentile bootstrap (the 2.5th and 97.5th
+ * percentiles of the means of `resamples` resamples with replacement, seeded). When every query has the same
+ * recall (typically all 1) the bootstrap collapses to a point; the interval is then the Wilson score interval
+ * of n queries at that mean — the widest a variable in [0, 1] with that mean can need — so that 20 perfect
+ * queries do not claim more than 20 queries show (low 0.84; 200 give 0.98).
+ *
+ * ### Examples
+ * ```ts
+ * recallInterval([1, 0.9, 1, 0.8, 1]); // { mean: 0.94, low: ~0.86, high: 1 }
+ * recallInterval(Array(200).fill(1)); // { mean: 1, low: 0.981, high: 1 }
+ * ```
+ */
+export function recallInterval(
+  recalls: readonly number[],
+  seed = 0.42,
+  resamples = BOOTSTRAP_RESAMPLES,
+): { mean: number; low: number; high: number } {
+  const n = recalls.length;
+  if (n === 0) return { mean: 0, low: 0, high: 0 };
+  const mean = recalls.reduce((s, r) => s + r, 0) / n;
+  if (recalls.every((r) => r === recalls[0])) {
+    const z = 1.959964;
+    const z2 = z * z;
+    const centre = (mean + z2 / (2 * n)) / (1 + z2 / n);
+    const half = (z / (1 + z2 / n)) * Math.sqrt((mean * (1 - mean)) / n + z2 / (4 * n * n));
+    return {
+      mean,
+      low: mean === 0 ? 0 : Math.min(mean, Math.max(0, centre - half)),
+      high: mean === 1 ? 1 : Math.max(mean, Math.min(1, centre + half)),
+    };
+  }
+  const next = prng(Math.abs(seed) || 0.42);
+  const means = new Float64Array(resamples);
+  for (let b = 0; b < resamples; b++) {
+    let sum = 0;
+    for (let i = 0; i < n; i++) sum += recalls[Math.floor(next() * n)]!;
+    means[b] = sum / n;
+  }
+  means.sort();
+  const at = (q: number) => means[Math.min(resamples - 1, Math.max(0, Math.floor(q * resamples)))]!;
+  return { mean, low: Math.min(mean, at(0.025)), high: Math.max(mean, at(0.975)) };
+}
+
+/**
+ * The ef_search to persist for a database or role, from the per-k recommendations: the largest, raised to
+ * the largest k (a smaller value caps every search asking for more rows) and to pgvector's default 40 (less
+ * saves little and caps any other query of up to 40 rows). `undefined` when some k has no recommendation.
+ *
+ * ### Examples
+ * ```ts
+ * persistedEfSearch([{ k: 10, recommended: 20 }, { k: 50, recommended: 80 }]); // { value: 80, raised: undefined }
+ * persistedEfSearch([{ k: 10, recommended: 20 }]); // { value: 40, raised: { from: 20, reason: … } }
+ * ```
+ */
+export function persistedEfSearch(
+  perK: readonly Pick<TuneForK, 'k' | 'recommended'>[],
+): { value: number; raised: TuneResult['raised'] } | undefined {
+  if (perK.length === 0 || perK.some((p) => p.recommended === undefined)) return undefined;
+  const best = Math.max(...perK.map((p) => p.recommended!));
+  const maxK = Math.max(...perK.map((p) => p.k));
+  const value = Math.min(1000, Math.max(best, maxK, PGVECTOR_DEFAULT_EF_SEARCH));
+  if (value === best) return { value, raised: undefined };
+  const reason =
+    value === maxK && maxK > PGVECTOR_DEFAULT_EF_SEARCH
+      ? `raised from ${best} to k ${maxK}: a smaller hnsw.ef_search caps a search for ${maxK} rows`
+      : `raised from ${best} to pgvector's default ${PGVECTOR_DEFAULT_EF_SEARCH}: a smaller value caps every query for more rows than it`;
+  return { value, raised: { from: best, reason } };
+}
+
+/**
+ * Build parameters to advise for an HNSW index (current `m` / `ef_construction`): `m` doubled (at least 16,
+ * at most 64) and `ef_construction` at least 2·m, twice the current one and 128 (at most 1000).
+ */
+export function adviseBuildParameters(current: { m: number; efConstruction: number }): {
+  m: number;
+  efConstruction: number;
+} {
+  const m = Math.max(16, Math.min(64, current.m * 2));
+  const efConstruction = Math.min(1000, Math.max(2 * m, 2 * current.efConstruction, 128));
+  return { m, efConstruction };
 }
 
 /** The p-th percentile (nearest rank) of some numbers. */
@@ -208,26 +393,29 @@ function parseTable(table: string): { schema: string | undefined; name: string; 
 }
 
 /**
- * Tunes `hnsw.ef_search` (or `ivfflat.probes`) for recall: see the module comment for the method.
- * Throws `EXTENSION_MISSING` without pgvector, `INVALID_ARGUMENT` for a bad option or an unknown column, and
- * `INDEX_NOT_USED` when no vector index serves the query.
+ * Tunes `hnsw.ef_search` (or `ivfflat.probes`) for recall at each k the application uses: see the module
+ * comment for the method. Throws `EXTENSION_MISSING` without pgvector, `INVALID_ARGUMENT` for a bad option or
+ * an unknown column, and `INDEX_NOT_USED` when no vector index serves the query.
  *
  * `target` is a connected `pg` client (not inside a transaction: each query runs in its own) or a URL.
  *
  * ### Examples
  * ```ts
- * const result = await tune(process.env.DATABASE_URL!, { table: 'documents', k: 10, target: 0.95, persist: 'database' });
- * result.recommended; // e.g. 80
+ * const result = await tune(process.env.DATABASE_URL!, { table: 'documents', k: [10, 50], persist: ['index', 'database'] });
+ * result.perK.map((p) => [p.k, p.recommended]); // e.g. [[10, 40], [50, 160]]
+ * result.recommended; // 160: the value written for the database, never below the largest k
  * ```
  *
  * The SQL per query and ladder value (PostgreSQL):
  * ```sql
  * BEGIN; SELECT set_config('hnsw.ef_search', '80', true);
  * SELECT ctid::text AS id, ("embedding" <=> $1::vector(1536))::float8 AS d FROM "documents"
- *   ORDER BY "embedding" <=> $1::vector(1536) LIMIT 10;
+ *   ORDER BY "embedding" <=> $1::vector(1536) LIMIT 50;
  * COMMIT;
  * -- with persist: 'database'
- * ALTER DATABASE "app" SET hnsw.ef_search = 80;
+ * ALTER DATABASE "app" SET hnsw.ef_search = 160;
+ * -- with persist: 'index'
+ * COMMENT ON INDEX "public"."documents_embedding_hnsw_idx" IS 'prisma-pgvector:recall-profile {…}';
  * ```
  */
 export async function tune(target: DatabaseTarget, options: TuneOptions): Promise<TuneResult> {
@@ -236,8 +424,12 @@ export async function tune(target: DatabaseTarget, options: TuneOptions): Promis
   const columnName = options.column ?? 'embedding';
   const column = quoteIdentifier(columnName, 'column');
   const metric = parseMetric(options.metric ?? 'cosine');
-  const k = integerIn(options.k ?? 10, 'k', 1, 1000);
-  const sample = integerIn(options.sample ?? 50, 'sample', 1, 100_000);
+  const kOption = options.k ?? 10;
+  const kList = typeof kOption === 'number' ? [kOption] : kOption;
+  if (!Array.isArray(kList) || kList.length === 0) throw invalid('k must be a number or a non-empty list');
+  const ks = [...new Set(kList.map((k) => integerIn(k, 'k', 1, 1000)))].sort((a, b) => a - b);
+  const maxK = ks[ks.length - 1]!;
+  const sample = integerIn(options.sample ?? DEFAULT_TUNE_SAMPLE, 'sample', 1, 100_000);
   const seed = options.seed ?? 0.42;
   if (typeof seed !== 'number' || !(seed >= -1 && seed <= 1))
     throw invalid(`seed must be in [-1, 1], got ${seed}`);
@@ -247,9 +439,20 @@ export async function tune(target: DatabaseTarget, options: TuneOptions): Promis
   }
   const efLadder = ladder(options.efSearchLadder ?? DEFAULT_EF_SEARCH_LADDER, 'efSearchLadder', 1000);
   const probesLadder = ladder(options.probesLadder ?? DEFAULT_PROBES_LADDER, 'probesLadder', 32_768);
-  if (options.persist !== undefined && options.persist !== 'database' && options.persist !== 'role') {
-    throw invalid(`persist must be 'database' or 'role', got ${String(options.persist)}`);
+  const persistList =
+    options.persist === undefined
+      ? []
+      : typeof options.persist === 'string'
+        ? [options.persist]
+        : options.persist;
+  for (const scope of persistList) {
+    if (scope !== 'database' && scope !== 'role' && scope !== 'index') {
+      throw invalid(`persist must be 'database', 'role' or 'index', got ${String(scope)}`);
+    }
   }
+  const settingScope = persistList.find((p): p is 'database' | 'role' => p !== 'index');
+  if (persistList.includes('database') && persistList.includes('role'))
+    throw invalid(`persist takes 'database' or 'role', not both`);
   const filter = options.filter?.trim() || undefined;
   const op = operatorFor(metric);
 
@@ -263,8 +466,9 @@ export async function tune(target: DatabaseTarget, options: TuneOptions): Promis
         fix: 'run `prisma-pgvector doctor` for the install steps',
       });
     }
-    const col = await client.query<{ type: string; ns: string; rel: string }>(
-      `SELECT format_type(a.atttypid, a.atttypmod) AS "type", n.nspname AS "ns", c.relname AS "rel"
+    const col = await client.query<{ type: string; ns: string; rel: string; rows: number }>(
+      `SELECT format_type(a.atttypid, a.atttypmod) AS "type", n.nspname AS "ns", c.relname AS "rel",
+              greatest(c.reltuples, 0)::float8 AS "rows"
        FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
        WHERE a.attrelid = to_regclass($1) AND a.attname = $2 AND NOT a.attisdropped`,
       [table.sql, columnName],
@@ -274,8 +478,9 @@ export async function tune(target: DatabaseTarget, options: TuneOptions): Promis
     const type = colRow.type;
     const param = `$1::${type}`;
     const where = filter === undefined ? '' : ` WHERE (${filter})`;
-    const annSql = `SELECT ctid::text AS id, (${column} ${op} ${param})::float8 AS d FROM ${table.sql}${where} ORDER BY ${column} ${op} ${param} LIMIT ${k}`;
-    const exactSql = `SELECT ctid::text AS id, (${column} ${op} ${param})::float8 AS d FROM ${table.sql} WHERE ${column} IS NOT NULL${filter === undefined ? '' : ` AND (${filter})`} ORDER BY ${column} ${op} ${param} LIMIT ${k}`;
+    const annSql = (limit: number) =>
+      `SELECT ctid::text AS id, (${column} ${op} ${param})::float8 AS d FROM ${table.sql}${where} ORDER BY ${column} ${op} ${param} LIMIT ${limit}`;
+    const exactSql = `SELECT ctid::text AS id, (${column} ${op} ${param})::float8 AS d FROM ${table.sql} WHERE ${column} IS NOT NULL${filter === undefined ? '' : ` AND (${filter})`} ORDER BY ${column} ${op} ${param} LIMIT ${maxK}`;
 
     // 1. Query vectors.
     let queries: string[];
@@ -296,7 +501,8 @@ export async function tune(target: DatabaseTarget, options: TuneOptions): Promis
       if (queries.length === 0) throw invalid(`${options.table}.${columnName} has no vectors to sample`);
     }
 
-    // 2. Exact results, index scans off; the plan must not touch an index.
+    // 2. Exact results at the largest k (those at a smaller k are their first rows), index scans off; the
+    // plan must not touch an index.
     const exact: Hit[][] = [];
     let exactPlan: string[] = [];
     for (const [i, q] of queries.entries()) {
@@ -334,14 +540,24 @@ export async function tune(target: DatabaseTarget, options: TuneOptions): Promis
     await client.query(setup('hnsw.ef_search', efLadder[0]!, 'hnsw'));
     let annNodes: PlanNode[];
     try {
-      annNodes = await explain(client, annSql, [queries[0]]);
+      annNodes = await explain(client, annSql(maxK), [queries[0]]);
     } finally {
       await client.query('COMMIT');
     }
     const indexNames = annNodes.map((n) => n['Index Name']).filter((n): n is string => n !== undefined);
-    const indexes = await client.query<{ name: string; method: string; lists: string | null }>(
+    const indexes = await client.query<{
+      name: string;
+      method: string;
+      lists: string | null;
+      m: string | null;
+      efc: string | null;
+      comment: string | null;
+    }>(
       `SELECT c.relname AS "name", am.amname AS "method",
-         (SELECT substr(o, 7) FROM unnest(c.reloptions) o WHERE o LIKE 'lists=%') AS "lists"
+         (SELECT substr(o, 7) FROM unnest(c.reloptions) o WHERE o LIKE 'lists=%') AS "lists",
+         (SELECT substr(o, 3) FROM unnest(c.reloptions) o WHERE o LIKE 'm=%') AS "m",
+         (SELECT substr(o, 17) FROM unnest(c.reloptions) o WHERE o LIKE 'ef_construction=%') AS "efc",
+         obj_description(c.oid, 'pg_class') AS "comment"
        FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam
        WHERE i.indrelid = to_regclass($1) AND c.relname = ANY ($2::text[]) AND am.amname IN ('hnsw', 'ivfflat')`,
       [table.sql, indexNames],
@@ -350,13 +566,18 @@ export async function tune(target: DatabaseTarget, options: TuneOptions): Promis
     if (used === undefined) {
       throw new PgVectorError(
         'INDEX_NOT_USED',
-        `no vector index serves ORDER BY ${columnName} ${op} $q LIMIT ${k} on ${options.table}${filter ? ` WHERE ${filter}` : ''} (plan: ${describeNodes(annNodes).join(' > ')})`,
+        `no vector index serves ORDER BY ${columnName} ${op} $q LIMIT ${maxK} on ${options.table}${filter ? ` WHERE ${filter}` : ''} (plan: ${describeNodes(annNodes).join(' > ')})`,
         {
           fix: `run \`prisma-pgvector doctor --metric ${metric}\`: create an index with the ${metric} operator class, and ANALYZE the table`,
         },
       );
     }
     const method = used.method as 'hnsw' | 'ivfflat';
+    if (persistList.includes('index') && method !== 'hnsw') {
+      throw invalid(
+        `persist 'index' writes a recall profile of hnsw.ef_search; ${used.name} is an IVFFlat index (persist 'database' or 'role' instead)`,
+      );
+    }
     const setting = method === 'hnsw' ? 'hnsw.ef_search' : 'ivfflat.probes';
     const lists = Number(used.lists ?? 100);
     const values = method === 'hnsw' ? efLadder : probesLadder.filter((p) => p <= lists);
@@ -364,69 +585,179 @@ export async function tune(target: DatabaseTarget, options: TuneOptions): Promis
     if (method === 'ivfflat' && !values.includes(lists) && probesLadder.some((p) => p > lists))
       values.push(lists);
 
-    // 4. Measure each ladder value.
+    // 4. Measure each ladder value. Without an iterative scan the rows of LIMIT k are the first k of LIMIT
+    // max(k) (an index scan returns them in order), so one query at the largest k measures every k; an
+    // iterative scan stops at LIMIT rows, so each k is measured with its own LIMIT.
     const measured = exact.map((e, i) => ({ q: queries[i]!, e })).filter((m) => m.e.length > 0);
     if (measured.length === 0)
       throw invalid(`no query has any exact result${filter ? ` with the filter ${filter}` : ''}`);
     // Warm-up: load the index pages once, untimed.
     await client.query(setup(setting, values[values.length - 1]!, method));
     try {
-      for (const m of measured.slice(0, 5)) await client.query(annSql, [m.q]);
+      for (const m of measured.slice(0, 5)) await client.query(annSql(maxK), [m.q]);
     } finally {
       await client.query('COMMIT');
     }
-    const steps: TuneStep[] = [];
+    const runs: number[][] = iterativeScan === undefined ? [ks] : ks.map((k) => [k]);
+    const stepsByK = new Map<number, TuneStep[]>(ks.map((k) => [k, []]));
     for (const value of values) {
       await client.query(setup(setting, value, method, false));
       let chosen: PlanNode[];
       try {
-        chosen = await explain(client, annSql, [measured[0]!.q]);
+        chosen = await explain(client, annSql(maxK), [measured[0]!.q]);
       } finally {
         await client.query('COMMIT');
       }
       const plannerUsesIndex = chosen.some((n) => n['Index Name'] === used.name);
-      const recalls: number[] = [];
-      const times: number[] = [];
-      for (const m of measured) {
-        await client.query(setup(setting, value, method));
-        try {
-          const start = performance.now();
-          const { rows } = await client.query<Hit>(annSql, [m.q]);
-          times.push(performance.now() - start);
-          recalls.push(recallAtK(m.e, rows));
-        } finally {
-          await client.query('COMMIT');
+      for (const run of runs) {
+        const limit = run[run.length - 1]!;
+        const recalls = new Map<number, number[]>(run.map((k) => [k, []]));
+        const times: number[] = [];
+        for (const m of measured) {
+          await client.query(setup(setting, value, method));
+          try {
+            const start = performance.now();
+            const { rows } = await client.query<Hit>(annSql(limit), [m.q]);
+            times.push(performance.now() - start);
+            for (const k of run) recalls.get(k)!.push(recallAtK(m.e.slice(0, k), rows.slice(0, k)));
+          } finally {
+            await client.query('COMMIT');
+          }
+        }
+        for (const k of run) {
+          const ci = recallInterval(recalls.get(k)!, seed);
+          stepsByK.get(k)!.push({
+            value,
+            recall: ci.mean,
+            recallLow: ci.low,
+            recallHigh: ci.high,
+            p50Ms: percentile(times, 50),
+            p95Ms: percentile(times, 95),
+            plannerUsesIndex,
+          });
         }
       }
-      steps.push({
-        value,
-        recall: recalls.reduce((s, r) => s + r, 0) / recalls.length,
-        p50Ms: percentile(times, 50),
-        p95Ms: percentile(times, 95),
-        plannerUsesIndex,
-      });
     }
-    const recommended = recommendValue(steps, recallTarget);
+    const perK: TuneForK[] = ks.map((k) => {
+      const steps = stepsByK.get(k)!;
+      // ef_search below k caps the rows; probes are lists, not rows.
+      const minValue = method === 'hnsw' ? k : 1;
+      const recommended = recommendValue(steps, recallTarget, minValue);
+      if (recommended !== undefined) return { k, steps, recommended };
+      const reached = steps.filter((s) => s.value >= minValue && s.recall >= recallTarget);
+      if (reached.length === 0) return { k, steps, recommended, limitedBy: 'graph' as const };
+      const best = reached.reduce((a, b) => (b.recall > a.recall ? b : a));
+      const n = measured.length;
+      const queriesNeeded =
+        best.recall > recallTarget
+          ? Math.min(
+              100_000,
+              Math.ceil(n * ((best.recall - best.recallLow) / (best.recall - recallTarget)) ** 2),
+            )
+          : undefined;
+      return { k, steps, recommended, limitedBy: 'queries' as const, queriesNeeded };
+    });
+    const forDatabase =
+      method === 'hnsw'
+        ? persistedEfSearch(perK)
+        : perK.every((p) => p.recommended !== undefined)
+          ? { value: Math.max(...perK.map((p) => p.recommended!)), raised: undefined }
+          : undefined;
 
-    // 5. Persist.
+    // 5. Build advice (HNSW): no value reached the target at some k, or only a high one did.
+    let buildAdvice: BuildAdvice | undefined;
+    if (method === 'hnsw') {
+      const current = { m: Number(used.m ?? 16), efConstruction: Number(used.efc ?? 64) };
+      const missed = perK.filter((p) => p.limitedBy === 'graph');
+      const high = perK.filter((p) => p.recommended !== undefined && p.recommended > HIGH_EF_SEARCH);
+      let reason: string | undefined;
+      if (missed.length > 0) {
+        const best = (p: TuneForK) => Math.max(...p.steps.map((s) => s.recallLow));
+        reason = `no ef_search up to ${values[values.length - 1]} reached recall ${recallTarget} at ${missed.map((p) => `k ${p.k} (best lower bound ${best(p).toFixed(3)})`).join(', ')}: the graph (m ${current.m}, ef_construction ${current.efConstruction}) limits recall`;
+      } else if (high.length > 0) {
+        const p = high[high.length - 1]!;
+        const at = p.steps.find((s) => s.value === p.recommended)!;
+        const base = p.steps.find((s) => s.value >= Math.max(p.k, PGVECTOR_DEFAULT_EF_SEARCH)) ?? p.steps[0]!;
+        reason = `recall ${recallTarget} at k ${p.k} needs ef_search ${p.recommended} (> ${HIGH_EF_SEARCH}): p50 ${at.p50Ms.toFixed(2)} ms vs ${base.p50Ms.toFixed(2)} ms at ef_search ${base.value}; a denser graph reaches it with a smaller ef_search`;
+      }
+      if (reason !== undefined) {
+        const next = adviseBuildParameters(current);
+        const name = `${quoteIdentifier(colRow.ns, 'schema')}.${quoteIdentifier(used.name, 'index')}`;
+        buildAdvice = {
+          reason,
+          current,
+          ...next,
+          sql: [
+            `ALTER INDEX ${name} SET (m = ${next.m}, ef_construction = ${next.efConstruction})`,
+            `REINDEX INDEX CONCURRENTLY ${name}`,
+          ],
+          command: `prisma-pgvector build-index --table ${colRow.rel} --schema ${colRow.ns} --column ${columnName} --metric ${metric} --m ${next.m} --ef-construction ${next.efConstruction} --concurrently`,
+        };
+      }
+    }
+
+    // 6. Persist: the setting (never capping a tuned k), the profile on the index.
     let persisted: TuneResult['persisted'];
-    if (options.persist !== undefined && recommended !== undefined) {
+    if (settingScope !== undefined && forDatabase !== undefined) {
       let sql: string;
-      if (options.persist === 'database') {
+      if (settingScope === 'database') {
         const { rows } = await client.query<{ db: string }>('SELECT current_database() AS db');
-        sql = `ALTER DATABASE ${quoteIdentifier(rows[0]!.db, 'database')} SET ${setting} = ${recommended}`;
+        sql = `ALTER DATABASE ${quoteIdentifier(rows[0]!.db, 'database')} SET ${setting} = ${forDatabase.value}`;
       } else {
-        sql = `ALTER ROLE CURRENT_USER SET ${setting} = ${recommended}`;
+        sql = `ALTER ROLE CURRENT_USER SET ${setting} = ${forDatabase.value}`;
       }
       await client.query(sql);
-      persisted = { scope: options.persist, sql };
+      persisted = { scope: settingScope, sql };
+    }
+    let profile: TuneResult['profile'];
+    const strategy = filter === undefined ? 'index' : iterativeScan !== undefined ? 'iterative' : undefined;
+    if (persistList.includes('index') && strategy === undefined) {
+      throw invalid(
+        `persist 'index' with a filter records the iterative-scan strategy, which needs pgvector >= 0.8 (this server has ${pgvectorVersion})`,
+      );
+    }
+    if (persistList.includes('index') && strategy !== undefined) {
+      const fresh: RecallProfileEntry[] = perK.flatMap((p) =>
+        p.steps.map((s) => ({
+          k: p.k,
+          strategy,
+          efSearch: s.value,
+          recall: s.recall,
+          recallLow: s.recallLow,
+          queries: measured.length,
+        })),
+      );
+      // Measurements of other strategies and k values already on the index are kept.
+      const previous = readRecallProfile(used.comment).profile;
+      const kept =
+        previous?.index === used.name
+          ? previous.entries.filter((e) => !(e.strategy === strategy && ks.includes(e.k)))
+          : [];
+      const value: RecallProfile = {
+        version: 1,
+        index: used.name,
+        rows: Math.round(colRow.rows),
+        measuredAt: new Date().toISOString(),
+        entries: [...kept, ...fresh],
+      };
+      const comment = withRecallProfile(used.comment, serializeRecallProfile(value));
+      const name = `${quoteIdentifier(colRow.ns, 'schema')}.${quoteIdentifier(used.name, 'index')}`;
+      // The server quotes the comment (%L): COMMENT takes no bind parameters.
+      const { rows } = await client.query<{ sql: string }>(
+        `SELECT format('COMMENT ON INDEX %s IS %L', $1::text, $2::text) AS sql`,
+        [name, comment],
+      );
+      const sql = rows[0]!.sql;
+      await client.query(sql);
+      profile = { sql, profile: parseRecallProfile(comment)! };
     }
 
     return {
       table: `${colRow.ns}.${colRow.rel}`,
       column: columnName,
       metric,
-      k,
+      k: maxK,
+      ks,
       target: recallTarget,
       filter,
       index: used.name,
@@ -435,10 +766,20 @@ export async function tune(target: DatabaseTarget, options: TuneOptions): Promis
       iterativeScan,
       pgvectorVersion,
       queries: measured.length,
+      confidence: {
+        level: 0.95,
+        method: 'percentile bootstrap over per-query recalls',
+        resamples: BOOTSTRAP_RESAMPLES,
+        rule: 'recallLow >= target',
+      },
       plans: { exact: exactPlan, approximate: describeNodes(annNodes) },
-      steps,
-      recommended,
+      steps: perK[perK.length - 1]!.steps,
+      perK,
+      recommended: forDatabase?.value,
+      raised: forDatabase?.raised,
+      buildAdvice,
       persisted,
+      profile,
     };
   });
 }
@@ -454,45 +795,81 @@ function versionAtLeast(version: string, wanted: string): boolean {
 }
 
 /**
- * The tuner's result as a table for people: one row per ladder value (value, recall, p50, p95), then the
- * recommendation (and what was persisted).
+ * The tuner's result as a table for people: per k, one row per ladder value (value, mean recall with its 95%
+ * interval, p50, p95), the recommendation per k, then the value for the database (raised when it would cap
+ * a k), build advice, and what was persisted.
  *
  * ### Examples
  * ```ts
- * console.log(formatTuneResult(await tune(url, { table: 'documents' })));
- * // ef_search  recall  p50 ms  p95 ms
- * //        10   0.712    0.41    0.80
+ * console.log(formatTuneResult(await tune(url, { table: 'documents', k: [10, 50] })));
+ * // k = 10
+ * // ef_search  recall  95% CI          p50 ms  p95 ms
+ * //        10   0.712  [0.690, 0.733]    0.41    0.80
  * // …
- * // Recommended: hnsw.ef_search = 80 (recall 0.962 ≥ 0.95)
+ * // Recommended: hnsw.ef_search = 160 for k 10, 50 (…)
  * ```
  */
 export function formatTuneResult(result: TuneResult): string {
   const name = result.method === 'hnsw' ? 'ef_search' : 'probes';
   const lines = [
-    `Tuning ${result.setting} for ${result.table}.${result.column} (index ${result.index}, ${result.metric}, k = ${result.k}, ${result.queries} queries${result.filter ? `, WHERE ${result.filter}` : ''}${result.iterativeScan ? `, iterative scan ${result.iterativeScan}` : ''})`,
+    `Tuning ${result.setting} for ${result.table}.${result.column} (index ${result.index}, ${result.metric}, k = ${result.ks.join(', ')}, ${result.queries} queries${result.filter ? `, WHERE ${result.filter}` : ''}${result.iterativeScan ? `, iterative scan ${result.iterativeScan}` : ''})`,
     `Exact plan: ${result.plans.exact.join(' > ')}; approximate plan: ${result.plans.approximate.join(' > ')}`,
-    '',
-    `${name.padStart(9)}  recall  p50 ms  p95 ms`,
-    ...result.steps.map(
-      (s) =>
-        `${String(s.value).padStart(9)}  ${s.recall.toFixed(3).padStart(6)}  ${s.p50Ms.toFixed(2).padStart(6)}  ${s.p95Ms.toFixed(2).padStart(6)}${s.plannerUsesIndex ? '' : '  (planner prefers a seq scan here)'}${s.value === result.recommended ? '  <- recommended' : ''}`,
-    ),
-    '',
+    `Recall: mean recall@k against exact search, 95% CI by ${result.confidence.method} (${result.confidence.resamples} resamples); a value is recommended when the CI's lower bound reaches ${result.target}.`,
   ];
+  for (const p of result.perK) {
+    lines.push('', `k = ${p.k}`, `${name.padStart(9)}  recall  95% CI          p50 ms  p95 ms`);
+    for (const s of p.steps) {
+      const notes = [
+        s.value < p.k && result.method === 'hnsw' ? `caps k ${p.k}` : '',
+        s.plannerUsesIndex ? '' : 'planner prefers a seq scan here',
+        s.value === p.recommended ? '<- recommended' : '',
+      ].filter((n) => n !== '');
+      lines.push(
+        `${String(s.value).padStart(9)}  ${s.recall.toFixed(3).padStart(6)}  [${s.recallLow.toFixed(3)}, ${s.recallHigh.toFixed(3)}]  ${s.p50Ms.toFixed(2).padStart(6)}  ${s.p95Ms.toFixed(2).padStart(6)}${notes.length > 0 ? `  (${notes.join('; ')})` : ''}`,
+      );
+    }
+    if (p.recommended === undefined) {
+      const best = Math.max(...p.steps.map((s) => s.recallLow));
+      lines.push(
+        `k ${p.k}: no ${name} value reached recall ${result.target} (best lower bound ${best.toFixed(3)})${p.limitedBy === 'queries' ? `: a mean recall reaches it, its 95% lower bound does not — measure more queries (--sample ${p.queriesNeeded ?? 'more'})` : ''}`,
+      );
+    } else {
+      const step = p.steps.find((s) => s.value === p.recommended)!;
+      lines.push(
+        `k ${p.k}: ${name} ${p.recommended} (recall ${step.recall.toFixed(3)}, 95% CI [${step.recallLow.toFixed(3)}, ${step.recallHigh.toFixed(3)}], p50 ${step.p50Ms.toFixed(2)} ms)`,
+      );
+    }
+  }
+  lines.push('');
   if (result.recommended === undefined) {
-    const best = Math.max(...result.steps.map((s) => s.recall));
     lines.push(
-      `No ${name} value reached recall ${result.target} (best ${best.toFixed(3)}): rebuild the index with larger m / ef_construction (or more lists), or lower the target.`,
+      `No ${name} value reached recall ${result.target} at every k: ${result.perK.every((p) => p.limitedBy !== 'graph') ? 'measure more queries' : result.method === 'hnsw' ? 'rebuild the index with larger m / ef_construction (below)' : 'rebuild the index with more lists'}, or lower the target. Nothing persisted as a setting.`,
     );
   } else {
-    const step = result.steps.find((s) => s.value === result.recommended)!;
     lines.push(
-      `Recommended: ${result.setting} = ${result.recommended} (recall ${step.recall.toFixed(3)} ≥ ${result.target})`,
+      `Recommended: ${result.setting} = ${result.recommended} for k ${result.ks.join(', ')}${result.raised ? ` (${result.raised.reason})` : ''}`,
     );
     lines.push(
       result.persisted === undefined
-        ? `Persist it: ALTER DATABASE <db> SET ${result.setting} = ${result.recommended}  (or --persist database|role), or set it per query (SET LOCAL / set_config(…, true)).`
+        ? `Persist it: --persist database|role (ALTER DATABASE <db> SET ${result.setting} = ${result.recommended}), or --persist index to record the profile for a store created with { recall: ${result.target} }.`
         : `Persisted: ${result.persisted.sql} (new connections get it)`,
+    );
+  }
+  if (result.buildAdvice !== undefined) {
+    const a = result.buildAdvice;
+    lines.push(
+      '',
+      `Build advice: ${a.reason}.`,
+      `  Rebuild with m ${a.m}, ef_construction ${a.efConstruction} (now ${a.current.m}, ${a.current.efConstruction}), then tune again:`,
+      ...a.sql.map((sql) => `    ${sql};`),
+      `  or build a new index: ${a.command}`,
+      '  (and record the new parameters in the index migration: prisma-pgvector migration index, or drift reports them)',
+    );
+  }
+  if (result.profile !== undefined) {
+    lines.push(
+      '',
+      `Recall profile: ${result.profile.profile.entries.length} measurements written as the comment of index ${result.index} (a store created with { recall: ${result.target} } reads it).`,
     );
   }
   return lines.join('\n');

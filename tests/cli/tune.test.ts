@@ -62,9 +62,13 @@ describe('prisma-pgvector tune', () => {
     expect(run.stdout).toContain(
       `Tuning hnsw.ef_search for ${db.schema}.cli_items.e (index cli_items_idx, cosine, k = 10, 10 queries)`,
     );
-    expect(run.stdout).toMatch(/^ef_search {2}recall {2}p50 ms {2}p95 ms$/m);
-    expect(run.stdout).toMatch(/^ +10 +\d\.\d{3} +\d+\.\d\d +\d+\.\d\d/m);
-    expect(run.stdout).toMatch(/^Recommended: hnsw\.ef_search = \d+ \(recall \d\.\d{3} ≥ 0\.5\)$/m);
+    expect(run.stdout).toMatch(
+      /^Recall: mean recall@k against exact search, 95% CI by percentile bootstrap/m,
+    );
+    expect(run.stdout).toMatch(/^ef_search {2}recall {2}95% CI {10}p50 ms {2}p95 ms$/m);
+    expect(run.stdout).toMatch(/^ +10 +\d\.\d{3} +\[\d\.\d{3}, \d\.\d{3}\] +\d+\.\d\d +\d+\.\d\d/m);
+    expect(run.stdout).toMatch(/^k 10: ef_search \d+ \(recall \d\.\d{3}, 95% CI \[\d\.\d{3}, \d\.\d{3}\]/m);
+    expect(run.stdout).toMatch(/^Recommended: hnsw\.ef_search = \d+ for k 10/m);
   });
 
   it('--json with --queries FILE and --persist role', async () => {
@@ -78,7 +82,8 @@ describe('prisma-pgvector tune', () => {
     const role = await createTestRole(db);
     try {
       const run = await tuneCli(
-        ['--queries', file, '--ladder', '40,1000', '--target', '0.5', '--persist', 'role', '--json'],
+        // 3 queries: even perfect ones show recall ≥ 0.44 only (the 95% Wilson bound), so a low target.
+        ['--queries', file, '--ladder', '40,1000', '--target', '0.2', '--persist', 'role', '--json'],
         role.url,
       );
       expect(run.code).toBe(0);
@@ -91,10 +96,18 @@ describe('prisma-pgvector tune', () => {
         index: 'cli_items_idx',
         queries: 3,
         k: 10,
-        target: 0.5,
+        target: 0.2,
       });
       expect(result.steps.map((s: { value: number }) => s.value)).toEqual([40, 1000]);
-      expect(Object.keys(result.steps[0])).toEqual(['value', 'recall', 'p50Ms', 'p95Ms', 'plannerUsesIndex']);
+      expect(Object.keys(result.steps[0])).toEqual([
+        'value',
+        'recall',
+        'recallLow',
+        'recallHigh',
+        'p50Ms',
+        'p95Ms',
+        'plannerUsesIndex',
+      ]);
       expect(result.persisted).toEqual({
         scope: 'role',
         sql: `ALTER ROLE CURRENT_USER SET hnsw.ef_search = ${result.recommended}`,
@@ -120,7 +133,50 @@ describe('prisma-pgvector tune', () => {
     // ef_search 10 < k 50: an HNSW scan returns at most 10 rows, so recall@50 ≤ 0.2.
     const run = await tuneCli(['--sample', '5', '--k', '50', '--ladder', '10', '--target', '0.9']);
     expect(run.code).toBe(1);
-    expect(run.stdout).toMatch(/No ef_search value reached recall 0\.9 \(best 0\.\d+\)/);
+    expect(run.stdout).toMatch(/^k 50: no ef_search value reached recall 0\.9 \(best lower bound 0\.\d+\)$/m);
+    expect(run.stdout).toMatch(/No ef_search value reached recall 0\.9 at every k/);
+    expect(run.stdout).toMatch(/^Build advice: no ef_search up to 10 reached recall 0\.9 at k 50/m);
+    expect(run.stdout).toContain('SET (m = 16, ef_construction = 128)');
+  });
+
+  it('--k 10,50 --persist index,database: per-k recommendations, a database value ≥ 50, the profile', async () => {
+    const run = await tuneCli([
+      '--k',
+      '10,50',
+      '--sample',
+      '20',
+      '--ladder',
+      '10,40,80,160',
+      '--target',
+      '0.5',
+      '--persist',
+      'index,database',
+      '--json',
+    ]);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const result = JSON.parse(run.stdout);
+    expect(result.ks).toEqual([10, 50]);
+    expect(result.perK.map((p: { k: number }) => p.k)).toEqual([10, 50]);
+    for (const p of result.perK) expect(p.recommended).toBeGreaterThanOrEqual(p.k);
+    expect(result.recommended).toBeGreaterThanOrEqual(50);
+    expect(result.persisted.sql).toMatch(
+      new RegExp(`^ALTER DATABASE "\\w+" SET hnsw\\.ef_search = ${result.recommended}$`),
+    );
+    expect(result.profile.profile.entries).toHaveLength(8);
+    const client = await db.connect();
+    try {
+      const { rows } = await client.query<{ c: string }>(
+        `SELECT obj_description('cli_items_idx'::regclass, 'pg_class') AS c`,
+      );
+      expect(rows[0]!.c).toMatch(/^prisma-pgvector:recall-profile \{"version":1,"index":"cli_items_idx",/);
+      await client.query('COMMENT ON INDEX cli_items_idx IS NULL');
+      await client.query(
+        `ALTER DATABASE "${(await client.query('SELECT current_database() AS d')).rows[0].d}" RESET hnsw.ef_search`,
+      );
+    } finally {
+      await client.end();
+    }
   });
 
   it('exits non-zero with the reason for a bad column or option', async () => {
@@ -129,5 +185,10 @@ describe('prisma-pgvector tune', () => {
     expect(run.stderr).toContain('column cli_items.nope not found');
     const persist = await tuneCli(['--persist', 'everywhere']);
     expect(persist.code).toBe(2);
+    expect(persist.stderr).toContain(
+      '--persist takes index, database or role (comma-separated), got "everywhere"',
+    );
+    const both = await tuneCli(['--persist', 'database,role']);
+    expect(both.code).toBe(2);
   });
 });

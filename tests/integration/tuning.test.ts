@@ -6,7 +6,19 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isPgVectorError } from '../../src/core/errors.js';
-import { formatTuneResult, recallAtK, recommendValue, tune } from '../../src/ops/tuning.js';
+import {
+  adviseBuildParameters,
+  DEFAULT_TUNE_SAMPLE,
+  formatTuneResult,
+  persistedEfSearch,
+  recallAtK,
+  recallInterval,
+  recommendValue,
+  type TuneForK,
+  type TuneResult,
+  tune,
+} from '../../src/ops/tuning.js';
+import { efSearchForRecall, loadRecallProfile } from '../../src/store/recall-profile.js';
 import { createTestRole, openTestDatabase, type TestDatabase } from '../support/database.js';
 import { readServerFacts, type ServerFacts } from '../support/server-facts.js';
 import { random } from './helpers.js';
@@ -90,33 +102,210 @@ describe('recall and recommendation rules', () => {
     ];
     expect(recommendValue(steps, 0.95)).toBe(20);
     expect(recommendValue(steps, 0.99)).toBeUndefined();
+    // On the lower bound when there is one; never below k.
+    expect(recommendValue([{ value: 20, recall: 0.96, recallLow: 0.94 }, ...steps], 0.95)).toBe(20);
+    expect(
+      recommendValue(
+        [
+          { value: 20, recall: 0.96, recallLow: 0.94 },
+          { value: 40, recall: 0.97, recallLow: 0.955 },
+        ],
+        0.95,
+      ),
+    ).toBe(40);
+    expect(recommendValue(steps, 0.5, 30)).toBe(40);
+  });
+
+  it('gives a 95% interval that contains the mean and narrows with more queries', () => {
+    const next = random(5);
+    const draw = (n: number) =>
+      Array.from({ length: n }, () => (next() < 0.3 ? 0.8 : next() < 0.5 ? 0.9 : 1));
+    const widths: number[] = [];
+    for (const n of [25, 100, 400]) {
+      const recalls = draw(n);
+      const ci = recallInterval(recalls);
+      expect(ci.mean).toBeCloseTo(recalls.reduce((s, r) => s + r, 0) / n, 12);
+      expect(ci.low).toBeLessThanOrEqual(ci.mean);
+      expect(ci.high).toBeGreaterThanOrEqual(ci.mean);
+      expect(ci.low).toBeGreaterThanOrEqual(0.8);
+      expect(ci.high).toBeLessThanOrEqual(1);
+      widths.push(ci.high - ci.low);
+    }
+    // Roughly 1/√n: four times the queries, about half the width.
+    expect(widths[1]!).toBeLessThan(widths[0]! * 0.7);
+    expect(widths[2]!).toBeLessThan(widths[1]! * 0.7);
+    // Repeatable for a seed.
+    const fixed = draw(50);
+    expect(recallInterval(fixed, 0.1)).toEqual(recallInterval(fixed, 0.1));
+    // All perfect: the Wilson bound of n queries, not a point.
+    expect(recallInterval(Array(200).fill(1))).toEqual({ mean: 1, low: expect.closeTo(0.9812, 4), high: 1 });
+    expect(recallInterval(Array(20).fill(1)).low).toBeCloseTo(0.8389, 4);
+  });
+
+  it('persists a value that caps no tuned k, and says when it raised it', () => {
+    expect(
+      persistedEfSearch([
+        { k: 10, recommended: 20 },
+        { k: 50, recommended: 80 },
+      ]),
+    ).toEqual({ value: 80, raised: undefined });
+    const low = persistedEfSearch([{ k: 10, recommended: 10 }]);
+    expect(low?.value).toBe(40);
+    expect(low?.raised).toEqual({ from: 10, reason: expect.stringMatching(/pgvector's default 40/) });
+    const capping = persistedEfSearch([
+      { k: 10, recommended: 20 },
+      { k: 100, recommended: 100 },
+      { k: 200, recommended: 80 }, // cannot happen on a real ladder (< k), but the rule holds
+    ]);
+    expect(capping).toEqual({ value: 200, raised: { from: 100, reason: expect.stringMatching(/to k 200/) } });
+    expect(persistedEfSearch([{ k: 10, recommended: undefined }])).toBeUndefined();
+  });
+
+  it('advises denser graphs', () => {
+    expect(adviseBuildParameters({ m: 16, efConstruction: 64 })).toEqual({ m: 32, efConstruction: 128 });
+    expect(adviseBuildParameters({ m: 4, efConstruction: 8 })).toEqual({ m: 16, efConstruction: 128 });
+    expect(adviseBuildParameters({ m: 48, efConstruction: 200 })).toEqual({ m: 64, efConstruction: 400 });
   });
 });
 
 describe('tune on HNSW', () => {
-  it('recommends the smallest ef_search reaching the target; the step below misses it', async () => {
-    // pgvector draws each node's HNSW level at random (a new graph every run): the weak index (m = 4,
-    // ef_construction = 8) reaches 0.95–0.98 at ef_search 1000 depending on the draw, 0.9 always.
-    const result = await tune(client, { table: 'tune_hnsw', column: 'e', k: 10, sample: 40, target: 0.9 });
+  let result: TuneResult;
+  beforeAll(async () => {
+    // The default sample (200 queries drawn from the table) at k 10 and 50, persisted for the database.
+    result = await tune(client, {
+      table: 'tune_hnsw',
+      column: 'e',
+      k: [50, 10],
+      target: 0.85,
+      persist: 'database',
+    });
     console.log(formatTuneResult(result));
+  });
+  afterAll(async () => {
+    const { rows } = await client.query<{ d: string }>('SELECT current_database() AS d');
+    await client.query(`ALTER DATABASE "${rows[0]!.d}" RESET hnsw.ef_search`);
+  });
+
+  it('measures each k on the whole ladder, with the plans proved', () => {
     expect(result).toMatchObject({
       method: 'hnsw',
       setting: 'hnsw.ef_search',
       index: 'tune_hnsw_idx',
-      queries: 40,
+      queries: DEFAULT_TUNE_SAMPLE,
+      k: 50,
+      ks: [10, 50],
+      confidence: { level: 0.95, rule: 'recallLow >= target' },
     });
     expect(result.plans.exact.join(' > ')).toMatch(/Seq Scan/);
     expect(result.plans.exact.join(' > ')).not.toMatch(/Index/);
     expect(result.plans.approximate.join(' > ')).toContain('Index Scan using tune_hnsw_idx');
-    expect(result.steps.map((s) => s.value)).toEqual([10, 20, 40, 80, 160, 320, 640, 1000]);
-    // The recommendation rule, against the measured ladder.
-    expect(result.recommended).toBe(recommendValue(result.steps, 0.9));
-    const at = result.steps.findIndex((s) => s.value === result.recommended);
-    expect(at).toBeGreaterThan(0);
-    expect(result.steps[at]!.recall).toBeGreaterThanOrEqual(0.9);
-    expect(result.steps[at - 1]!.recall).toBeLessThan(0.9);
-    for (const s of result.steps) expect(s.p95Ms).toBeGreaterThanOrEqual(s.p50Ms);
-    expect(result.persisted).toBeUndefined();
+    expect(result.perK.map((p) => p.k)).toEqual([10, 50]);
+    for (const p of result.perK) {
+      expect(p.steps.map((s) => s.value)).toEqual([10, 20, 40, 80, 160, 320, 640, 1000]);
+      for (const s of p.steps) {
+        expect(s.p95Ms).toBeGreaterThanOrEqual(s.p50Ms);
+        expect(s.recallLow).toBeLessThanOrEqual(s.recall);
+        expect(s.recallHigh).toBeGreaterThanOrEqual(s.recall);
+      }
+    }
+    expect(result.steps).toBe(result.perK[1]!.steps);
+    // An HNSW scan returns at most ef_search rows: at k 50, ef_search 10 and 20 find at most 10 and 20.
+    const k50 = result.perK[1]!.steps;
+    expect(k50[0]!.recall).toBeLessThanOrEqual(10 / 50);
+    expect(k50[1]!.recall).toBeLessThanOrEqual(20 / 50);
+  });
+
+  it('recommends per k the smallest value ≥ k whose lower bound reaches the target', () => {
+    for (const p of result.perK) {
+      expect(p.recommended, `k ${p.k}`).toBe(recommendValue(p.steps, 0.85, p.k));
+      expect(p.recommended).toBeDefined();
+      expect(p.recommended!).toBeGreaterThanOrEqual(p.k);
+      const at = p.steps.findIndex((s) => s.value === p.recommended);
+      expect(p.steps[at]!.recallLow).toBeGreaterThanOrEqual(0.85);
+      const below = p.steps[at - 1];
+      if (below !== undefined && below.value >= p.k) expect(below.recallLow).toBeLessThan(0.85);
+    }
+  });
+
+  it('persists for the database a value ≥ the largest k and every per-k recommendation', async () => {
+    const [k10, k50] = result.perK as [TuneForK, TuneForK];
+    expect(result.recommended).toBe(Math.max(k10.recommended!, k50.recommended!, 50));
+    expect(result.persisted?.sql).toMatch(new RegExp(`SET hnsw\\.ef_search = ${result.recommended}$`));
+    const { rows } = await client.query<{ cfg: string }>(
+      `SELECT cfg FROM pg_db_role_setting, unnest(setconfig) cfg
+        WHERE setrole = 0 AND setdatabase = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+    );
+    expect(rows).toContainEqual({ cfg: `hnsw.ef_search=${result.recommended}` });
+    expect(formatTuneResult(result)).toMatch(/^k = 10$/m);
+    expect(formatTuneResult(result)).toMatch(/^k = 50$/m);
+  });
+
+  it('raises the persisted value to the largest k, and says so', async () => {
+    // k 10 and 50 with a target of 0.3: k 10 is reached at ef_search 10, k 50 only from ef_search 50 on.
+    const raised = await tune(client, {
+      table: 'tune_hnsw',
+      column: 'e',
+      k: [10, 50],
+      sample: 20,
+      target: 0.3,
+      efSearchLadder: [10, 20, 40],
+    });
+    // At k 50 no ladder value ≥ 50: no recommendation, nothing for the database.
+    expect(raised.perK[1]!.recommended).toBeUndefined();
+    expect(raised.recommended).toBeUndefined();
+    const one = await tune(client, { table: 'tune_hnsw', column: 'e', k: 10, sample: 20, target: 0.3 });
+    expect(one.perK[0]!.recommended).toBe(10);
+    expect(one.recommended).toBe(40);
+    expect(one.raised?.reason).toMatch(/raised from 10 to pgvector's default 40/);
+    expect(formatTuneResult(one)).toMatch(/Recommended: hnsw\.ef_search = 40 for k 10 \(raised from 10/);
+  });
+
+  it('narrows the interval with more queries', async () => {
+    const run = (sample: number) =>
+      tune(client, { table: 'tune_hnsw', column: 'e', k: 10, sample, efSearchLadder: [10], target: 0.5 });
+    const [small, large] = [await run(25), await run(200)];
+    const width = (r: TuneResult) => r.steps[0]!.recallHigh - r.steps[0]!.recallLow;
+    expect(small.steps[0]!.recall).toBeLessThan(1); // ef_search 10 on this graph misses rows
+    expect(width(large)).toBeLessThan(width(small));
+  });
+
+  it('advises build parameters when no ef_search reaches the target', async () => {
+    const missed = await tune(client, {
+      table: 'tune_hnsw',
+      column: 'e',
+      k: 10,
+      sample: 30,
+      efSearchLadder: [10, 20],
+      target: 0.99,
+    });
+    expect(missed.recommended).toBeUndefined();
+    expect(missed.buildAdvice).toMatchObject({
+      current: { m: 4, efConstruction: 8 },
+      m: 16,
+      efConstruction: 128,
+      sql: [
+        `ALTER INDEX "${db.schema}"."tune_hnsw_idx" SET (m = 16, ef_construction = 128)`,
+        `REINDEX INDEX CONCURRENTLY "${db.schema}"."tune_hnsw_idx"`,
+      ],
+    });
+    expect(missed.buildAdvice?.reason).toMatch(/no ef_search up to 20 reached recall 0.99 at k 10/);
+    expect(missed.buildAdvice?.command).toMatch(/--m 16 --ef-construction 128 --concurrently/);
+    const text = formatTuneResult(missed);
+    expect(text).toMatch(/^Build advice: no ef_search up to 20 reached recall 0\.99/m);
+    expect(text).toContain('REINDEX INDEX CONCURRENTLY');
+  });
+
+  it('advises build parameters when only a high ef_search reaches the target', async () => {
+    const high = await tune(client, {
+      table: 'tune_hnsw',
+      column: 'e',
+      k: 10,
+      sample: 20,
+      efSearchLadder: [320, 1000],
+      target: 0.3,
+    });
+    expect(high.recommended).toBe(320);
+    expect(high.buildAdvice?.reason).toMatch(/needs ef_search 320 \(> 200\): p50 [\d.]+ ms/);
   });
 });
 
@@ -129,18 +318,120 @@ describe('tune with a filter', () => {
       sample: 30,
       filter: "metadata->>'c' = 'a'",
       // Filtered recall on this weak, randomly built graph tops out between 0.88 and 0.95 from run to run.
-      target: 0.75,
+      target: 0.6,
     });
     console.log(formatTuneResult(result));
     expect(result.iterativeScan).toBe(facts.iterativeScan ? 'relaxed_order' : undefined);
     expect(result.filter).toBe("metadata->>'c' = 'a'");
     expect(result.plans.exact.join(' > ')).toMatch(/Seq Scan/);
     expect(result.plans.approximate.join(' > ')).toContain('Index Scan using tune_hnsw_idx');
-    expect(result.recommended).toBe(recommendValue(result.steps, 0.75));
-    expect(result.recommended).toBeDefined();
-    const at = result.steps.findIndex((s) => s.value === result.recommended);
-    expect(result.steps[at]!.recall).toBeGreaterThanOrEqual(0.75);
-    if (at > 0) expect(result.steps[at - 1]!.recall).toBeLessThan(0.75);
+    expect(result.perK[0]!.recommended).toBe(recommendValue(result.steps, 0.6, 10));
+    expect(result.perK[0]!.recommended).toBeDefined();
+    const at = result.steps.findIndex((s) => s.value === result.perK[0]!.recommended);
+    expect(result.steps[at]!.recallLow).toBeGreaterThanOrEqual(0.6);
+    if (at > 0) expect(result.steps[at - 1]!.recallLow).toBeLessThan(0.6);
+  });
+});
+
+describe('tune --persist index: the recall profile', () => {
+  const target = () => ({
+    schema: db.schema,
+    table: 'tune_hnsw',
+    column: 'e',
+    opclasses: ['vector_cosine_ops'],
+  });
+  const load = () =>
+    loadRecallProfile(async (text, values) => (await client.query(text, [...values])).rows, target());
+
+  it('writes every measurement as the index comment, keeps the owner’s text, survives REINDEX', async () => {
+    await client.query(`COMMENT ON INDEX tune_hnsw_idx IS 'owned by search; it''s HNSW'`);
+    const result = await tune(client, {
+      table: 'tune_hnsw',
+      column: 'e',
+      k: [10, 50],
+      sample: 40,
+      efSearchLadder: [40, 80, 160, 320],
+      target: 0.8,
+      persist: ['index'],
+    });
+    expect(result.persisted).toBeUndefined();
+    expect(result.profile?.sql).toMatch(
+      /^COMMENT ON INDEX "\w+"\."tune_hnsw_idx" IS 'owned by search; it''s HNSW\n/,
+    );
+    const loaded = await load();
+    expect(loaded.index).toBe('tune_hnsw_idx');
+    expect(loaded.profile).toEqual(result.profile?.profile);
+    const profile = loaded.profile!;
+    expect(profile).toMatchObject({ version: 1, index: 'tune_hnsw_idx', rows: ROWS });
+    expect(profile.entries).toHaveLength(8);
+    for (const p of result.perK) {
+      for (const s of p.steps) {
+        expect(profile.entries).toContainEqual({
+          k: p.k,
+          strategy: 'index',
+          efSearch: s.value,
+          recall: expect.closeTo(s.recall, 4),
+          recallLow: expect.closeTo(s.recallLow, 4),
+          queries: 40,
+        });
+      }
+      // The store's rule on the profile gives the tuner's recommendation.
+      const choice = efSearchForRecall(profile, p.k, 0.8, 'index');
+      if (p.recommended !== undefined)
+        expect(choice).toMatchObject({ efSearch: p.recommended, reached: true });
+    }
+    const { rows } = await client.query<{ c: string }>(
+      `SELECT obj_description('tune_hnsw_idx'::regclass, 'pg_class') AS c`,
+    );
+    expect(rows[0]!.c.split('\n')[0]).toBe("owned by search; it's HNSW");
+
+    await client.query('REINDEX INDEX CONCURRENTLY tune_hnsw_idx');
+    expect((await load()).profile).toEqual(profile);
+  });
+
+  it('adds the filtered (iterative) measurements beside the unfiltered ones', async () => {
+    if (!facts.iterativeScan) return;
+    const before = (await load()).profile!;
+    const result = await tune(client, {
+      table: 'tune_hnsw',
+      column: 'e',
+      k: 10,
+      sample: 20,
+      filter: "metadata->>'c' = 'a'",
+      efSearchLadder: [40, 160],
+      target: 0.5,
+      persist: 'index',
+    });
+    expect(result.profile).toBeDefined();
+    const after = (await load()).profile!;
+    expect(after.entries.filter((e) => e.strategy === 'index')).toEqual(
+      before.entries.filter((e) => e.strategy === 'index'),
+    );
+    expect(after.entries.filter((e) => e.strategy === 'iterative').map((e) => [e.k, e.efSearch])).toEqual([
+      [10, 40],
+      [10, 160],
+    ]);
+    expect(efSearchForRecall(after, 10, 0.5, 'iterative').source).toBe('profile');
+  });
+
+  it('a malformed profile on the index is ignored with a reason', async () => {
+    await client.query(
+      `COMMENT ON INDEX tune_hnsw_idx IS 'prisma-pgvector:recall-profile {"version":1,"index":"tune_hnsw_idx"'`,
+    );
+    const loaded = await load();
+    expect(loaded).toMatchObject({ profile: undefined, index: 'tune_hnsw_idx' });
+    expect(loaded.reason).toMatch(/not JSON/);
+    // The tuner replaces it.
+    await tune(client, {
+      table: 'tune_hnsw',
+      column: 'e',
+      sample: 5,
+      efSearchLadder: [40],
+      target: 0.1,
+      persist: 'index',
+    });
+    expect((await load()).profile?.entries).toHaveLength(1);
+    await client.query('COMMENT ON INDEX tune_hnsw_idx IS NULL');
   });
 });
 
@@ -155,7 +446,8 @@ describe('tune on IVFFlat', () => {
   });
 
   it('detects the IVFFlat index and tunes probes, up to the number of lists', async () => {
-    const result = await tune(client, { table: 'tune_ivf', column: 'e', k: 10, sample: 30, target: 0.95 });
+    // 100 queries: even all perfect, 30 could not show recall ≥ 0.95 with 95% confidence (Wilson bound 0.89).
+    const result = await tune(client, { table: 'tune_ivf', column: 'e', k: 10, sample: 100, target: 0.95 });
     console.log(formatTuneResult(result));
     expect(result).toMatchObject({ method: 'ivfflat', setting: 'ivfflat.probes', index: 'tune_ivf_idx' });
     expect(result.steps.map((s) => s.value)).toEqual([1, 2, 4, 8, 16, 30]);
@@ -163,8 +455,16 @@ describe('tune on IVFFlat', () => {
     expect(result.recommended).toBe(recommendValue(result.steps, 0.95));
     expect(result.steps[0]!.recall).toBeLessThan(0.95);
     const at = result.steps.findIndex((s) => s.value === result.recommended);
-    expect(result.steps[at]!.recall).toBeGreaterThanOrEqual(0.95);
-    expect(result.steps[at - 1]!.recall).toBeLessThan(0.95);
+    expect(result.steps[at]!.recallLow).toBeGreaterThanOrEqual(0.95);
+    expect(result.steps[at - 1]!.recallLow).toBeLessThan(0.95);
+  });
+
+  it('says when too few queries limit the recommendation, not the index', async () => {
+    const few = await tune(client, { table: 'tune_ivf', column: 'e', k: 10, sample: 30, target: 0.95 });
+    expect(few.steps.at(-1)!.recall).toBe(1);
+    expect(few.perK[0]).toMatchObject({ recommended: undefined, limitedBy: 'queries' });
+    expect(few.perK[0]!.queriesNeeded).toBeGreaterThan(30);
+    expect(formatTuneResult(few)).toMatch(/measure more queries \(--sample \d+\)/);
   });
 });
 
