@@ -12,6 +12,7 @@ import type { RunInfo } from './engine.js';
 import type { IndexBuildResult } from './index-build.js';
 import type { MemoryResult } from './memory.js';
 import type { RecallResult } from './recall.js';
+import { latestScaleSection } from './scale-report.js';
 import type { OverheadResult } from './search-overhead.js';
 import { fmt, type Goal, type Summary } from './stats.js';
 
@@ -338,6 +339,9 @@ export function renderReport(runs: {
     parts.push([title, ...rest.map((line) => line.replace(/^(#{2,}) /, '#$1 '))].join('\n'));
     charts[CHART_FILES.native] = recallChart(recallsOf(native));
   }
+  // The scale benchmark's section (bench/scale-report.ts), kept from its latest full run.
+  const scale = latestScaleSection();
+  if (scale !== '') parts.push('', scale);
   return { markdown: `${parts.join('\n').trimEnd()}\n`, charts };
 }
 

@@ -11,6 +11,7 @@
  *   npm run bench -- --quick              # smoke run, about a minute
  *   npm run bench -- --rows 20000         # both sizes; or --rows 384=20000,1536=8000
  *   npm run bench -- --only bulk,search   # some sections: bulk, build, search, recall, memory
+ *   npm run bench -- --scale              # search at scale on the native bench cluster (bench/scale.ts)
  */
 
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -25,6 +26,12 @@ import { benchRecall } from './recall.js';
 import { latestFullRun, renderReport, resultsFileName } from './report.js';
 import { benchSearchOverhead } from './search-overhead.js';
 import { collectGarbage, type Goal, printGoal } from './stats.js';
+
+// `--scale`: the scale benchmark on the native bench cluster (bench/scale.ts), its own options.
+if (process.argv.slice(2).includes('--scale')) {
+  await (await import('./scale.js')).runScale(process.argv.slice(2));
+  process.exit(process.exitCode ?? 0);
+}
 
 const SECTIONS = ['bulk', 'build', 'search', 'recall', 'memory'] as const;
 type Section = (typeof SECTIONS)[number];
