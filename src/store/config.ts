@@ -22,6 +22,7 @@ import {
 } from '../core/metric.js';
 import { MAX_DIMENSIONS } from '../core/vector.js';
 import type { StorePool } from './pool.js';
+import { type IndexExpressionOption, resolveIndexExpression } from './quantized-sql.js';
 
 /** How vectors travel to the server; `'auto'` picks per driver adapter (see {@link VectorStoreConfig}). */
 export type VectorEncodingOption = 'auto' | 'binary' | 'text';
@@ -111,6 +112,20 @@ export interface VectorStoreConfig<T extends VectorType = VectorType> {
   /** The vector index's access method: decides which settings tune a search. Default `hnsw`. */
   readonly indexMethod?: IndexMethod;
   /**
+   * For models above 2,000 dimensions (pgvector indexes `vector` up to 2,000): the expression the vector
+   * index is built on, which searches then order by. `'halfvec'` — `("embedding"::halfvec(3072))
+   * halfvec_cosine_ops`, up to 4,000 dimensions; `'binary_quantize'` — `(binary_quantize("embedding")::bit(3072))
+   * bit_hamming_ops`, up to 64,000: `k × rerank` candidates by Hamming distance, re-ranked by the full
+   * vectors with `metric`. Distances returned are always the full vectors' (see `quantized-sql.ts`).
+   * Build the index with `migration index --expression halfvec|binary_quantize`. Default `'none'`.
+   */
+  readonly indexExpression?: IndexExpressionOption;
+  /**
+   * Candidate factor of an `indexExpression` search: the index yields `k × rerank` rows (at most 1,000),
+   * the full vectors keep the best k. Default 10 for `binary_quantize`, 1 for `halfvec` (exact re-sort).
+   */
+  readonly rerank?: number;
+  /**
    * Predicates of the partial vector indexes on the table, so that a filter `{ [key]: value }` is written as
    * the literal predicate and the planner can use the partial index. Default `[{ key: 'type', value: 'article' }]`
    * (the `documents_embedding_article_hnsw_idx` migration); pass `[]` when the table has none.
@@ -182,6 +197,10 @@ export interface ResolvedStoreConfig {
   readonly vectorType: VectorType;
   readonly metric: Metric;
   readonly indexMethod: IndexMethod;
+  /** The expression the vector index is built on; `'none'` for the bare column. */
+  readonly indexExpression: IndexExpressionOption;
+  /** Candidate factor of an expression search (1 with `'none'`). */
+  readonly rerank: number;
   readonly partialIndexPredicates: readonly PartialIndexPredicate[];
   readonly batchSize: number;
   readonly analyzeThreshold: number;
@@ -234,6 +253,8 @@ const CONFIG_KEYS = [
   'vectorType',
   'metric',
   'indexMethod',
+  'indexExpression',
+  'rerank',
   'partialIndexPredicates',
   'batchSize',
   'analyzeThreshold',
@@ -421,6 +442,12 @@ export function resolveStoreConfig(input: VectorStoreConfig = {}): ResolvedStore
   const indexMethod = oneOf(config.indexMethod ?? STORE_DEFAULTS.indexMethod, INDEX_METHODS, 'indexMethod');
   // Throws INVALID_CONFIG naming the valid choices when the type or the index method lacks the metric.
   opclassFor(metricValue, vectorType, indexMethod);
+  const { indexExpression, rerank } = resolveIndexExpression(config.indexExpression, config.rerank, {
+    vectorType,
+    dimensions,
+    metric: metricValue,
+    indexMethod,
+  });
 
   const given = config.partialIndexPredicates ?? STORE_DEFAULTS.partialIndexPredicates;
   if (!Array.isArray(given))
@@ -478,6 +505,8 @@ export function resolveStoreConfig(input: VectorStoreConfig = {}): ResolvedStore
     vectorType,
     metric: metricValue,
     indexMethod,
+    indexExpression,
+    rerank,
     partialIndexPredicates: predicates,
     batchSize,
     analyzeThreshold,

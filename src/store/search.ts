@@ -19,6 +19,7 @@ import { parseSparseVectorText, parseVectorText } from '../core/vector.js';
 import { atPath, type Embedding, vectorSql } from './input.js';
 import { argumentError, numberOption, optionsOf, shownKey, shownValue, unknownOption } from './options.js';
 import { type PoolQuery, poolQuery, poolTransaction, poolTypes, toPoolQuery } from './pool.js';
+import { buildExpressionSearchSql, planExpressionSearch } from './quantized-sql.js';
 import { assertMetricSupported, planSearchTuning, type SearchTuning } from './search-settings.js';
 import {
   buildExplainSql,
@@ -27,6 +28,7 @@ import {
   buildSetConfigSql,
   HIT_FIELDS,
   type HitField,
+  type SearchSpec,
   settingEntries,
 } from './sql.js';
 import { checkParameterCount, type RawRow, type StoreContext } from './store-context.js';
@@ -176,9 +178,12 @@ async function prepareSearch<M extends object>(
   const where = filter.where;
   const version = await ctx.pgvectorVersion();
   assertMetricSupported(metric, version);
+  // Models above 2,000 dimensions: an expression index (halfvec / binary_quantize) serves the search
+  // through k × rerank candidates (quantized-sql.ts); the index settings are sized for the candidates.
+  const expression = planExpressionSearch(c, metric, k);
   const tuning = planSearchTuning(
     {
-      k,
+      k: expression.plan?.candidates ?? k,
       filtered: !filter.everyRow,
       ...(options.efSearch === undefined ? {} : { efSearch: options.efSearch }),
       ...(options.iterativeScan === undefined ? {} : { iterativeScan: options.iterativeScan }),
@@ -191,13 +196,13 @@ async function prepareSearch<M extends object>(
       pgvectorVersion: version,
     },
   );
-  const warnings = [...tuning.warnings];
+  const warnings = [...tuning.warnings, ...expression.warnings];
   if (metric !== c.metric) {
     warnings.push(
       `metric '${metric}' differs from the store's '${c.metric}', which the vector index was built for: this search cannot use the index and scans the whole table`,
     );
   }
-  const statement = buildSearchSql(c, {
+  const spec: SearchSpec = {
     query: vector,
     metric,
     k,
@@ -206,7 +211,11 @@ async function prepareSearch<M extends object>(
     includeEmbedding: options.includeEmbedding === true,
     maxDistance,
     relaxed: tuning.relaxed,
-  });
+  };
+  const statement =
+    expression.plan === undefined
+      ? buildSearchSql(c, spec)
+      : buildExpressionSearchSql(c, spec, expression.plan);
   return { statement, tuning, metric, k, fields, warnings };
 }
 
