@@ -191,7 +191,8 @@ export async function readSteps(client: pg.Client, table: string): Promise<Map<s
   return new Map(rows.map((r) => [r.step, r]));
 }
 
-async function record(
+/** Records a step of a table (and its duration in seconds). */
+export async function recordStep(
   client: pg.Client,
   table: string,
   step: string,
@@ -259,7 +260,7 @@ export async function prepareScaleTable(
     if (batch.length > 0) await flush();
     await client.query('COMMIT');
     const seconds = (performance.now() - started) / 1000;
-    await record(client, table, 'load', seconds, {
+    await recordStep(client, table, 'load', seconds, {
       rows: t.rows,
       generateSeconds: generateMs / 1000,
       rowsPerSecond: t.rows / seconds,
@@ -269,7 +270,7 @@ export async function prepareScaleTable(
   if (!steps.has('vacuum')) {
     const started = performance.now();
     await client.query(`VACUUM ANALYZE "${table}"`);
-    await record(client, table, 'vacuum', (performance.now() - started) / 1000);
+    await recordStep(client, table, 'vacuum', (performance.now() - started) / 1000);
   }
   for (const index of scaleIndexes(t)) {
     steps = await readSteps(client, table);
@@ -282,14 +283,14 @@ export async function prepareScaleTable(
     const { rows } = await client.query<{ size: string }>(
       `SELECT pg_relation_size('"${index.name}"'::regclass)::text AS size`,
     );
-    await record(client, table, index.step, seconds, { bytes: Number(rows[0]?.size ?? 0) });
+    await recordStep(client, table, index.step, seconds, { bytes: Number(rows[0]?.size ?? 0) });
     log(`${table}: ${index.step} built in ${seconds.toFixed(1)} s`);
   }
   // The planner's statistics of the expression indexes come from ANALYZE.
   if (!steps.has('analyze')) {
     const started = performance.now();
     await client.query(`ANALYZE "${table}"`);
-    await record(client, table, 'analyze', (performance.now() - started) / 1000);
+    await recordStep(client, table, 'analyze', (performance.now() - started) / 1000);
   }
   return readSteps(client, table);
 }

@@ -6,6 +6,7 @@
  */
 
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import type { CaseResult, ContenderResult, TableResult, Verdict } from './scale.js';
 import { fmt } from './stats.js';
 
@@ -155,11 +156,12 @@ export function scaleSection(run: ScaleRun): string {
   const builds = run.tables.map((t) => {
     const s = t.steps;
     const secs = (k: string) => (s[k] === undefined ? '—' : `${fmt(s[k].seconds, 1)} s`);
-    const load = s.load?.detail as { rowsPerSecond?: number } | undefined;
+    const load = s.load?.detail as { rowsPerSecond?: number; generateSeconds?: number } | undefined;
+    const copySeconds = (s.load?.seconds ?? Number.NaN) - (load?.generateSeconds ?? 0);
     const vectorIndexes = Object.keys(s).filter((k) => k.endsWith('hnsw'));
     return [
       sizeLabel(t),
-      `${secs('load')} (${int(load?.rowsPerSecond ?? Number.NaN)} rows/s)`,
+      `${secs('load')}, of which ${fmt(load?.generateSeconds ?? Number.NaN, 1)} s generating the rows in JS (COPY ${int(t.rows / copySeconds)} rows/s)`,
       vectorIndexes
         .map(
           (k) =>
@@ -432,4 +434,14 @@ export function withScaleSection(markdown: string, section: string): string {
   if (begin >= 0 && end > begin)
     return `${markdown.slice(0, begin)}${section}${markdown.slice(end + SCALE_END.length)}`;
   return `${markdown.trimEnd()}\n\n${section}\n`;
+}
+
+// `npx tsx bench/scale-report.ts [bench/results/<date>-scale.json]`: re-renders the section and the chart
+// (the latest full scale run by default), e.g. after editing bench/notes-scale.md.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const file = process.argv[2];
+  const run = file === undefined ? latestScaleRun() : (JSON.parse(readFileSync(file, 'utf8')) as ScaleRun);
+  if (run === undefined)
+    throw new Error('usage: tsx bench/scale-report.ts [bench/results/<date>-scale.json]');
+  console.log(renderScaleDocs(run).join(', '));
 }

@@ -28,6 +28,7 @@ import {
   mixtureOf,
   parseTables,
   prepareScaleTable,
+  recordStep,
   SCALE_MIXTURE,
   type ScaleTable,
   scaleRows,
@@ -512,7 +513,7 @@ export interface TableResult {
   readonly table: string;
   readonly dims: number;
   readonly rows: number;
-  readonly steps: Record<string, { seconds: number; detail: unknown }>;
+  steps: Record<string, { seconds: number; detail: unknown }>;
   readonly defaultRecall?: { k10: number; k50: number };
   readonly tune?: unknown;
   readonly cases: CaseResult[];
@@ -525,6 +526,7 @@ async function benchTable(
   nQueries: number,
   truthDir: string,
   notes: string[],
+  truthOnly = false,
 ): Promise<TableResult> {
   const table = scaleTableName(t);
   log(`\n== ${table} (${t.rows.toLocaleString('en-US')} × ${t.dims})`);
@@ -543,12 +545,22 @@ async function benchTable(
   const sql = new HandSql(client);
   try {
     if (t.dims > 2000) {
+      if (truthOnly) return result;
       result.cases.push(...(await benchWide(app, sql, client, t, queries, truthDir, notes)));
       return result;
     }
-    if (!(await hasProfile(client, `${table}_hnsw`))) {
+    // The recall profile for `recall: 0.95`, measured once per table (its duration is recorded as a step).
+    if (!steps.has('tune') || !(await hasProfile(client, `${table}_hnsw`))) {
       const tuned = await tuneTable(server.url, table, tuneQueries, notes);
-      if (tuned !== undefined) (result as { tune?: unknown }).tune = tuned;
+      if (tuned !== undefined) {
+        await recordStep(client, table, 'tune', tuned.seconds, { summary: tuned.summary ?? null });
+        result.steps.tune = { seconds: tuned.seconds, detail: { summary: tuned.summary ?? null } };
+      }
+    }
+    (result as { tune?: unknown }).tune = result.steps.tune;
+    if (truthOnly) {
+      for (const c of scaleCases(nQueries)) await groundTruth(client, table, c, queries, truthDir);
+      return result;
     }
     const stores = makeStores(app, t, notes);
     for (const c of scaleCases(nQueries)) {
@@ -773,7 +785,8 @@ async function benchKCap(url: string, client: pg.Client, t: ScaleTable, queries:
       partialIndexPredicates: [{ key: 's1', value: 'y' }],
       pool: app.pool,
     } as never);
-    const session = (await hand.query<{ v: string }>('SHOW hnsw.ef_search')).rows[0]!.v;
+    const session = (await hand.query<{ v: string }>("SELECT current_setting('hnsw.ef_search', true) AS v"))
+      .rows[0]!.v;
     let storeMin = Number.POSITIVE_INFINITY;
     let storeFilteredMin = Number.POSITIVE_INFINITY;
     let sqlMin = Number.POSITIVE_INFINITY;
@@ -914,6 +927,7 @@ export async function runScale(argv: readonly string[]): Promise<void> {
       queries: { type: 'string' },
       'no-docs': { type: 'boolean', default: false },
       'skip-extras': { type: 'boolean', default: false },
+      'truth-only': { type: 'boolean', default: false },
     },
   });
   const quick = values.quick === true;
@@ -925,7 +939,7 @@ export async function runScale(argv: readonly string[]): Promise<void> {
             { dims: 384, rows: 20_000 },
             { dims: 3072, rows: 5_000 },
           ]
-        : FULL_TABLES;
+        : [...FULL_TABLES].sort((a, b) => a.dims - b.dims || a.rows - b.rows);
   const nQueries = Number(values.queries ?? (quick ? 30 : 100));
   const full = !quick && values.sizes === undefined && nQueries >= 100;
   const started = performance.now();
@@ -950,7 +964,7 @@ export async function runScale(argv: readonly string[]): Promise<void> {
       client,
     );
     const settings = await client.query<{ name: string; setting: string; unit: string | null }>(
-      `SELECT name, setting, unit FROM pg_settings WHERE name IN ('shared_buffers','maintenance_work_mem','max_parallel_maintenance_workers','work_mem','effective_cache_size','jit','max_parallel_workers_per_gather','random_page_cost')`,
+      `SELECT name, current_setting(name) AS setting, '' AS unit FROM pg_settings WHERE name IN ('shared_buffers','maintenance_work_mem','max_parallel_maintenance_workers','work_mem','effective_cache_size','jit','max_parallel_workers_per_gather','random_page_cost')`,
     );
     log(`prisma-pgvector scale bench (${quick ? 'quick' : full ? 'full' : 'partial'}) — ${info.date}`);
     log(
@@ -970,10 +984,13 @@ export async function runScale(argv: readonly string[]): Promise<void> {
     const tableResults: TableResult[] = [];
     // Small tables first within a dimension (the growth series), as the sizes were given otherwise.
     for (const t of tables) {
-      tableResults.push(await benchTable(server, client, t, nQueries, truthDir, notes));
+      tableResults.push(
+        await benchTable(server, client, t, nQueries, truthDir, notes, values['truth-only'] === true),
+      );
       out.tables = tableResults;
       saveResults(out, quick, full, true);
     }
+    if (values['truth-only'] === true) return;
     if (values['skip-extras'] !== true) {
       const small = tables.filter((t) => t.dims === 384).sort((a, b) => a.rows - b.rows)[0];
       if (small !== undefined)
