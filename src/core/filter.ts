@@ -16,19 +16,38 @@
  * - Several keys, or several operators on one key, must all hold (AND). `and: []` matches everything,
  *   `or: []` nothing, `in: []` nothing, `nin: []` everything. A value may not be `undefined`
  *   (`{ tenant: undefined }` is refused, not ignored: an unset variable must not widen a filter).
- * - Strings compare as text (`->>`, the database's collation); numbers, booleans and `null` compare as JSON
- *   values (`1` equals `1.0`; the string `"1"` does not equal the number `1` — except through a string
- *   operand, since `->>` renders the number `1` as the text `1`). Range operators (`gt`…) only match values
- *   of the operand's JSON type: `{ price: { gt: 10 } }` skips rows whose `price` is a string instead of
- *   failing the whole query on a cast, as `(metadata ->> 'price')::numeric > 10` would.
+ * - Equality and `in` are exact JSON equality, written as containment (`"metadata" @> '{"k": v}'`): a
+ *   string equals only a JSON string (`{ code: '1' }` does not match the number `1`), a number only a number
+ *   (`1` equals `1.0`), `true`/`false`/`null` only themselves; an array or object at the key never equals a
+ *   scalar. Range operators (`gt`…) only match values of the operand's JSON type: strings compare as text
+ *   (`->>`, the database's collation; ISO dates are strings), numbers numerically — `{ price: { gt: 10 } }`
+ *   skips rows whose `price` is a string instead of failing the whole query on a cast, as
+ *   `(metadata ->> 'price')::numeric > 10` would.
  * - A condition on a missing key is not met, and its negation (`ne`, `nin`, `not`) is: negations are
- *   written `IS DISTINCT FROM` / `IS NOT TRUE`, never plain `NOT`, so SQL NULLs cannot make a row vanish
- *   from both a filter and its negation.
- * - Keys and values are ALWAYS bind parameters, with one exception: an equality that matches a configured
- *   {@link PartialIndexPredicate} is written as the predicate's literal SQL, because PostgreSQL proves that a
- *   query may use a partial index only by matching the predicate's expression, and cannot see through bind
- *   parameters when it reuses a generic plan (named prepared statements, `plan_cache_mode`, poolers).
- *   Predicates come from configuration and are validated strictly; the request only selects one.
+ *   written `IS NOT TRUE`, never plain `NOT`, so SQL NULLs cannot make a row vanish from both a filter and its
+ *   negation.
+ * - Values are ALWAYS bind parameters. A key is written as an SQL literal (`'price'`, a path `'{a,b}'`) when
+ *   it is made of letters, digits and `_ - : @ /` (`LITERAL_KEY` of filter-expressions.ts: no quote,
+ *   backslash, brace, comma or space, so the literal cannot end early and means the same under any
+ *   `standard_conforming_strings`), so that an expression index can serve the range or `exists` on it; any
+ *   other key is bound (correct, not index-servable). Equality and `in` bind the key inside their JSON
+ *   document, whatever it is, and a GIN `jsonb_path_ops` index serves them.
+ * - One more literal: an equality that matches a configured {@link PartialIndexPredicate} is written as the
+ *   predicate's literal SQL, because PostgreSQL proves that a query may use a partial index only by
+ *   matching the predicate's expression, and cannot see through bind parameters when it reuses a generic
+ *   plan (named prepared statements, `plan_cache_mode`, poolers). Predicates come from configuration and are
+ *   validated strictly; the request only selects one. {@link AnalyzedFilter.partialPredicates} lists those
+ *   that every selected row satisfies.
+ *
+ * Which index serves which operator (the DDL texts come from filter-expressions.ts):
+ *
+ * | operator | index |
+ * |---|---|
+ * | `eq`, `in`, `contains` (any key, nested paths too) | `USING gin ("metadata" jsonb_path_ops)` |
+ * | `gt`/`gte`/`lt`/`lte` on a string | B-tree on `metadataTextExpression` (`(("metadata" ->> 'k'))`) |
+ * | `gt`/`gte`/`lt`/`lte` on a number | B-tree on `metadataNumberExpression` (the CASE expression) |
+ * | `eq` on a partial index's key and value | that partial index (its predicate is written literally) |
+ * | `ne`, `nin`, `not`, `exists: false` | none (a negation selects most rows) |
  */
 
 import { join, raw, type Sql, sqltag as sql } from '@prisma/client/runtime/client';
@@ -71,19 +90,23 @@ export type ContainableOf<V> = unknown extends V
 
 /**
  * Operators on one metadata field. All present operators must hold. The generated SQL (PostgreSQL) for a
- * key `k` (path `a.b` uses `#>>`/`#>` with a `text[]` parameter instead of `->>`/`->`):
+ * key `k` of `LITERAL_KEY` characters (see filter-expressions.ts); a path `a.b` uses `#>>`/`#>` with
+ * `'{a,b}'` instead of `->>`/`->`, and nests the JSON documents (`{"a":{"b":v}}`):
  *
  * | operator | SQL |
  * |---|---|
- * | `eq: 's'` | `(("metadata" ->> $1::text) = $2::text)` |
- * | `eq: 1 \| true \| null` | `(("metadata" -> $1::text) = $2::jsonb)` (`$2` = `'1'`) |
- * | `ne` | as `eq` with `IS DISTINCT FROM` |
- * | `in: ['a','b']` | `(("metadata" ->> $1::text) = ANY($2::text[]))`; non-strings: `(("metadata" -> $1::text) = ANY($2::jsonb[]))`, both OR-ed when mixed |
+ * | `eq: 's' \| 1 \| true \| null` | `("metadata" @> $1::jsonb)` (`$1` = `{"k":"s"}`) |
+ * | `ne` | `(<eq> IS NOT TRUE)` |
+ * | `in: ['a', 1]` | `("metadata" @> ANY($1::jsonb[]))` (`$1` = `['{"k":"a"}', '{"k":1}']`) |
  * | `nin` | `(<in> IS NOT TRUE)` |
- * | `gt: 10` | `(CASE WHEN jsonb_typeof(("metadata" -> $1::text)) = 'number' THEN ("metadata" -> $2::text)::numeric > $3::numeric END)` |
- * | `gt: 'm'` | `(CASE WHEN jsonb_typeof(("metadata" -> $1::text)) = 'string' THEN ("metadata" ->> $2::text) > $3::text END)` |
- * | `exists: true` | `(("metadata" -> $1::text) IS NOT NULL)` (`false`: `IS NULL`); a JSON `null` exists |
- * | `contains: ['x']` | `("metadata" @> $1::jsonb)` with `$1` = `{"k":["x"]}` (GIN `jsonb_path_ops` can serve it) |
+ * | `gt: 10` | `((CASE WHEN jsonb_typeof(("metadata" -> 'k')) = 'number' THEN ("metadata" -> 'k')::numeric END) > $1::numeric)` |
+ * | `gt: 'm'` | `(("metadata" ->> 'k') > $1::text AND jsonb_typeof(("metadata" -> 'k')) = 'string')` |
+ * | `exists: true` | `(("metadata" -> 'k') IS NOT NULL)` (`false`: `IS NULL`); a JSON `null` exists |
+ * | `contains: ['x']` | `("metadata" @> $1::jsonb)` with `$1` = `{"k":["x"]}` |
+ *
+ * A key with other characters is bound where it would be a literal: `gt: 10` is then
+ * `(CASE WHEN jsonb_typeof(("metadata" -> $1::text)) = 'number' THEN ("metadata" -> $2::text)::numeric > $3::numeric END)`,
+ * `gt: 'm'` the same with `'string'` and `->>`, `exists` `(("metadata" -> $1::text) IS NOT NULL)`.
  */
 export interface FieldOperators<V = unknown> {
   readonly eq?: ScalarOf<V>;
@@ -176,7 +199,9 @@ export type Filter<M extends object = Record<string, unknown>> =
 /**
  * A partial index's predicate `((metadata ->> 'key'::text) = 'value'::text)`, from configuration. When a
  * filter asks for exactly `{ key: value }` (or `{ key: { eq: value } }`), the compiler writes this literal
- * SQL so the planner can prove the partial index applies.
+ * SQL so the planner can prove the partial index applies. `->>` reads numbers and booleans as text too, so
+ * for a value like `'10'` or `'true'` the compiler adds the containment that keeps the equality exact:
+ * `(((metadata ->> 'n'::text) = '10'::text) AND (metadata @> $1::jsonb))` (still provably the index's rows).
  *
  * `key` is a top-level key and `value` a string, both 1–200 characters of letters, digits, space and
  * `_ - : / @` (`.` too in values) — no quotes or backslashes, so the literal needs no escaping.
@@ -792,11 +817,11 @@ export function analyzeFilter<M extends object = Record<string, unknown>>(
  * );
  * ```
  *
- * The generated SQL (PostgreSQL), values `['author', 'name']`, `'Ada'`, `'price'`, `'price'`, `20`:
+ * The generated SQL (PostgreSQL), values `'{"author":{"name":"Ada"}}'`, `20`:
  * ```sql
  * ((("metadata" ->> 'type'::text) = 'article'::text)
- *  AND (("metadata" #>> $1::text[]) = $2::text)
- *  AND (CASE WHEN jsonb_typeof(("metadata" -> $3::text)) = 'number' THEN ("metadata" -> $4::text)::numeric < $5::numeric END))
+ *  AND ("metadata" @> $1::jsonb)
+ *  AND ((CASE WHEN jsonb_typeof(("metadata" -> 'price')) = 'number' THEN ("metadata" -> 'price')::numeric END) < $2::numeric))
  * ```
  */
 export function compileFilter<M extends object = Record<string, unknown>>(
