@@ -1,10 +1,18 @@
 import { parseArgs } from 'node:util';
+import type { Filter } from '../core/filter.js';
 import { parseMetric } from '../core/metric.js';
-import { doctor, doctorExitCode, formatDoctorReport, parseFilterArgument } from '../ops/doctor.js';
+import {
+  type CommonFilter,
+  doctor,
+  doctorExitCode,
+  formatDoctorReport,
+  parseFilterArgument,
+  parseJsonFilterArgument,
+} from '../ops/doctor.js';
 import type { Command } from './command.js';
 
 const help = `Usage: prisma-pgvector doctor [--url URL] [--metric cosine] [--k 10] [--large-table-rows N]
-                              [--filter "table:predicate"]... [--table NAME]... [--ef-search N] [--json] [--strict]
+                              [--filter "table:predicate" | --filter '<json>']... [--table NAME]... [--ef-search N] [--json] [--strict]
 
 Checks the pgvector playbook's red lines on a live database (any PostgreSQL 13+, through pg):
   extension          pgvector available / installed / recent (fail: missing or < 0.5; warn: < 0.8)
@@ -15,6 +23,7 @@ Checks the pgvector playbook's red lines on a live database (any PostgreSQL 13+,
   stale-stats        no VACUUM ANALYZE after bulk changes (pg_stat_user_tables)
   ef-search          hnsw.ef_search never tuned (pgvector's default 40), or below --k
   partial-index      --filter predicates without a matching partial vector index
+  filter-index       --filter JSON filters no index serves on a large table (GIN, expression B-tree, created_at)
   index-size         vector indexes vs maintenance_work_mem and shared_buffers
   invalid-index      indexes left invalid by a failed CREATE INDEX CONCURRENTLY
 
@@ -25,6 +34,10 @@ Options:
   --large-table-rows N    rows above which a table needs a vector index (default 10000)
   --filter T:PREDICATE    a common filter, e.g. "documents:metadata->>'type' = 'article'" (repeatable; RAW SQL
                           from your configuration, run in a rolled-back transaction)
+  --filter JSON           a sample filter in the store's language, e.g. '{"tenant":"t7","price":{"gte":10}}'
+                          (repeatable): which index serves it, on every table with the metadata column
+  --metadata-column C     the store's metadata column (default metadata)
+  --created-at-column C   the store's creation-time column (default created_at)
   --table NAME            check only this table, "name" or "schema.name" (repeatable; default: the search_path)
   --ef-search N           the hnsw.ef_search your application sets per query, if it sets one
   --json                  machine-readable report
@@ -55,6 +68,8 @@ export const doctorCommand: Command = {
         filter: { type: 'string', multiple: true },
         table: { type: 'string', multiple: true },
         'ef-search': { type: 'string' },
+        'metadata-column': { type: 'string' },
+        'created-at-column': { type: 'string' },
         json: { type: 'boolean', default: false },
         strict: { type: 'boolean', default: false },
       },
@@ -65,11 +80,21 @@ export const doctorCommand: Command = {
       console.error('No database: pass --url or set DATABASE_URL.');
       return 2;
     }
+    const commonFilters: CommonFilter[] = [];
+    const filters: Filter[] = [];
+    for (const value of values.filter ?? []) {
+      const json = parseJsonFilterArgument(value);
+      if (json === undefined) commonFilters.push(parseFilterArgument(value));
+      else filters.push(json);
+    }
     const report = await doctor(url, {
       metric: parseMetric(values.metric),
       k: integer(values.k, 'k'),
       largeTableRows: integer(values['large-table-rows'], 'large-table-rows'),
-      commonFilters: (values.filter ?? []).map(parseFilterArgument),
+      commonFilters,
+      filters,
+      metadataColumn: values['metadata-column'],
+      createdAtColumn: values['created-at-column'],
       tables: values.table,
       efSearchExpected: integer(values['ef-search'], 'ef-search'),
     });

@@ -22,6 +22,12 @@ import { PgVectorError } from '../core/errors.js';
 import type { IndexMethod, Metric, VectorType } from '../core/metric.js';
 import { loadEmbeddedServer } from '../core/optional-dependency.js';
 import {
+  type FilterIndexKind,
+  filterIndexDdl,
+  filterIndexPrismaLine,
+  resolveFilterIndexSpec,
+} from './filter-index.js';
+import {
   type IndexExpression,
   type IndexSpec,
   indexDdl,
@@ -120,11 +126,12 @@ export function parsePrismaModels(text: string): PrismaModel[] {
   return models;
 }
 
-function findVectorField(
+function findField(
   models: readonly PrismaModel[],
   column: string,
   table: string | undefined,
-): { model: PrismaModel; field: PrismaField; type: VectorType; dimensions: number } {
+  flag = '--column',
+): { model: PrismaModel; field: PrismaField } {
   const hits: { model: PrismaModel; field: PrismaField }[] = [];
   for (const model of models) {
     if (table !== undefined && model.table !== table && model.name !== table) continue;
@@ -136,7 +143,7 @@ function findVectorField(
       'INVALID_CONFIG',
       `no model${table ? ` '${table}'` : ''} has a field or column '${column}'`,
       {
-        fix: 'pass --column with the vector field name (and --table with the model or table name)',
+        fix: `pass ${flag} with the field name (and --table with the model or table name)`,
       },
     );
   }
@@ -147,7 +154,15 @@ function findVectorField(
       { fix: 'pass --table with the model or table name' },
     );
   }
-  const hit = hits[0] as { model: PrismaModel; field: PrismaField };
+  return hits[0] as { model: PrismaModel; field: PrismaField };
+}
+
+function findVectorField(
+  models: readonly PrismaModel[],
+  column: string,
+  table: string | undefined,
+): { model: PrismaModel; field: PrismaField; type: VectorType; dimensions: number } {
+  const hit = findField(models, column, table);
   const type = /^Unsupported\(\s*"(vector|halfvec|sparsevec|bit)\((\d+)\)"\s*\)\??$/.exec(hit.field.type);
   if (type === null) {
     throw new PgVectorError(
@@ -289,12 +304,153 @@ export async function createIndexMigration(options: CreateIndexMigrationOptions)
   };
 }
 
+export interface CreateFilterIndexMigrationOptions {
+  /** `gin` (equality, `in`, `contains`), `text` / `number` (ranges on `key`), `createdAt`. */
+  readonly kind: FilterIndexKind;
+  /** `text` / `number`: the metadata key (`a.b` for a nested one). */
+  readonly key?: string | undefined;
+  /** Index name (also the migration folder's suffix); default `defaultFilterIndexName`. */
+  readonly name?: string | undefined;
+  /** The field: its Prisma name or `@map` column. Default `metadata` (gin, text, number) or `createdAt`. */
+  readonly column?: string | undefined;
+  /** The model or table, when several models have the field. */
+  readonly table?: string | undefined;
+  readonly cwd?: string | undefined;
+  readonly schema?: string | undefined;
+  readonly migrations?: string | undefined;
+  /** Insert the `@@index` line (gin, createdAt; expression indexes have none) into schema.prisma. */
+  readonly apply?: boolean | undefined;
+  readonly now?: Date | undefined;
+}
+
+/** What {@link createFilterIndexMigration} wrote. */
+export interface FilterIndexMigration extends Omit<IndexMigration, 'prismaLine' | 'predicate'> {
+  readonly kind: FilterIndexKind;
+  /** The `@@index` line for schema.prisma; `undefined` for expression indexes, which need none. */
+  readonly prismaLine: string | undefined;
+  /** Why there is no line, when there is none. */
+  readonly note: string | undefined;
+}
+
+/** Expression indexes and schema.prisma: what `prisma migrate diff` showed (see filter-index.ts). */
+export const EXPRESSION_INDEX_NOTE =
+  "no @@index line: Prisma's introspection ignores expression indexes (migrate diff stays empty), and a line `@@index([metadata], map: …)` would make Prisma create a plain B-tree on the column";
+
+/**
+ * Writes a migration that creates a filter index — GIN `jsonb_path_ops` on the metadata, an expression
+ * B-tree on one key (`text` or `number`), or a B-tree on `created_at` — and returns the `@@index` line that
+ * keeps it drift-free (for gin and createdAt; expression indexes need none: Prisma does not see them). The
+ * project's migrations and the new DDL run on a scratch in-memory database first; an index with the same
+ * definition there (under any name) is refused.
+ *
+ * ### Examples
+ * ```ts
+ * const m = await createFilterIndexMigration({ kind: 'number', key: 'price' });
+ * m.ddl;        // 'CREATE INDEX "documents_metadata_price_num_idx" ON "documents" USING btree (((CASE … END)))'
+ * m.prismaLine; // undefined
+ * (await createFilterIndexMigration({ kind: 'createdAt', apply: true })).prismaLine;
+ * // '@@index([createdAt], map: "documents_created_at_idx")'
+ * ```
+ */
+export async function createFilterIndexMigration(
+  options: CreateFilterIndexMigrationOptions,
+): Promise<FilterIndexMigration> {
+  const cwd = resolve(options.cwd ?? process.cwd());
+  const schemaFile = resolve(cwd, options.schema ?? 'prisma/schema.prisma');
+  const migrationsDir = resolve(cwd, options.migrations ?? 'prisma/migrations');
+  const schemaText = readFileSync(schemaFile, 'utf8');
+  const models = parsePrismaModels(schemaText);
+  const wanted = options.column ?? (options.kind === 'createdAt' ? 'createdAt' : 'metadata');
+  const { model, field } = findField(models, wanted, options.table);
+  const want = options.kind === 'createdAt' ? /^DateTime\??$/ : /^Json\??$/;
+  if (!want.test(field.type)) {
+    throw new PgVectorError(
+      'INVALID_CONFIG',
+      `${model.name}.${field.name} is ${field.type}; a ${options.kind} index needs a ${options.kind === 'createdAt' ? 'DateTime' : 'Json'} field`,
+      { fix: '--column names the field (its Prisma name or @map column)' },
+    );
+  }
+  const resolved = resolveFilterIndexSpec({
+    table: model.table,
+    kind: options.kind,
+    key: options.key,
+    column: field.column,
+    name: options.name,
+  });
+  const name = resolved.name;
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+    throw new PgVectorError('INVALID_CONFIG', `index name '${name}' must be letters, digits and _`, {
+      fix: 'pass --name (it is also the migration folder name)',
+    });
+  }
+  if (model.body.includes(`map: "${name}"`)) {
+    throw new PgVectorError('INVALID_CONFIG', `${model.name} already has an index named "${name}"`, {
+      fix: 'choose another --name',
+    });
+  }
+  const ddl = filterIndexDdl(resolved);
+  if (!existsSync(migrationsDir)) {
+    throw new PgVectorError('INVALID_CONFIG', `The migrations folder ${migrationsDir} does not exist.`, {
+      fix: 'run from the project root, or pass --migrations <dir> (Prisma 7: migrations.path in prisma.config.ts)',
+    });
+  }
+  const existing = readdirSync(migrationsDir, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+    .sort();
+  const scratch = await renderInScratch(migrationsDir, existing, ddl, name);
+  if (scratch.equivalents.length > 0) {
+    throw new PgVectorError(
+      'INVALID_CONFIG',
+      `${model.table} already has this index under another name: ${scratch.equivalents.join(', ')} (${scratch.definition.slice(scratch.definition.lastIndexOf(' USING ') + 1)})`,
+      { fix: 'nothing to do: the existing index serves the same filters' },
+    );
+  }
+  const prismaLine = filterIndexPrismaLine(options.kind, field.name, name);
+  const note = prismaLine === undefined ? EXPRESSION_INDEX_NOTE : undefined;
+  const migrationName = `${nextTimestamp(existing, options.now ?? new Date())}_${name}`;
+  const header = [
+    `-- Filter index "${name}" (${options.kind}${resolved.key ? ` on key ${resolved.key.join('.')}` : ''}) on ${model.table}.${field.column}, written by \`prisma-pgvector migration index\`.`,
+    prismaLine === undefined
+      ? `-- ${note}.`
+      : `-- Mirrored in schema.prisma (model ${model.name}) by:\n--   ${prismaLine}`,
+    '-- Not CONCURRENTLY: a migration cannot use it. For a big, busy table run the same statement with',
+    `-- CREATE INDEX CONCURRENTLY by hand, then: prisma migrate resolve --applied ${migrationName}`,
+  ];
+  const sql = `${header.join('\n')}\n${ddl};\n`;
+  const dir = join(migrationsDir, migrationName);
+  mkdirSync(dir);
+  const migrationFile = join(dir, 'migration.sql');
+  writeFileSync(migrationFile, sql);
+  const applied = options.apply === true && prismaLine !== undefined;
+  if (applied) writeFileSync(schemaFile, insertLine(schemaText, model, prismaLine));
+  return {
+    kind: options.kind,
+    migrationName,
+    migrationFile,
+    sql,
+    ddl,
+    prismaLine,
+    note,
+    indexDefinition: scratch.definition,
+    model: model.name,
+    table: model.table,
+    applied,
+    schemaFile,
+  };
+}
+
+function usingPart(definition: string): string {
+  const at = definition.lastIndexOf(' USING ');
+  return at < 0 ? definition : definition.slice(at);
+}
+
 async function renderInScratch(
   migrationsDir: string,
   migrations: readonly string[],
   ddl: string,
   name: string,
-): Promise<{ predicate: string | undefined; definition: string }> {
+): Promise<{ predicate: string | undefined; definition: string; equivalents: string[] }> {
   // The embedded database (an optional peer dependency) is loaded here, not when this module is imported.
   const { startEmbeddedServer } = await loadEmbeddedServer('createIndexMigration');
   const server = await startEmbeddedServer({ port: 0, memory: true });
@@ -341,7 +497,20 @@ async function renderInScratch(
     const row = rows[0];
     if (row === undefined)
       throw new PgVectorError('DATABASE_ERROR', `index ${name} not found after creating it`);
-    return { predicate: row.predicate ?? undefined, definition: row.definition };
+    // Other valid, non-partial indexes on the same table with the same definition (from ` USING ` on).
+    const { rows: same } = await client.query<{ name: string }>(
+      `SELECT c.relname AS name FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+        WHERE i.indrelid = (SELECT indrelid FROM pg_index x JOIN pg_class y ON y.oid = x.indexrelid
+                             WHERE y.relname = $1 AND y.relnamespace = 'public'::regnamespace)
+          AND c.relname <> $1 AND i.indpred IS NULL AND i.indisvalid
+          AND substr(pg_get_indexdef(c.oid), length(pg_get_indexdef(c.oid)) - $2 + 1) = $3`,
+      [name, usingPart(row.definition).length, usingPart(row.definition)],
+    );
+    return {
+      predicate: row.predicate ?? undefined,
+      definition: row.definition,
+      equivalents: row.predicate === null ? same.map((r) => r.name) : [],
+    };
   } finally {
     await client.end().catch(() => {});
     await server.stop();

@@ -6,6 +6,7 @@
  */
 
 import { PgVectorError } from '../core/errors.js';
+import type { Filter } from '../core/filter.js';
 import { parseMetric } from '../core/metric.js';
 import { SMALL_TABLE_ROWS } from '../indexes/advisor.js';
 import { loadContext } from './checks/catalog.js';
@@ -13,6 +14,7 @@ import { type DatabaseTarget, withClient } from './checks/connection.js';
 import { dimensionsCheck } from './checks/dimensions.js';
 import { efSearchCheck } from './checks/ef-search.js';
 import { extensionCheck } from './checks/extension.js';
+import { filterIndexCheck } from './checks/filter-index.js';
 import { indexSizeCheck } from './checks/index-size.js';
 import { invalidIndexCheck } from './checks/invalid-index.js';
 import { ivfflatListsCheck } from './checks/ivfflat-lists.js';
@@ -52,6 +54,7 @@ export const DOCTOR_CHECKS: readonly DoctorCheck[] = [
   staleStatsCheck,
   efSearchCheck,
   partialIndexCheck,
+  filterIndexCheck,
   indexSizeCheck,
   invalidIndexCheck,
 ];
@@ -127,6 +130,14 @@ export function resolveDoctorOptions(options: DoctorOptions = {}): ResolvedDocto
       options.efSearchExpected === undefined
         ? undefined
         : positiveInteger(options.efSearchExpected, 'efSearchExpected', 1000),
+    filters: (options.filters ?? []).map((f) => {
+      if (typeof f !== 'object' || f === null || Array.isArray(f)) {
+        throw invalid(`filters entries must be filter objects, got ${JSON.stringify(f)}`);
+      }
+      return f;
+    }),
+    metadataColumn: options.metadataColumn ?? 'metadata',
+    createdAtColumn: options.createdAtColumn ?? 'created_at',
   };
 }
 
@@ -145,6 +156,39 @@ export function parseFilterArgument(value: string): CommonFilter {
     throw invalid(`--filter must be "table:predicate", got ${JSON.stringify(value)}`);
   }
   return { table: value.slice(0, at).trim(), predicate: value.slice(at + 1).trim() };
+}
+
+/**
+ * Parses a `--filter` value that is a JSON filter (`'{"tenant":"t7"}'`), for the `filter-index` check;
+ * `undefined` when the value is not JSON (then it is a `table:predicate`, see {@link parseFilterArgument}).
+ */
+export function parseJsonFilterArgument(value: string): Filter | undefined {
+  if (!value.trim().startsWith('{')) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch (error) {
+    throw invalid(`--filter ${JSON.stringify(value)} is not valid JSON: ${(error as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw invalid(`--filter must be a JSON object, got ${JSON.stringify(value)}`);
+  }
+  return reviveDates(parsed) as Filter;
+}
+
+/** `createdAt` bounds given as ISO strings in JSON become Dates, as the filter language wants. */
+export function reviveDates(filter: unknown): unknown {
+  if (Array.isArray(filter)) return filter.map(reviveDates);
+  if (typeof filter !== 'object' || filter === null) return filter;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(filter)) {
+    if (k === 'createdAt' && typeof v === 'object' && v !== null) {
+      out[k] = Object.fromEntries(
+        Object.entries(v).map(([op, d]) => [op, typeof d === 'string' ? new Date(d) : d]),
+      );
+    } else out[k] = k === 'and' || k === 'or' || k === 'not' ? reviveDates(v) : v;
+  }
+  return out;
 }
 
 /**
@@ -187,7 +231,8 @@ export async function doctor(target: DatabaseTarget, options: DoctorOptions = {}
           shown.length === 0
             ? outcome.passMessage
             : shown.map((f) => (status === 'pass' ? `${f.object}: ${f.message}` : f.message)).join('\n');
-        const fixes = problems.map((f) => f.fix).filter((f): f is string => f !== undefined);
+        // One line per distinct fix: several findings may need the same index.
+        const fixes = [...new Set(problems.map((f) => f.fix).filter((f): f is string => f !== undefined))];
         checks.push({
           id: check.id,
           title: check.title,

@@ -28,7 +28,7 @@ describe('prisma-pgvector doctor', () => {
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     const report = JSON.parse(run.stdout);
-    expect(report.checks).toHaveLength(10);
+    expect(report.checks).toHaveLength(11);
     for (const check of report.checks) {
       expect(Object.keys(check)).toEqual(
         expect.arrayContaining(['id', 'title', 'status', 'message', 'findings']),
@@ -43,7 +43,7 @@ describe('prisma-pgvector doctor', () => {
       ok: true,
       fail: 0,
       warn: 1,
-      pass: 9,
+      pass: 10,
       pgvectorVersion: facts.pgvector,
       serverVersionNum: facts.versionNum,
     });
@@ -71,6 +71,8 @@ describe('prisma-pgvector doctor', () => {
       '50',
       '--filter',
       "documents:metadata->>'type' = 'note'",
+      '--filter',
+      '{"type":"note","price":{"gte":10},"createdAt":{"gte":"2026-01-01T00:00:00Z"}}',
     ]);
     expect(run.code).toBe(1);
     const lines = run.stdout.split('\n').filter((l) => /^(PASS|WARN|FAIL) /.test(l));
@@ -83,6 +85,7 @@ describe('prisma-pgvector doctor', () => {
       'stale-stats',
       'ef-search',
       'partial-index',
+      'filter-index',
       'index-size',
       'invalid-index',
     ]);
@@ -91,7 +94,11 @@ describe('prisma-pgvector doctor', () => {
     expect(run.stdout).toMatch(
       /^ +fix: CREATE INDEX CONCURRENTLY "documents_embedding_hnsw_p[0-9a-f]{8}_idx"/m,
     );
-    expect(run.stdout).toMatch(/7 passed, 1 warned, 1 failed|8 passed, 1 warned, 1 failed/);
+    // The JSON filter: the migrated documents table is small, so a sequential scan is fine.
+    expect(run.stdout).toMatch(
+      /^PASS {2}filter-index +public\.documents: \{"type":"note","price":\{"gte":10\},"createdAt":\{"gte":"2026-01-01T00:00:00\.000Z"\}\}: \d+ rows \(< 10000\): a sequential scan is fine/m,
+    );
+    expect(run.stdout).toMatch(/8 passed, 1 warned, 1 failed|9 passed, 1 warned, 1 failed/);
   });
 
   it('exits 2 without a database, and prints its help', async () => {

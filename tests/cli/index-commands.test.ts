@@ -44,6 +44,51 @@ describe('advise', () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ rows: 600, dimensions: 8, method: 'hnsw' });
   });
 
+  it('--filter: which index serves each sample filter, the command that writes it, nothing on a small table', async () => {
+    const c = await db.connect();
+    try {
+      await c.query(
+        `CREATE TABLE fdocs (id serial PRIMARY KEY, metadata jsonb, embedding vector(8), created_at timestamp(3) NOT NULL DEFAULT now())`,
+      );
+      await c.query(
+        `INSERT INTO fdocs (metadata, embedding) SELECT jsonb_build_object('tenant', 't' || (id % 100), 'price', id % 50), embedding FROM docs`,
+      );
+      await c.query('ANALYZE fdocs');
+      await c.query(
+        `CREATE INDEX fdocs_price ON fdocs (((CASE WHEN jsonb_typeof((metadata -> 'price')) = 'number' THEN (metadata -> 'price')::numeric END)))`,
+      );
+    } finally {
+      await c.end();
+    }
+    const args = [
+      'advise',
+      '--url',
+      db.url,
+      '--table',
+      'fdocs',
+      '--filter',
+      '{"tenant":"t1"}',
+      '--filter',
+      '{"price":{"gte":10}}',
+    ];
+    const human = await run([...args, '--large-table-rows', '100']);
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).toContain('Filters on fdocs (600 rows):');
+    expect(human.stdout).toContain('missing eq (metadata @>): no index serves it on 600 rows');
+    expect(human.stdout).toContain('npx prisma-pgvector migration index --kind gin --table fdocs');
+    expect(human.stdout).toContain('served  price gte (number): served by fdocs_price');
+    expect(human.stdout).toMatch(/tenant = 't1' is 1\.0% of rows \(< 5%\)/);
+    const small = await run([...args, '--json']);
+    expect(small.code, small.stderr).toBe(0);
+    const out = JSON.parse(small.stdout);
+    expect(out.filterIndexes).toMatchObject({ table: 'fdocs', rows: 600, small: true });
+    expect(
+      out.filterIndexes.filters.map((f: { items: { status: string }[] }) => f.items.map((i) => i.status)),
+    ).toEqual([['small'], ['served']]);
+    expect((await run(['advise', '--rows', '10', '--dimensions', '8', '--filter', '{"a":1}'])).code).toBe(2);
+    expect((await run(['advise', '--url', db.url, '--table', 'fdocs', '--filter', 'a=1'])).code).toBe(2);
+  });
+
   it('bad options exit 2; --help exits 0', async () => {
     expect((await run(['advise', '--rows', 'many', '--dimensions', '8'])).code).toBe(2);
     expect((await run(['advise', '--bogus'])).code).toBe(2);

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { metadataNumberExpression, metadataTextExpression } from '../../src/core/filter-expressions.js';
 import { checkDrift } from '../../src/schema/drift.js';
 import {
   createExternalDatabase,
@@ -161,4 +162,92 @@ describe('migration index', () => {
     const dirs = migrations();
     rmSync(join(project, 'prisma', 'migrations', dirs.at(-1) as string), { recursive: true });
   });
+  it('writes GIN, expression B-tree and created_at migrations: deploy, drift clean, the planner uses them', async () => {
+    const json = async (args: string[]) => {
+      const r = await run(['migration', 'index', ...args, '--json']);
+      return { code: r.code, out: JSON.parse(r.stdout), stderr: r.stderr };
+    };
+    // The base migrations have a GIN index: under its own name, and under another (same definition).
+    const dup = await json(['--kind', 'gin']);
+    expect(dup.code).toBe(1);
+    expect(dup.out.error.message).toContain('already has an index named "documents_metadata_gin_idx"');
+    const same = await json(['--kind', 'gin', '--name', 'documents_meta_gin2_idx']);
+    expect(same.code).toBe(1);
+    expect(same.out.error.message).toContain(
+      'already has this index under another name: documents_metadata_gin_idx',
+    );
+    // Keys that cannot be SQL literals cannot be indexed as expressions.
+    const badKey = await json(['--kind', 'number', '--key', "pri'ce"]);
+    expect(badKey.code).toBe(1);
+    expect(badKey.out.error.code).toBe('INVALID_ARGUMENT');
+    const usage = await json(['--kind', 'text', '--key', 'tenant', '--metric', 'l2']);
+    expect(usage.code).toBe(2);
+    const before = migrations().length;
+
+    const text = await json(['--kind', 'text', '--key', 'tenant', '--apply']);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.out.prismaLine).toBeUndefined();
+    expect(text.out.applied).toBe(false);
+    expect(text.out.ddl).toBe(
+      `CREATE INDEX "documents_metadata_tenant_idx" ON "documents" USING btree ((("metadata" ->> 'tenant')))`,
+    );
+    expect(text.out.indexDefinition).toContain("USING btree (((metadata ->> 'tenant'::text)))");
+    const num = await json(['--kind', 'number', '--key', 'price']);
+    expect(num.code, num.stderr).toBe(0);
+    expect(num.out.ddl).toContain(
+      `USING btree (((CASE WHEN jsonb_typeof(("metadata" -> 'price')) = 'number' THEN ("metadata" -> 'price')::numeric END)))`,
+    );
+    const created = await json(['--kind', 'created-at', '--apply']);
+    expect(created.code, created.stderr).toBe(0);
+    expect(created.out.prismaLine).toBe('@@index([createdAt], map: "documents_created_at_idx")');
+    expect(created.out.ddl).toBe(
+      'CREATE INDEX "documents_created_at_idx" ON "documents" USING btree ("created_at")',
+    );
+    expect(migrations()).toHaveLength(before + 3);
+    const schema = readFileSync(join(project, 'prisma', 'schema.prisma'), 'utf8');
+    expect(schema).toContain('  @@index([createdAt], map: "documents_created_at_idx")\n  @@map("documents")');
+    expect(schema).not.toContain('documents_metadata_tenant_idx');
+    expect(readFileSync(text.out.migrationFile, 'utf8')).toContain(
+      "Prisma's introspection ignores expression indexes",
+    );
+
+    const human = await run(['migration', 'index', '--kind', 'text', '--key', 'day']);
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).toContain('schema.prisma: no @@index line');
+
+    const deploy = await runPrisma(['migrate', 'deploy'], { databaseUrl: db.url, cwd: project });
+    expect(deploy.code, deploy.stdout + deploy.stderr).toBe(0);
+    const drift = await checkDrift({ cwd: project, databaseUrl: db.url });
+    expect(drift.checks.map((c) => [c.name, c.clean, c.sql, c.error])).toEqual([
+      ['migrations-to-schema', true, '', undefined],
+      ['database-to-schema', true, '', undefined],
+      ['database-to-migrations', true, '', undefined],
+    ]);
+
+    // The planner serves the contract's query forms with these indexes (sequential scans off).
+    const client = await db.connect();
+    try {
+      const col = '"metadata"';
+      const plan = async (where: string) => {
+        await client.query('BEGIN');
+        try {
+          await client.query('SET LOCAL enable_seqscan = off');
+          const { rows } = await client.query(`EXPLAIN SELECT 1 FROM "documents" WHERE ${where}`);
+          return rows.map((r: Record<string, string>) => r['QUERY PLAN']).join('\n');
+        } finally {
+          await client.query('ROLLBACK');
+        }
+      };
+      expect(await plan(`${metadataTextExpression(col, ['tenant'])} >= 't5'`)).toContain(
+        'documents_metadata_tenant_idx',
+      );
+      expect(await plan(`${metadataNumberExpression(col, ['price'])} < 20`)).toContain(
+        'documents_metadata_price_num_idx',
+      );
+      expect(await plan(`"created_at" >= now() - interval '1 day'`)).toContain('documents_created_at_idx');
+      expect(await plan(`${col} @> '{"tenant":"t7"}'::jsonb`)).toContain('documents_metadata_gin_idx');
+    } finally {
+      await client.end();
+    }
+  }, 600_000);
 });

@@ -4,6 +4,9 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { metadataNumberExpression, metadataTextExpression } from '../../src/core/filter-expressions.js';
+import { adviseFilterIndexes } from '../../src/indexes/filter-advice.js';
+import { filterIndexDdl } from '../../src/indexes/filter-index.js';
 import { formatBytes } from '../../src/ops/checks/util.js';
 import { type DoctorCheckId, type DoctorOptions, type DoctorReport, doctor } from '../../src/ops/doctor.js';
 import { createTestRole, openTestDatabase, type TestDatabase } from '../support/database.js';
@@ -56,6 +59,7 @@ describe('doctor on the migrated schema', () => {
       'stale-stats',
       'ef-search',
       'partial-index',
+      'filter-index',
       'index-size',
       'invalid-index',
     ]);
@@ -69,6 +73,7 @@ describe('doctor on the migrated schema', () => {
       'stale-stats': 'pass',
       'ef-search': 'warn',
       'partial-index': 'pass',
+      'filter-index': 'pass',
       'index-size': 'pass',
       'invalid-index': 'pass',
     });
@@ -77,7 +82,7 @@ describe('doctor on the migrated schema', () => {
       ok: true,
       fail: 0,
       warn: 1,
-      pass: 9,
+      pass: 10,
       pgvectorVersion: facts.pgvector,
     });
     expect(report.summary.tables).toEqual([`${db.schema}.documents`]);
@@ -421,5 +426,124 @@ describe('invalid-index', () => {
     await client.query('DELETE FROM fx_dup WHERE ctid = (SELECT max(ctid) FROM fx_dup)');
     for (const statement of c.fix!.split('\n')) await client.query(statement);
     expect(check(await run(['fx_dup']), 'invalid-index').status).toBe('pass');
+  });
+});
+
+describe("filter-index (sample filters in the store's language)", () => {
+  // 2,000 rows, thresholds lowered to 100: 10% type 'note' (a partial index pays), 0.1% per tenant (not).
+  const T = 'fx_filters';
+  const filters = [
+    { tenant: 't7' },
+    { type: 'note' },
+    { price: { gte: 10, lt: 20 } },
+    { day: { gte: '2026-06-01' } },
+    { createdAt: { gte: new Date('2026-01-01T00:00:00Z') } },
+    { draft: { ne: true } },
+  ];
+  const advise = (largeTableRows = 100) =>
+    adviseFilterIndexes(client, { table: T, filters, vectorColumn: 'embedding', largeTableRows });
+  const plan = async (where: string) => {
+    await client.query('BEGIN');
+    try {
+      await client.query('SET LOCAL enable_seqscan = off');
+      const { rows } = await client.query(`EXPLAIN SELECT 1 FROM ${T} WHERE ${where}`);
+      return rows.map((r: Record<string, string>) => r['QUERY PLAN']).join('\n');
+    } finally {
+      await client.query('ROLLBACK');
+    }
+  };
+
+  beforeAll(async () => {
+    await client.query(
+      `CREATE TABLE ${T} (id serial PRIMARY KEY, metadata jsonb, embedding vector(8), created_at timestamp(3) NOT NULL DEFAULT now())`,
+    );
+    await client.query(
+      `INSERT INTO ${T} (metadata, embedding, created_at)
+       SELECT jsonb_build_object('tenant', 't' || (g % 1000), 'type', CASE WHEN g % 10 = 0 THEN 'note' ELSE 'page' END,
+                                 'price', g % 50, 'day', to_char(date '2026-01-01' + (g % 365), 'YYYY-MM-DD')),
+              ('[' || array_to_string(ARRAY(SELECT ((g * 7 + i) % 13)::float4 / 13 FROM generate_series(1, 8) i), ',') || ']')::vector(8),
+              timestamp '2025-07-01' + g * interval '6 hours'
+         FROM generate_series(1, 2000) g`,
+    );
+    await client.query(`ANALYZE ${T}`);
+  });
+
+  it('advises GIN, expression B-trees, created_at and a partial index for a 10% value, nothing below the size bound', async () => {
+    const small = await advise(10_000);
+    expect(small.small).toBe(true);
+    expect(small.filters[0]?.message).toBe(
+      '2000 rows (< 10000): a sequential scan is fine, no filter index needed yet',
+    );
+    expect(small.filters.flatMap((f) => f.items.map((i) => i.status))).not.toContain('missing');
+
+    const a = await advise();
+    expect(a.rows).toBe(2000);
+    const items = a.filters.map((f) => f.items.map((i) => [i.spec.kind, i.status, i.command]));
+    expect(items).toEqual([
+      [['gin', 'missing', `npx prisma-pgvector migration index --kind gin --table ${T}`]],
+      [['gin', 'missing', `npx prisma-pgvector migration index --kind gin --table ${T}`]],
+      [['number', 'missing', `npx prisma-pgvector migration index --kind number --key price --table ${T}`]],
+      [['text', 'missing', `npx prisma-pgvector migration index --kind text --key day --table ${T}`]],
+      [['createdAt', 'missing', `npx prisma-pgvector migration index --kind created-at --table ${T}`]],
+      [],
+    ]);
+    expect(a.filters[0]?.partial).toMatchObject([{ key: 'tenant', value: 't7', advised: false }]);
+    expect(a.filters[0]?.partial[0]?.share).toBeCloseTo(0.001, 3);
+    expect(a.filters[1]?.partial).toMatchObject([
+      {
+        key: 'type',
+        value: 'note',
+        advised: true,
+        predicate: "((metadata ->> 'type'::text) = 'note'::text)",
+      },
+    ]);
+    expect(a.filters[1]?.partial[0]?.command).toMatch(
+      /^npx prisma-pgvector migration index --name fx_filters_embedding_hnsw_p[0-9a-f]{8}_idx --column embedding --table fx_filters --where "\(metadata ->> 'type'\) = 'note'"$/,
+    );
+    expect(a.filters[5]?.unserved).toEqual(['draft.ne']);
+
+    const report = await run([T], { filters, largeTableRows: 100 });
+    const c = check(report, 'filter-index');
+    expect(c.status).toBe('warn');
+    expect(c.fix?.split('\n')).toEqual([
+      `npx prisma-pgvector migration index --kind gin --table ${T}`,
+      expect.stringContaining("--where \"(metadata ->> 'type') = 'note'\""),
+      `npx prisma-pgvector migration index --kind number --key price --table ${T}`,
+      `npx prisma-pgvector migration index --kind text --key day --table ${T}`,
+      `npx prisma-pgvector migration index --kind created-at --table ${T}`,
+    ]);
+    expect(c.message).toContain('price gte/lt (number): no index serves it on 2000 rows');
+  });
+
+  it('sees indexes written by hand under any name and spelling, and the planner uses them for the contract forms', async () => {
+    // Hand-written spellings: jsonb_ops (not jsonb_path_ops), no quotes, other names.
+    await client.query(`CREATE INDEX hand_gin ON ${T} USING gin (metadata)`);
+    await client.query(`CREATE INDEX hand_day ON ${T} ((metadata->>'day'))`);
+    await client.query(filterIndexDdl({ table: T, kind: 'number', key: 'price', name: 'hand_price' }));
+    await client.query(`CREATE INDEX hand_created ON ${T} (created_at)`);
+    await client.query(
+      `CREATE INDEX hand_note ON ${T} USING hnsw (embedding vector_cosine_ops) WHERE (metadata->>'type') = 'note'`,
+    );
+    // A partial B-tree serves only its predicate's rows: not counted.
+    await client.query(
+      `CREATE INDEX hand_tenant_partial ON ${T} ((metadata->>'tenant')) WHERE created_at > '2026-01-01'`,
+    );
+    const a = await advise();
+    expect(a.filters.map((f) => f.items.map((i) => [i.status, i.existing]))).toEqual([
+      [['served', ['hand_gin']]],
+      [['served', ['hand_gin']]],
+      [['served', ['hand_price']]],
+      [['served', ['hand_day']]],
+      [['served', ['hand_created']]],
+      [],
+    ]);
+    expect(a.filters[1]?.partial).toMatchObject([{ advised: false, existing: ['hand_note'] }]);
+    expect(check(await run([T], { filters, largeTableRows: 100 }), 'filter-index').status).toBe('pass');
+
+    const col = 'metadata';
+    expect(await plan(`${col} @> '{"tenant":"t7"}'::jsonb`)).toContain('hand_gin');
+    expect(await plan(`${metadataTextExpression(col, ['day'])} >= '2026-06-01'`)).toContain('hand_day');
+    expect(await plan(`${metadataNumberExpression(col, ['price'])} >= 10`)).toContain('hand_price');
+    expect(await plan(`created_at >= '2026-01-01'`)).toContain('hand_created');
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isPgVectorError, type PgVectorError } from '../../src/core/errors.js';
+import { metadataTextExpression } from '../../src/core/filter-expressions.js';
 import {
   adviseIndex,
   checkIvfflatTraining,
@@ -8,6 +9,13 @@ import {
   suggestLists,
   suggestProbes,
 } from '../../src/indexes/advisor.js';
+import {
+  defaultFilterIndexName,
+  filterIndexDdl,
+  filterIndexNeeds,
+  filterIndexPrismaLine,
+  resolveFilterIndexSpec,
+} from '../../src/indexes/filter-index.js';
 import {
   defaultIndexName,
   dropIndexDdl,
@@ -19,6 +27,7 @@ import {
 } from '../../src/indexes/index-spec.js';
 import { parsePrismaModels } from '../../src/indexes/migration.js';
 import { recommendMaintenance, type TableStats } from '../../src/ops/maintenance.js';
+import { thrown } from '../support/pg-vector-error.js';
 
 const base: IndexSpec = {
   table: 'documents',
@@ -414,5 +423,107 @@ model Other {
       { name: 'embedding', column: 'embedding', type: 'Unsupported("vector(1536)")?' },
       { name: 'createdAt', column: 'created_at', type: 'DateTime' },
     ]);
+  });
+});
+
+describe('filter index specs', () => {
+  it('writes the DDL of each kind with the contract expressions, CONCURRENTLY and IF NOT EXISTS', () => {
+    expect(filterIndexDdl({ table: 'documents', kind: 'gin' })).toBe(
+      'CREATE INDEX "documents_metadata_gin_idx" ON "documents" USING gin ("metadata" jsonb_path_ops)',
+    );
+    expect(
+      filterIndexDdl({
+        table: 'documents',
+        kind: 'text',
+        key: 'tenant',
+        concurrently: true,
+        ifNotExists: true,
+      }),
+    ).toBe(
+      `CREATE INDEX CONCURRENTLY IF NOT EXISTS "documents_metadata_tenant_idx" ON "documents" USING btree ((${metadataTextExpression('"metadata"', ['tenant'])}))`,
+    );
+    expect(filterIndexDdl({ table: 'documents', schema: 'app', kind: 'number', key: 'price' })).toBe(
+      `CREATE INDEX "documents_metadata_price_num_idx" ON "app"."documents" USING btree (((CASE WHEN jsonb_typeof(("metadata" -> 'price')) = 'number' THEN ("metadata" -> 'price')::numeric END)))`,
+    );
+    expect(filterIndexDdl({ table: 'documents', kind: 'text', key: 'author.name', name: 'by_author' })).toBe(
+      `CREATE INDEX "by_author" ON "documents" USING btree ((("metadata" #>> '{author,name}')))`,
+    );
+    expect(filterIndexDdl({ table: 'documents', kind: 'createdAt' })).toBe(
+      'CREATE INDEX "documents_created_at_idx" ON "documents" USING btree ("created_at")',
+    );
+  });
+
+  it('derives names that stay apart and within 63 bytes', () => {
+    const dotted = defaultFilterIndexName({ table: 'documents', kind: 'text', key: 'author.name' });
+    expect(dotted).toMatch(/^documents_metadata_author_name_h[0-9a-f]{8}_idx$/);
+    expect(defaultFilterIndexName({ table: 'documents', kind: 'text', key: 'author_name' })).toBe(
+      'documents_metadata_author_name_idx',
+    );
+    const long = defaultFilterIndexName({ table: 't'.repeat(40), kind: 'number', key: 'k'.repeat(60) });
+    expect(Buffer.byteLength(long)).toBeLessThanOrEqual(63);
+    expect(long).toMatch(/_h[0-9a-f]{8}_num_idx$/);
+    expect(long).not.toBe(
+      defaultFilterIndexName({ table: 't'.repeat(40), kind: 'number', key: `${'k'.repeat(59)}j` }),
+    );
+    expect(thrown(() => filterIndexDdl({ table: 'documents', kind: 'gin', name: 'x'.repeat(64) })).code).toBe(
+      'INVALID_CONFIG',
+    );
+  });
+
+  it('refuses keys that cannot be literals, missing keys and keys on kinds without one (INVALID_ARGUMENT)', () => {
+    for (const key of ["a'b", 'a b', 'a,b', 'a}', '', 'a..b']) {
+      expect(thrown(() => resolveFilterIndexSpec({ table: 'documents', kind: 'text', key })).code).toBe(
+        'INVALID_ARGUMENT',
+      );
+    }
+    expect(thrown(() => resolveFilterIndexSpec({ table: 'documents', kind: 'number' })).code).toBe(
+      'INVALID_ARGUMENT',
+    );
+    expect(thrown(() => resolveFilterIndexSpec({ table: 'documents', kind: 'gin', key: 'a' })).code).toBe(
+      'INVALID_ARGUMENT',
+    );
+    expect(
+      thrown(() => resolveFilterIndexSpec({ table: 'documents', kind: 'hash' as 'gin' })).message,
+    ).toContain('valid: gin, text, number, createdAt');
+  });
+
+  it('writes the @@index line Prisma needs: GIN and created_at natively, none for expressions', () => {
+    expect(filterIndexPrismaLine('gin', 'metadata', 'documents_metadata_gin_idx')).toBe(
+      '@@index([metadata(ops: JsonbPathOps)], map: "documents_metadata_gin_idx", type: Gin)',
+    );
+    expect(filterIndexPrismaLine('createdAt', 'createdAt', 'documents_created_at_idx')).toBe(
+      '@@index([createdAt], map: "documents_created_at_idx")',
+    );
+    expect(filterIndexPrismaLine('text', 'metadata', 'x')).toBeUndefined();
+    expect(filterIndexPrismaLine('number', 'metadata', 'x')).toBeUndefined();
+  });
+
+  it('finds the index each part of a filter needs', () => {
+    const a = filterIndexNeeds({
+      tenant: 't7',
+      tags: { contains: ['x'] },
+      lang: { in: ['en', 'de'] },
+      price: { gte: 10, lt: 20 },
+      day: { gte: '2026-01-01' },
+      createdAt: { gte: new Date('2026-01-01') },
+      draft: { ne: true },
+      not: { type: 'note' },
+      "o'k": { gt: 1 },
+    });
+    expect(a.needs).toEqual([
+      { kind: 'gin', operators: ['eq', 'contains', 'in'], inOr: false },
+      { kind: 'number', key: 'price', operators: ['gte', 'lt'], inOr: false },
+      { kind: 'text', key: 'day', operators: ['gte'], inOr: false },
+      { kind: 'createdAt', operators: ['gte'], inOr: false },
+    ]);
+    expect(a.partialCandidates).toEqual([{ key: 'tenant', value: 't7' }]);
+    expect(a.unserved).toEqual(['draft.ne', 'not', "o'k.gt (the key cannot be indexed as an expression)"]);
+    const or = filterIndexNeeds({ or: [{ type: 'a' }, { price: { lt: 3 } }], and: [{ type: 'b' }] });
+    expect(or.needs).toEqual([
+      { kind: 'gin', operators: ['eq'], inOr: true },
+      { kind: 'number', key: 'price', operators: ['lt'], inOr: true },
+      { kind: 'gin', operators: ['eq'], inOr: false },
+    ]);
+    expect(or.partialCandidates).toEqual([{ key: 'type', value: 'b' }]);
   });
 });

@@ -3,6 +3,7 @@
  * `catalog.ts`).
  */
 
+import type { Filter } from '../../core/filter.js';
 import type { Metric, VectorType } from '../../core/metric.js';
 import type { DatabaseClient } from './connection.js';
 
@@ -19,6 +20,7 @@ export const DOCTOR_CHECK_IDS = [
   'stale-stats',
   'ef-search',
   'partial-index',
+  'filter-index',
   'index-size',
   'invalid-index',
 ] as const;
@@ -73,6 +75,14 @@ export interface DoctorOptions {
   readonly commonFilters?: readonly CommonFilter[] | undefined;
   /** The `hnsw.ef_search` the application sets per query (e.g. the store's `efSearch`), if it sets one. */
   readonly efSearchExpected?: number | undefined;
+  /**
+   * Sample filters the application runs often, in the store's filter language: the `filter-index` check
+   * says which index serves each on every table in scope that has the metadata column.
+   */
+  readonly filters?: readonly Filter[] | undefined;
+  /** The store's metadata and creation-time columns (default `metadata`, `created_at`). */
+  readonly metadataColumn?: string | undefined;
+  readonly createdAtColumn?: string | undefined;
 }
 
 /** {@link DoctorOptions} with the defaults filled in. */
@@ -83,6 +93,9 @@ export interface ResolvedDoctorOptions {
   readonly largeTableRows: number;
   readonly commonFilters: readonly CommonFilter[];
   readonly efSearchExpected: number | undefined;
+  readonly filters: readonly Filter[];
+  readonly metadataColumn: string;
+  readonly createdAtColumn: string;
 }
 
 /** A table in the doctor's scope. */
