@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import type { Filter } from '../core/filter.js';
 import { parseMetric } from '../core/metric.js';
 import { formatTuneResult, type PersistScope, tune } from '../ops/tuning.js';
 import type { Command } from './command.js';
@@ -25,9 +26,12 @@ Options:
   --sample N           query vectors sampled from the table (default 200; the 95% interval is about
                        +-0.01 wide at recall 0.95 with 200)
   --queries FILE       JSON array of query vectors to use instead of sampling
-  --filter PREDICATE   RAW SQL applied to every query, e.g. "metadata->>'type' = 'article'" (from your
-                       configuration, never user input); iterative scans are on for it (pgvector >= 0.8),
-                       and the measurements are those of the filtered (iterative) strategy
+  --filter F           a filter sample, repeatable: the store's filter language as JSON, e.g.
+                       '{"type":"article"}' (compiled as the store compiles it; createdAt bounds as ISO
+                       strings), or RAW SQL, e.g. "metadata->>'type' = 'article'" (from your configuration,
+                       never user input). Each query vector runs with each sample, iterative scans on
+                       (pgvector >= 0.8); the measurements are those of the filtered (iterative) strategy
+  --metadata-column C  the jsonb column of JSON filters (default metadata)
   --target R           recall to reach, in (0, 1] (default 0.95)
   --ladder LIST        comma-separated values to try (default 10,20,40,80,160,320,640,1000 for ef_search,
                        1,2,4,…,1024 for probes)
@@ -57,6 +61,35 @@ function readQueries(file: string): number[][] {
   return parsed as number[][];
 }
 
+/** A `--filter` value: JSON (the store's filter language, `createdAt` bounds as Dates) or raw SQL. */
+function filterSample(text: string): string | Filter {
+  if (!text.trim().startsWith('{')) return text;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`--filter ${text}: not JSON (${error instanceof Error ? error.message : String(error)})`);
+  }
+  return withDates(parsed) as Filter;
+}
+
+/** `createdAt: { gte: "2026-01-01" }` → a Date, at any depth of `and` / `or` / `not`. */
+function withDates(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withDates);
+  if (typeof value !== 'object' || value === null) return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value)) {
+    if (key === 'createdAt' && typeof v === 'object' && v !== null && !Array.isArray(v)) {
+      out[key] = Object.fromEntries(
+        Object.entries(v).map(([op, bound]) => [op, typeof bound === 'string' ? new Date(bound) : bound]),
+      );
+    } else {
+      out[key] = key === 'and' || key === 'or' || key === 'not' ? withDates(v) : v;
+    }
+  }
+  return out;
+}
+
 /** `prisma-pgvector tune`: the ef_search (or probes) tuner, as a table and a recommendation. */
 export const tuneCommand: Command = {
   name: 'tune',
@@ -74,7 +107,8 @@ export const tuneCommand: Command = {
         k: { type: 'string' },
         sample: { type: 'string' },
         queries: { type: 'string' },
-        filter: { type: 'string' },
+        filter: { type: 'string', multiple: true },
+        'metadata-column': { type: 'string' },
         target: { type: 'string' },
         ladder: { type: 'string' },
         persist: { type: 'string' },
@@ -105,7 +139,8 @@ export const tuneCommand: Command = {
       k: values.k?.split(',').map((v) => number(v.trim(), 'k') as number),
       sample: number(values.sample, 'sample'),
       queries: values.queries === undefined ? undefined : readQueries(values.queries),
-      filter: values.filter,
+      filters: values.filter?.map(filterSample),
+      metadataColumn: values['metadata-column'],
       target: number(values.target, 'target'),
       efSearchLadder: ladder,
       probesLadder: ladder,

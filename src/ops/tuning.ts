@@ -29,8 +29,10 @@
  * Works through plain `pg` against any PostgreSQL with pgvector.
  */
 
+import { raw } from '@prisma/client/runtime/client';
 import type pg from 'pg';
 import { PgVectorError } from '../core/errors.js';
+import { compileFilter, type Filter } from '../core/filter.js';
 import { type Metric, operatorFor, parseMetric } from '../core/metric.js';
 import { encodeVectorText } from '../core/vector.js';
 import { quoteIdentifier } from '../indexes/index-spec.js';
@@ -86,6 +88,17 @@ export interface TuneOptions {
    * The measurements are then those of the filtered (`iterative`) strategy.
    */
   readonly filter?: string | undefined;
+  /**
+   * Filter samples, measured together as the filtered (`iterative`) strategy: each query vector runs with
+   * each filter, and the per-query recalls of all of them make one figure per ladder value. A sample is
+   * RAW SQL (as `filter`) or a filter of the store's language (`{ type: 'article' }`), compiled as the
+   * store compiles it, its values bound. With `filter`, that predicate comes first.
+   */
+  readonly filters?: readonly (string | Filter)[] | undefined;
+  /** The metadata (`jsonb`) column the store's filters read. Default `metadata`. */
+  readonly metadataColumn?: string | undefined;
+  /** The creation-time column of `createdAt` filters. Default `created_at`. */
+  readonly createdAtColumn?: string | undefined;
   /** ef_search values to try, ascending. Default {@link DEFAULT_EF_SEARCH_LADDER}. */
   readonly efSearchLadder?: readonly number[] | undefined;
   /** probes values to try for IVFFlat, ascending. Default {@link DEFAULT_PROBES_LADDER}. */
@@ -155,7 +168,10 @@ export interface TuneResult {
   /** Every k tuned, ascending. */
   readonly ks: readonly number[];
   readonly target: number;
+  /** The filter samples measured (SQL text; a store filter as its JSON), joined by ` | `; or `undefined`. */
   readonly filter: string | undefined;
+  /** The filter samples measured, each as above. */
+  readonly filters: readonly string[];
   /** The vector index the planner used. */
   readonly index: string;
   readonly method: 'hnsw' | 'ivfflat';
@@ -164,7 +180,7 @@ export interface TuneResult {
   /** Iterative scan used for a filtered query (pgvector ≥ 0.8), if any. */
   readonly iterativeScan: 'relaxed_order' | undefined;
   readonly pgvectorVersion: string;
-  /** Queries measured (those with at least one exact result). */
+  /** Queries measured (those with at least one exact result; with filters, query vectors × filters). */
   readonly queries: number;
   /** How the recall's interval is computed. */
   readonly confidence: {
@@ -453,8 +469,9 @@ export async function tune(target: DatabaseTarget, options: TuneOptions): Promis
   const settingScope = persistList.find((p): p is 'database' | 'role' => p !== 'index');
   if (persistList.includes('database') && persistList.includes('role'))
     throw invalid(`persist takes 'database' or 'role', not both`);
-  const filter = options.filter?.trim() || undefined;
   const op = operatorFor(metric);
+  const filterSamples = compileFilterSamples(options);
+  const filter = filterSamples.length === 0 ? undefined : filterSamples.map((f) => f.label).join(' | ');
 
   return withClient(target, async (client) => {
     const ext = await client.query<{ v: string }>(
@@ -477,10 +494,13 @@ export async function tune(target: DatabaseTarget, options: TuneOptions): Promis
     if (colRow === undefined) throw invalid(`column ${options.table}.${columnName} not found`);
     const type = colRow.type;
     const param = `$1::${type}`;
-    const where = filter === undefined ? '' : ` WHERE (${filter})`;
-    const annSql = (limit: number) =>
-      `SELECT ctid::text AS id, (${column} ${op} ${param})::float8 AS d FROM ${table.sql}${where} ORDER BY ${column} ${op} ${param} LIMIT ${limit}`;
-    const exactSql = `SELECT ctid::text AS id, (${column} ${op} ${param})::float8 AS d FROM ${table.sql} WHERE ${column} IS NOT NULL${filter === undefined ? '' : ` AND (${filter})`} ORDER BY ${column} ${op} ${param} LIMIT ${maxK}`;
+    // One case per query vector and filter sample (or per query vector without filters).
+    const samples: (FilterSample | undefined)[] = filterSamples.length === 0 ? [undefined] : filterSamples;
+    const annSql = (limit: number, f: FilterSample | undefined) =>
+      `SELECT ctid::text AS id, (${column} ${op} ${param})::float8 AS d FROM ${table.sql}${f === undefined ? '' : ` WHERE (${f.sql})`} ORDER BY ${column} ${op} ${param} LIMIT ${limit}`;
+    const exactSql = (f: FilterSample | undefined) =>
+      `SELECT ctid::text AS id, (${column} ${op} ${param})::float8 AS d FROM ${table.sql} WHERE ${column} IS NOT NULL${f === undefined ? '' : ` AND (${f.sql})`} ORDER BY ${column} ${op} ${param} LIMIT ${maxK}`;
+    const bind = (q: string, f: FilterSample | undefined) => [q, ...(f?.values ?? [])];
 
     // 1. Query vectors.
     let queries: string[];
@@ -503,23 +523,27 @@ export async function tune(target: DatabaseTarget, options: TuneOptions): Promis
 
     // 2. Exact results at the largest k (those at a smaller k are their first rows), index scans off; the
     // plan must not touch an index.
-    const exact: Hit[][] = [];
+    const cases: { q: string; f: FilterSample | undefined; e: Hit[] }[] = [];
     let exactPlan: string[] = [];
-    for (const [i, q] of queries.entries()) {
-      await client.query(
-        'BEGIN; SET LOCAL enable_indexscan = off; SET LOCAL enable_indexonlyscan = off; SET LOCAL enable_bitmapscan = off',
-      );
-      try {
-        if (i === 0) {
-          const nodes = await explain(client, exactSql, [q]);
-          exactPlan = describeNodes(nodes);
-          if (nodes.some((n) => n['Index Name'] !== undefined || /Index|Bitmap/.test(n['Node Type'] ?? ''))) {
-            throw new Error(`the exact query still uses an index: ${exactPlan.join(' > ')}`);
+    for (const f of samples) {
+      for (const [i, q] of queries.entries()) {
+        await client.query(
+          'BEGIN; SET LOCAL enable_indexscan = off; SET LOCAL enable_indexonlyscan = off; SET LOCAL enable_bitmapscan = off',
+        );
+        try {
+          if (i === 0) {
+            const nodes = await explain(client, exactSql(f), bind(q, f));
+            exactPlan = describeNodes(nodes);
+            if (
+              nodes.some((n) => n['Index Name'] !== undefined || /Index|Bitmap/.test(n['Node Type'] ?? ''))
+            ) {
+              throw new Error(`the exact query still uses an index: ${exactPlan.join(' > ')}`);
+            }
           }
+          cases.push({ q, f, e: (await client.query<Hit>(exactSql(f), bind(q, f))).rows });
+        } finally {
+          await client.query('COMMIT');
         }
-        exact.push((await client.query<Hit>(exactSql, [q])).rows);
-      } finally {
-        await client.query('COMMIT');
       }
     }
 
@@ -540,7 +564,7 @@ export async function tune(target: DatabaseTarget, options: TuneOptions): Promis
     await client.query(setup('hnsw.ef_search', efLadder[0]!, 'hnsw'));
     let annNodes: PlanNode[];
     try {
-      annNodes = await explain(client, annSql(maxK), [queries[0]]);
+      annNodes = await explain(client, annSql(maxK, samples[0]), bind(queries[0]!, samples[0]));
     } finally {
       await client.query('COMMIT');
     }
@@ -588,13 +612,13 @@ export async function tune(target: DatabaseTarget, options: TuneOptions): Promis
     // 4. Measure each ladder value. Without an iterative scan the rows of LIMIT k are the first k of LIMIT
     // max(k) (an index scan returns them in order), so one query at the largest k measures every k; an
     // iterative scan stops at LIMIT rows, so each k is measured with its own LIMIT.
-    const measured = exact.map((e, i) => ({ q: queries[i]!, e })).filter((m) => m.e.length > 0);
+    const measured = cases.filter((m) => m.e.length > 0);
     if (measured.length === 0)
       throw invalid(`no query has any exact result${filter ? ` with the filter ${filter}` : ''}`);
     // Warm-up: load the index pages once, untimed.
     await client.query(setup(setting, values[values.length - 1]!, method));
     try {
-      for (const m of measured.slice(0, 5)) await client.query(annSql(maxK), [m.q]);
+      for (const m of measured.slice(0, 5)) await client.query(annSql(maxK, m.f), bind(m.q, m.f));
     } finally {
       await client.query('COMMIT');
     }
@@ -604,7 +628,7 @@ export async function tune(target: DatabaseTarget, options: TuneOptions): Promis
       await client.query(setup(setting, value, method, false));
       let chosen: PlanNode[];
       try {
-        chosen = await explain(client, annSql(maxK), [measured[0]!.q]);
+        chosen = await explain(client, annSql(maxK, measured[0]!.f), bind(measured[0]!.q, measured[0]!.f));
       } finally {
         await client.query('COMMIT');
       }
@@ -617,7 +641,7 @@ export async function tune(target: DatabaseTarget, options: TuneOptions): Promis
           await client.query(setup(setting, value, method));
           try {
             const start = performance.now();
-            const { rows } = await client.query<Hit>(annSql(limit), [m.q]);
+            const { rows } = await client.query<Hit>(annSql(limit, m.f), bind(m.q, m.f));
             times.push(performance.now() - start);
             for (const k of run) recalls.get(k)!.push(recallAtK(m.e.slice(0, k), rows.slice(0, k)));
           } finally {
@@ -760,6 +784,7 @@ export async function tune(target: DatabaseTarget, options: TuneOptions): Promis
       ks,
       target: recallTarget,
       filter,
+      filters: filterSamples.map((f) => f.label),
       index: used.name,
       method,
       setting,
@@ -781,6 +806,34 @@ export async function tune(target: DatabaseTarget, options: TuneOptions): Promis
       persisted,
       profile,
     };
+  });
+}
+
+/** A filter sample as SQL: its text (placeholders from `$2`: `$1` is the query vector) and values. */
+interface FilterSample {
+  readonly label: string;
+  readonly sql: string;
+  readonly values: readonly unknown[];
+}
+
+function compileFilterSamples(options: TuneOptions): FilterSample[] {
+  const list: (string | Filter)[] = [];
+  if (typeof options.filter === 'string' && options.filter.trim() !== '') list.push(options.filter.trim());
+  if (options.filters !== undefined) {
+    if (!Array.isArray(options.filters)) throw invalid('filters must be a list');
+    list.push(...options.filters);
+  }
+  const metadataColumn = raw(quoteIdentifier(options.metadataColumn ?? 'metadata', 'column'));
+  const createdAtColumn = raw(quoteIdentifier(options.createdAtColumn ?? 'created_at', 'column'));
+  return list.map((f) => {
+    if (typeof f === 'string') {
+      if (f.trim() === '') throw invalid('a filter sample must not be empty');
+      return { label: f.trim(), sql: f.trim(), values: [] };
+    }
+    // The store's compiler (its values bound); its `$n` placeholders move up one for the query vector.
+    const compiled = compileFilter(f, { metadataColumn, createdAtColumn });
+    const sql = compiled.text.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + 1}`);
+    return { label: JSON.stringify(f), sql, values: compiled.values };
   });
 }
 

@@ -23,6 +23,7 @@ import {
 import { MAX_DIMENSIONS } from '../core/vector.js';
 import type { StorePool } from './pool.js';
 import { type IndexExpressionOption, resolveIndexExpression } from './quantized-sql.js';
+import { DEFAULT_ESTIMATE_CACHE_MS, defaultExactRows, type PlannerSettings } from './search-plan.js';
 
 /** How vectors travel to the server; `'auto'` picks per driver adapter (see {@link VectorStoreConfig}). */
 export type VectorEncodingOption = 'auto' | 'binary' | 'text';
@@ -161,6 +162,21 @@ export interface VectorStoreConfig<T extends VectorType = VectorType> {
   /** Options of the transactions the store opens. */
   readonly transactionOptions?: StoreTransactionOptions;
   /**
+   * The per-query planner of filtered searches (see `search-plan.ts` and docs/STORE.md):
+   * - `exactRows`: a filter matching at most this many rows is ranked exactly (recall 1). Default 10,000 up
+   *   to 1,536 dimensions, less above (`defaultExactRows`); 0 turns exact plans off.
+   * - `estimateCacheMs`: how long a filter's row estimate is reused. Default 30,000; 0: never.
+   * - `exactFallbackRows`: a search still short after its iterative retry runs exactly when at most this many
+   *   rows are estimated. Default 10 × `exactRows` (at least 10,000).
+   */
+  readonly planner?: PlannerOptions;
+  /**
+   * The recall@k searches should reach, 0 < r ≤ 1 (e.g. 0.95): the store then picks `hnsw.ef_search` per k
+   * and strategy from the index's recall profile (`prisma-pgvector tune --persist index`), or a conservative
+   * default without one (see docs/STORE.md). A search's own `recall` or `efSearch` wins. Default: none.
+   */
+  readonly recall?: number;
+  /**
    * The `pg.Pool` your `@prisma/adapter-pg` adapter was built with (`new PrismaPg(pool)`). With it:
    * - `addMany`, `addTexts` and `upsertMany` load rows with binary `COPY … FROM STDIN` on one of its connections (one
    *   transaction, streamed; several times faster than INSERTs). A server or proxy that refuses COPY is
@@ -177,6 +193,13 @@ export interface VectorStoreConfig<T extends VectorType = VectorType> {
    * them in Prisma's query logs and `$extends` query hooks). Without a `pool`, always `'prisma'`.
    */
   readonly searchVia?: SearchVia;
+}
+
+/** The `planner` option (see {@link VectorStoreConfig.planner}). */
+export interface PlannerOptions {
+  readonly exactRows?: number;
+  readonly estimateCacheMs?: number;
+  readonly exactFallbackRows?: number;
 }
 
 /** Where searches are sent (see {@link VectorStoreConfig.searchVia}). */
@@ -212,6 +235,9 @@ export interface ResolvedStoreConfig {
   readonly pool: StorePool | undefined;
   /** `'pool'` only when a pool is given. */
   readonly searchVia: SearchVia;
+  readonly planner: PlannerSettings;
+  /** The store's recall target, or `undefined`. */
+  readonly recall: number | undefined;
 }
 
 /** PostgreSQL's limit on bind parameters in one statement (the protocol counts them in an int16). */
@@ -265,6 +291,8 @@ const CONFIG_KEYS = [
   'vectorEncoding',
   'filteredIterativeScan',
   'transactionOptions',
+  'planner',
+  'recall',
 ] as const satisfies readonly (keyof VectorStoreConfig)[];
 
 function booleanSetting(value: unknown, name: string): boolean {
@@ -525,7 +553,41 @@ export function resolveStoreConfig(input: VectorStoreConfig = {}): ResolvedStore
     pool,
     searchVia:
       pool === undefined ? 'prisma' : oneOf(config.searchVia ?? 'pool', ['pool', 'prisma'], 'searchVia'),
+    planner: resolvePlanner(config.planner, dimensions),
+    recall: config.recall === undefined ? undefined : checkRecall(config.recall),
   };
+}
+
+function resolvePlanner(planner: unknown, dimensions: number): PlannerSettings {
+  if (planner !== undefined && (typeof planner !== 'object' || planner === null || Array.isArray(planner))) {
+    throw configError(`planner must be an object, got ${shown(planner)}`);
+  }
+  const o = planner === undefined ? {} : (snapshot(planner) as PlannerOptions);
+  const keys = ['exactRows', 'estimateCacheMs', 'exactFallbackRows'];
+  const unknownKey = Object.keys(o).find((k) => !keys.includes(k));
+  if (unknownKey !== undefined) {
+    throw configError(`unknown planner setting ${shownKey(unknownKey)}; settings are: ${keys.join(', ')}`);
+  }
+  const count = (value: unknown, name: string): number => {
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 2 ** 31 - 1) {
+      throw configError(`planner.${name} must be an integer from 0 to ${2 ** 31 - 1}, got ${shown(value)}`);
+    }
+    return value;
+  };
+  const exactRows = count(o.exactRows ?? defaultExactRows(dimensions), 'exactRows');
+  return {
+    exactRows,
+    estimateCacheMs: count(o.estimateCacheMs ?? DEFAULT_ESTIMATE_CACHE_MS, 'estimateCacheMs'),
+    exactFallbackRows: count(o.exactFallbackRows ?? Math.max(10_000, 10 * exactRows), 'exactFallbackRows'),
+  };
+}
+
+/** Checks a recall target (0 < r ≤ 1); `error` makes the error (INVALID_CONFIG or INVALID_ARGUMENT). */
+export function checkRecall(value: unknown, error: (message: string) => Error = configError): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > 1) {
+    throw error(`recall must be a number above 0 and at most 1 (e.g. 0.95), got ${shown(value)}`);
+  }
+  return value;
 }
 
 function resolvePool(pool: unknown): StorePool | undefined {

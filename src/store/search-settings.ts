@@ -45,6 +45,12 @@ export interface SearchTuning {
   readonly relaxed: boolean;
   /** Human-readable notes on fallbacks taken (returned with the search result). */
   readonly warnings: readonly string[];
+  /**
+   * Settings whose value is a floor: the search applies `greatest(value, the server's value)`, so that a
+   * higher `hnsw.ef_search` / `ivfflat.probes` of the session, role or database (e.g. a tuned one) is kept
+   * while a lower one can never cap the search below k (see `buildApplySettingsSql`).
+   */
+  readonly floors: readonly ('efSearch' | 'probes')[];
 }
 
 /** pgvector's own default of `hnsw.ef_search`. */
@@ -60,6 +66,8 @@ const FALLBACK_PROBES = 10;
 /** `hnsw.ef_search` used instead of an iterative scan on pgvector < 0.8: this many candidates per wanted row. */
 const FALLBACK_EF_PER_ROW = 10;
 const MAX_INT4 = 2 ** 31 - 1;
+/** pgvector's own default of `ivfflat.probes`. */
+export const DEFAULT_PROBES = 1;
 
 function argumentError(message: string, fix?: string): PgVectorError {
   return new PgVectorError('INVALID_ARGUMENT', message, fix === undefined ? {} : { fix });
@@ -136,16 +144,19 @@ export function assertMetricSupported(metric: Metric, version: string): void {
  *   `relaxed_order`), so it keeps scanning until k rows pass the filter;
  * - on pgvector < 0.8 (no iterative scans) it gets `ef_search = min(1000, max(efSearch, 10·k))` on HNSW
  *   (`probes ≥ 10` on IVFFlat) instead, and a warning saying so;
- * - without an iterative scan, an HNSW scan returns at most `ef_search` rows: a `k` above 40 with no
- *   `efSearch` raises `ef_search` to `k`.
+ * - k is never capped: an HNSW scan without iterative scan returns at most `ef_search` rows, so
+ *   `ef_search` is always set, to `max(k, efSearch)`; without `efSearch` to k as a floor (`floors`: the
+ *   server's value is kept when higher). IVFFlat's `probes` likewise (floor 1, pgvector's default);
+ * - on pgvector ≥ 0.8 the iterative scan is always set (`'off'` when none is wanted), so that a database's
+ *   own `hnsw.iterative_scan` cannot reorder rows unnoticed.
  *
  * ### Examples
  * ```ts
  * const ctx = { indexMethod: 'hnsw', filteredIterativeScan: 'relaxed_order', pgvectorVersion: '0.8.7' } as const;
  * planSearchTuning({ k: 10, filtered: true }, ctx);
- * // { settings: { iterativeScan: 'relaxed_order' }, relaxed: true, warnings: [] }
- * planSearchTuning({ k: 100, filtered: false }, ctx);
- * // { settings: { efSearch: 100 }, relaxed: false, warnings: [] }
+ * // { settings: { efSearch: 10, iterativeScan: 'relaxed_order' }, relaxed: true, warnings: [], floors: ['efSearch'] }
+ * planSearchTuning({ k: 100, filtered: false, efSearch: 60 }, ctx);
+ * // { settings: { efSearch: 100, iterativeScan: 'off' }, relaxed: false, warnings: [], floors: [] }
  * ```
  */
 export function planSearchTuning(request: SearchTuningRequest, context: SearchTuningContext): SearchTuning {
@@ -210,13 +221,30 @@ export function planSearchTuning(request: SearchTuningRequest, context: SearchTu
     }
     iterativeScan = undefined;
   }
-  const scanningOn = iterativeScan === 'strict_order' || iterativeScan === 'relaxed_order';
-  if (hnsw && efSearch === undefined && !scanningOn && k > DEFAULT_EF_SEARCH) efSearch = k;
+  const floors: ('efSearch' | 'probes')[] = [];
+  if (hnsw) {
+    // k is never capped: ef_search bounds the rows a non-iterative HNSW scan returns, so it is always set,
+    // to at least k; without a chosen value, to k or the server's value when that is higher.
+    if (efSearch === undefined) {
+      efSearch = k;
+      floors.push('efSearch');
+    } else {
+      efSearch = Math.max(efSearch, k);
+    }
+  } else if (probes === undefined) {
+    probes = DEFAULT_PROBES;
+    floors.push('probes');
+  }
+  // Set explicitly on pgvector ≥ 0.8, so that an iterative scan the database turned on (rows then come
+  // back slightly out of order, and this search would not re-sort them) cannot apply unnoticed.
+  if (iterativeScan === undefined && pgvectorAtLeast(context.pgvectorVersion, ITERATIVE_SCAN_SINCE)) {
+    iterativeScan = 'off';
+  }
 
   const settings: { -readonly [K in keyof SearchSettings]: SearchSettings[K] } = {};
   if (efSearch !== undefined) settings.efSearch = efSearch;
   if (iterativeScan !== undefined) settings.iterativeScan = iterativeScan;
   if (maxScanTuples !== undefined) settings.maxScanTuples = maxScanTuples;
   if (probes !== undefined) settings.probes = probes;
-  return { settings, relaxed: iterativeScan === 'relaxed_order', warnings };
+  return { settings, relaxed: iterativeScan === 'relaxed_order', warnings, floors };
 }

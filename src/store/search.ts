@@ -3,7 +3,7 @@
  * directly, in the store's own transaction or in the caller's (`runSearch`), rows turned into hits.
  */
 
-import type { Sql } from '@prisma/client/runtime/client';
+import { type Sql, sqltag } from '@prisma/client/runtime/client';
 import pg from 'pg';
 import { describeValue } from '../core/input-checks.js';
 import {
@@ -11,24 +11,58 @@ import {
   isMetric,
   type Metric,
   maxDistanceFor,
+  opclassFor,
   typesFor,
   type VectorType,
 } from '../core/metric.js';
 import { shortenVectorsIn, translateDatabaseError } from '../core/translate-error.js';
 import { parseSparseVectorText, parseVectorText } from '../core/vector.js';
+import { checkRecall, type IterativeScan } from './config.js';
 import { atPath, type Embedding, vectorSql } from './input.js';
 import { argumentError, numberOption, optionsOf, shownKey, shownValue, unknownOption } from './options.js';
-import { type PoolQuery, poolQuery, poolTransaction, poolTypes, toPoolQuery } from './pool.js';
+import { type PoolQuery, poolQuery, poolTypes, type StorePool, toPoolQuery } from './pool.js';
 import { buildExpressionSearchSql, planExpressionSearch } from './quantized-sql.js';
-import { assertMetricSupported, planSearchTuning, type SearchTuning } from './search-settings.js';
 import {
+  efSearchForRecall,
+  loadRecallProfile,
+  type RecallProfile,
+  type SearchStrategy,
+} from './recall-profile.js';
+import {
+  choosePlan,
+  estimateKey,
+  estimateRows,
+  impliedPredicates,
+  type RowEstimate,
+  type SearchPlanChoice,
+  STRATEGY_OPTIONS,
+  type StrategyOption,
+  scanTuplesFor,
+  TtlCache,
+} from './search-plan.js';
+import {
+  assertMetricSupported,
+  ITERATIVE_SCAN_SINCE,
+  MAX_EF_SEARCH,
+  pgvectorAtLeast,
+  planSearchTuning,
+  type SearchSettings,
+  type SearchTuning,
+} from './search-settings.js';
+import {
+  buildApplySettingsSql,
+  buildBoundedCountSql,
+  buildEstimateSql,
   buildExplainSql,
   buildReadSettingsSql,
   buildSearchSql,
   buildSetConfigSql,
+  buildTableRowsSql,
+  buildTableSchemaSql,
   HIT_FIELDS,
   type HitField,
   type SearchSpec,
+  type SettingEntry,
   settingEntries,
 } from './sql.js';
 import { checkParameterCount, type RawRow, type StoreContext } from './store-context.js';
@@ -38,6 +72,8 @@ const SEARCH_OPTION_KEYS = [
   'k',
   'filter',
   'metric',
+  'strategy',
+  'recall',
   'efSearch',
   'iterativeScan',
   'maxScanTuples',
@@ -48,6 +84,9 @@ const SEARCH_OPTION_KEYS = [
   'select',
 ];
 const DEFAULT_K = 10;
+/** The warning of a search with a recall target and no recall profile to pick its ef_search from. */
+export const NO_RECALL_PROFILE_WARNING =
+  'no recall profile; run prisma-pgvector tune --persist index (ef_search was chosen by the conservative default)';
 
 /** Searches in a caller's transaction run one at a time per transaction client (their settings are restored). */
 const transactionQueues = new WeakMap<object, Promise<unknown>>();
@@ -55,15 +94,35 @@ const transactionQueues = new WeakMap<object, Promise<unknown>>();
 interface PreparedSearch {
   readonly statement: Sql;
   readonly tuning: SearchTuning;
+  readonly entries: readonly SettingEntry[];
   readonly metric: Metric;
   readonly k: number;
   readonly fields: readonly HitField[];
   readonly warnings: readonly string[];
+  readonly plan: SearchPlanChoice;
+  /** The strategy the caller asked for (`'auto'` unless forced). */
+  readonly requested: StrategyOption;
+  readonly where: Sql;
+}
+
+/** What `runSearch` returns: the rows, and the setting values the server applied (floors resolved). */
+interface SearchRun<R> {
+  readonly rows: R[];
+  readonly applied: Record<string, unknown> | undefined;
+}
+
+/** How a prepared search is changed for its second or third run. */
+interface SearchOverride {
+  readonly strategy?: SearchStrategy;
+  readonly iterativeScan?: IterativeScan;
+  readonly reason?: string;
 }
 
 /**
- * A search (see `VectorStore.search`): prepared, run, and run once more with an iterative scan when it came
- * back short (see {@link shortSearchRetry}).
+ * A search (see `VectorStore.search`): planned and prepared, run; when it came back short, run once more
+ * with an iterative scan (see {@link shortSearchRetry}), and when still short, exactly when the estimate says
+ * that is affordable (see {@link exactFallback}). `underfilled` then means that fewer rows match, unless a
+ * warning says the exact run was not affordable.
  */
 export async function executeSearch<M extends object>(
   ctx: StoreContext,
@@ -71,18 +130,30 @@ export async function executeSearch<M extends object>(
   options: SearchOptions<M, HitField, boolean>,
 ): Promise<SearchResult<Record<string, unknown>>> {
   let prepared = await prepareSearch(ctx, query, options);
-  let rows = await runSearch<RawRow>(ctx, prepared, prepared.statement, 'search');
-  const retry = rows.length < prepared.k ? await shortSearchRetry(ctx, query, options, prepared) : undefined;
-  if (retry !== undefined) {
-    prepared = retry;
-    rows = await runSearch<RawRow>(ctx, prepared, prepared.statement, 'search');
+  let run = await runSearch<RawRow>(ctx, prepared, prepared.statement, 'search');
+  const extra: string[] = [];
+  if (run.rows.length < prepared.k) {
+    const retry = await shortSearchRetry(ctx, query, options, prepared);
+    if (retry !== undefined) {
+      prepared = retry;
+      run = await runSearch<RawRow>(ctx, prepared, prepared.statement, 'search');
+    }
   }
-  const results = rows.map((row) => toHit(ctx, row, prepared));
+  if (run.rows.length < prepared.k) {
+    const fallback = await exactFallback(ctx, query, options, prepared, run.rows.length);
+    if (fallback.prepared !== undefined) {
+      prepared = fallback.prepared;
+      run = await runSearch<RawRow>(ctx, prepared, prepared.statement, 'search');
+    }
+    if (fallback.warning !== undefined) extra.push(fallback.warning);
+  }
+  const results = run.rows.map((row) => toHit(ctx, row, prepared));
   return {
     results,
     ...(results.length < prepared.k ? { underfilled: { found: results.length, requested: prepared.k } } : {}),
-    settings: prepared.tuning.settings,
-    warnings: prepared.warnings,
+    settings: appliedSettings(prepared, run.applied),
+    warnings: [...prepared.warnings, ...extra],
+    plan: prepared.plan,
   };
 }
 
@@ -97,18 +168,43 @@ export async function explainSearchPlan<M extends object>(
     throw argumentError(`analyze must be true or false, got ${describeValue(analyze)}`);
   }
   const prepared = await prepareSearch(ctx, query, searchOptions);
-  const rows = await runSearch<Record<string, unknown>>(
+  const run = await runSearch<Record<string, unknown>>(
     ctx,
     prepared,
     buildExplainSql(prepared.statement, analyze === true),
     'explainSearch',
   );
-  const plan = rows.map((r) => shortenVectorsIn(String(Object.values(r)[0])));
+  const plan = run.rows.map((r) => shortenVectorsIn(String(Object.values(r)[0])));
   const indexes = plan.flatMap((line) => {
     const match = /(?:Index(?: Only)? Scan(?: Backward)? using|Bitmap Index Scan on) (\S+)/.exec(line);
     return match === null ? [] : [match[1] as string];
   });
-  return { plan, indexes, settings: prepared.tuning.settings };
+  return {
+    plan,
+    indexes,
+    settings: appliedSettings(prepared, run.applied),
+    choice: prepared.plan,
+    warnings: prepared.warnings,
+  };
+}
+
+/** The settings a search applied: its own, with each floor replaced by the value the server applied. */
+function appliedSettings(
+  prepared: PreparedSearch,
+  applied: Record<string, unknown> | undefined,
+): SearchSettings {
+  if (applied === undefined || prepared.tuning.floors.length === 0) return prepared.tuning.settings;
+  const settings: { -readonly [K in keyof SearchSettings]: SearchSettings[K] } = {
+    ...prepared.tuning.settings,
+  };
+  for (const [name, , floor] of prepared.entries) {
+    if (floor === undefined) continue;
+    const value = Number(applied[name]);
+    if (!Number.isInteger(value)) continue;
+    if (name.endsWith('.ef_search')) settings.efSearch = value;
+    else if (name.endsWith('.probes')) settings.probes = value;
+  }
+  return settings;
 }
 
 /**
@@ -118,7 +214,8 @@ export async function explainSearchPlan<M extends object>(
  * the last VACUUM stay among them (in the graph) until VACUUM removes them; the heap then drops them, and
  * the search comes back short although more rows match (measured on PostgreSQL 17 + pgvector 0.8.0 under
  * concurrent upserts and deletes: k = 50 returned 27-49 rows, k = 20 19). Not for a search that chose
- * its own `iterativeScan`, nor one with `maxDistance` / `minSimilarity` (fewer rows are then expected).
+ * its own `iterativeScan`, nor one with `maxDistance` / `minSimilarity` (fewer rows are then expected),
+ * nor an exact one (it found every row).
  */
 async function shortSearchRetry<M extends object>(
   ctx: StoreContext,
@@ -127,19 +224,150 @@ async function shortSearchRetry<M extends object>(
   first: PreparedSearch,
 ): Promise<PreparedSearch | undefined> {
   const scan = ctx.config.filteredIterativeScan;
-  if (scan === 'off' || first.tuning.settings.iterativeScan !== undefined) return undefined;
+  const scanning = first.tuning.settings.iterativeScan;
+  if (first.plan.strategy === 'exact') return undefined;
+  if (scan === 'off' || (scanning !== undefined && scanning !== 'off')) return undefined;
   if (options.iterativeScan !== undefined || options.maxDistance !== undefined) return undefined;
   if (options.minSimilarity !== undefined) return undefined;
-  const again = await prepareSearch(ctx, query, { ...options, iterativeScan: scan });
+  const again = await prepareSearch(ctx, query, options, {
+    iterativeScan: scan,
+    ...(first.requested === 'auto' ? {} : { strategy: first.requested as SearchStrategy }),
+  });
   const same = JSON.stringify(again.tuning.settings) === JSON.stringify(first.tuning.settings);
   return same ? undefined : again;
 }
 
-/** A search's options checked and turned into its statement, index settings and warnings. */
+/**
+ * The last run of a search still short after {@link shortSearchRetry}: exact (recall 1, every matching row
+ * ranked), when the filter's (or, unfiltered, the table's) estimated rows are at most
+ * `planner.exactFallbackRows` — dead HNSW entries after a rolled-back or large write (until VACUUM) can
+ * make even an iterative scan stop short on a small table. Above that, a warning says the exact run was
+ * not affordable. Not for a forced strategy, nor `maxDistance` / `minSimilarity` (fewer rows are expected).
+ */
+async function exactFallback<M extends object>(
+  ctx: StoreContext,
+  query: unknown,
+  options: SearchOptions<M, HitField, boolean>,
+  last: PreparedSearch,
+  found: number,
+): Promise<{ prepared?: PreparedSearch; warning?: string }> {
+  if (last.plan.strategy === 'exact' || last.requested !== 'auto') return {};
+  if (options.maxDistance !== undefined || options.minSimilarity !== undefined) return {};
+  const limit = ctx.config.planner.exactFallbackRows;
+  const { estimate } = await cachedEstimate(ctx, last.where, limit);
+  const rows = Math.round(estimate.rows);
+  if (estimate.rows > limit) {
+    return {
+      warning:
+        `the ${last.plan.strategy} scan returned ${found} of ${last.k} rows; an exact run over the ~${rows.toLocaleString('en-US')} ` +
+        `estimated rows is above planner.exactFallbackRows (${limit.toLocaleString('en-US')}), so it was not run: ` +
+        'more rows may match (dead index entries after large or failed writes stay until VACUUM: run store.maintain())',
+    };
+  }
+  const prepared = await prepareSearch(ctx, query, options, {
+    strategy: 'exact',
+    reason: `the ${last.plan.strategy} scan returned ${found} of ${last.k} rows (dead index entries since the last VACUUM, or a selective filter): ~${rows.toLocaleString('en-US')} rows ranked exactly`,
+  });
+  return { prepared };
+}
+
+/** Runs the planner's statements through the search's own path: the pool, Prisma, or the caller's transaction. */
+function estimateRunner(ctx: StoreContext) {
+  const pool = searchPool(ctx);
+  return async (statement: Sql, label: string): Promise<Record<string, unknown>[]> => {
+    if (pool === undefined) return ctx.query<Record<string, unknown>>(statement, label);
+    checkParameterCount(statement, label);
+    try {
+      return (await poolQuery(pool, toPoolQuery(statement, storePoolTypes(ctx)))) as Record<
+        string,
+        unknown
+      >[];
+    } catch (error) {
+      throw translateDatabaseError(error, ctx.errorContext(label));
+    }
+  };
+}
+
+function searchPool(ctx: StoreContext): StorePool | undefined {
+  return ctx.config.searchVia === 'pool' && !ctx.inTransaction ? ctx.config.pool : undefined;
+}
+
+/** A filter's row estimate, from the store's cache or measured (then cached for `planner.estimateCacheMs`). */
+async function cachedEstimate(
+  ctx: StoreContext,
+  where: Sql,
+  limit: number,
+): Promise<{ estimate: RowEstimate; cached: boolean }> {
+  const cache = estimateCache(ctx);
+  const key = `${limit}\u0000${estimateKey(where)}`;
+  const hit = cache.get(key);
+  if (hit !== undefined) return { estimate: hit, cached: true };
+  const c = ctx.config;
+  const estimate = await estimateRows(where, limit, estimateRunner(ctx), {
+    explain: (w) => buildEstimateSql(c, w),
+    count: (w, n) => buildBoundedCountSql(c, w, n),
+  });
+  cache.set(key, estimate);
+  return { estimate, cached: false };
+}
+
+function estimateCache(ctx: StoreContext): TtlCache<RowEstimate> {
+  ctx.shared.estimates ??= new TtlCache<RowEstimate>(ctx.config.planner.estimateCacheMs);
+  return ctx.shared.estimates as TtlCache<RowEstimate>;
+}
+
+/** The table's rows as the planner knows them (`reltuples`; `null` when never analyzed), cached like estimates. */
+async function tableRows(ctx: StoreContext, onlyCached: boolean): Promise<number | null> {
+  const cache = estimateCache(ctx);
+  const hit = cache.get('\u0000table');
+  if (hit !== undefined) return hit.rows < 0 ? null : hit.rows;
+  if (onlyCached) return null;
+  const [row] = await estimateRunner(ctx)(buildTableRowsSql(ctx.config), 'search plan: table rows');
+  const rows = row === undefined ? -1 : Number(row.rows);
+  cache.set('\u0000table', { rows, exact: false, indexServed: false, source: 'planner' });
+  return rows < 0 || !Number.isFinite(rows) ? null : rows;
+}
+
+/**
+ * The store's recall profile, read once per store (and the stores derived with `withClient`) from the
+ * comment of its vector index (see `recall-profile.ts`); `store.refreshRecallProfile()` reads it again.
+ */
+export function recallProfileOf(ctx: StoreContext): Promise<RecallProfile | undefined> {
+  ctx.shared.recallProfile ??= readProfile(ctx).catch((error: unknown) => {
+    ctx.shared.recallProfile = undefined;
+    throw error;
+  });
+  return ctx.shared.recallProfile;
+}
+
+async function readProfile(ctx: StoreContext): Promise<RecallProfile | undefined> {
+  const c = ctx.config;
+  const run = estimateRunner(ctx);
+  const [located] = await run(buildTableSchemaSql(c), 'recall profile');
+  if (typeof located?.schema !== 'string' || typeof located.table !== 'string') return undefined;
+  const opclasses = [opclassFor(c.metric, c.vectorType, c.indexMethod)];
+  if (c.vectorType === 'vector' && c.metric !== 'hamming' && c.metric !== 'jaccard') {
+    opclasses.push(opclassFor(c.metric, 'halfvec', c.indexMethod));
+  }
+  const loaded = await loadRecallProfile(
+    async (text, values) => {
+      // The tuner's constant text with positional parameters, as one Prisma statement (each `$n` bound).
+      const parts = text.split(/\$(\d+)/);
+      const strings = parts.filter((_, i) => i % 2 === 0);
+      const bound = parts.filter((_, i) => i % 2 === 1).map((n) => values[Number(n) - 1]);
+      return (await run(sqltag(strings, ...bound), 'recall profile')) as never;
+    },
+    { schema: located.schema, table: located.table, column: c.columnNames.embedding, opclasses },
+  );
+  return loaded.profile;
+}
+
+/** A search's options checked, its strategy chosen, turned into its statement, index settings and warnings. */
 async function prepareSearch<M extends object>(
   ctx: StoreContext,
   query: unknown,
   input: unknown,
+  override: SearchOverride = {},
 ): Promise<PreparedSearch> {
   const snapshot = optionsOf(input, 'search options');
   const unknownKey = unknownOption(snapshot, SEARCH_OPTION_KEYS);
@@ -162,6 +390,16 @@ async function prepareSearch<M extends object>(
       `includeEmbedding must be true or false, got ${describeValue(options.includeEmbedding)}`,
     );
   }
+  const asked = options.strategy ?? 'auto';
+  if (!(STRATEGY_OPTIONS as readonly unknown[]).includes(asked)) {
+    throw argumentError(
+      `strategy must be one of ${STRATEGY_OPTIONS.map((s) => `'${s}'`).join(', ')}, got ${shownValue(asked)}`,
+    );
+  }
+  const recall =
+    options.recall === undefined
+      ? ctx.config.recall
+      : checkRecall(options.recall, (message) => argumentError(message));
   const c = ctx.config;
   const metric = options.metric ?? c.metric;
   if (!isMetric(metric)) throw argumentError(`unknown metric ${shownValue(metric)}`);
@@ -178,26 +416,56 @@ async function prepareSearch<M extends object>(
   const where = filter.where;
   const version = await ctx.pgvectorVersion();
   assertMetricSupported(metric, version);
+  if (!Number.isInteger(k) || k < 1 || k > MAX_EF_SEARCH) {
+    throw argumentError(`k must be an integer from 1 to ${MAX_EF_SEARCH}, got ${String(k)}`);
+  }
+
+  const requested: StrategyOption = override.strategy ?? (asked as StrategyOption);
+  let plan = await planStrategy(ctx, filter, requested);
+  if (override.reason !== undefined) plan = { ...plan, reason: override.reason };
+  const strategy = plan.strategy;
+  const exact = strategy === 'exact';
+  const hnsw = c.indexMethod === 'hnsw';
+  const iterativeSince = pgvectorAtLeast(version, ITERATIVE_SCAN_SINCE);
+  const warnings: string[] = [];
+
+  // ef_search: the search's own, else the one its recall target needs, else k (the server's when higher).
+  let efSearch = options.efSearch;
+  if (efSearch === undefined && recall !== undefined && hnsw && !exact) {
+    efSearch = await efSearchFor(ctx, k, recall, strategy, warnings);
+  }
+  const iterativeScan: IterativeScan | undefined =
+    override.iterativeScan ??
+    options.iterativeScan ??
+    (strategy === 'index' && !filter.everyRow ? 'off' : undefined);
+  const maxScanTuples =
+    options.maxScanTuples ??
+    (hnsw && iterativeSince && (strategy === 'iterative' || strategy === 'partial')
+      ? scanTuplesFor(k, plan.selectivity)
+      : undefined);
+
   // Models above 2,000 dimensions: an expression index (halfvec / binary_quantize) serves the search
   // through k × rerank candidates (quantized-sql.ts); the index settings are sized for the candidates.
   const expression = planExpressionSearch(c, metric, k);
-  const tuning = planSearchTuning(
-    {
-      k: expression.plan?.candidates ?? k,
-      filtered: !filter.everyRow,
-      ...(options.efSearch === undefined ? {} : { efSearch: options.efSearch }),
-      ...(options.iterativeScan === undefined ? {} : { iterativeScan: options.iterativeScan }),
-      ...(options.maxScanTuples === undefined ? {} : { maxScanTuples: options.maxScanTuples }),
-      ...(options.probes === undefined ? {} : { probes: options.probes }),
-    },
-    {
-      indexMethod: c.indexMethod,
-      filteredIterativeScan: c.filteredIterativeScan,
-      pgvectorVersion: version,
-    },
-  );
-  const warnings = [...tuning.warnings, ...expression.warnings];
-  if (metric !== c.metric) {
+  const tuning: SearchTuning = exact
+    ? { settings: {}, relaxed: false, warnings: [], floors: [] }
+    : planSearchTuning(
+        {
+          k: expression.plan?.candidates ?? k,
+          filtered: strategy === 'iterative' || strategy === 'partial',
+          ...(efSearch === undefined ? {} : { efSearch }),
+          ...(iterativeScan === undefined ? {} : { iterativeScan }),
+          ...(maxScanTuples === undefined ? {} : { maxScanTuples }),
+          ...(options.probes === undefined ? {} : { probes: options.probes }),
+        },
+        {
+          indexMethod: c.indexMethod,
+          filteredIterativeScan: c.filteredIterativeScan,
+          pgvectorVersion: version,
+        },
+      );
+  warnings.push(...tuning.warnings, ...(exact ? [] : expression.warnings));
+  if (metric !== c.metric && !exact) {
     warnings.push(
       `metric '${metric}' differs from the store's '${c.metric}', which the vector index was built for: this search cannot use the index and scans the whole table`,
     );
@@ -211,12 +479,107 @@ async function prepareSearch<M extends object>(
     includeEmbedding: options.includeEmbedding === true,
     maxDistance,
     relaxed: tuning.relaxed,
+    ...(exact ? { exact: true } : {}),
   };
   const statement =
-    expression.plan === undefined
+    exact || expression.plan === undefined
       ? buildSearchSql(c, spec)
       : buildExpressionSearchSql(c, spec, expression.plan);
-  return { statement, tuning, metric, k, fields, warnings };
+  const entries = settingEntries(tuning.settings, c.indexMethod, tuning.floors);
+  return { statement, tuning, entries, metric, k, fields, warnings, plan, requested, where };
+}
+
+/** The strategy of a search: forced, or chosen from the filter's estimate (see `search-plan.ts`). */
+async function planStrategy(
+  ctx: StoreContext,
+  filter: ReturnType<StoreContext['compile']>,
+  requested: StrategyOption,
+): Promise<SearchPlanChoice> {
+  const planner = ctx.config.planner;
+  const predicates = impliedPredicates(filter);
+  const unfiltered = filter.everyRow;
+  if (requested === 'auto' && filter.noRow) {
+    return {
+      strategy: 'exact',
+      estimatedRows: 0,
+      tableRows: await tableRows(ctx, true),
+      selectivity: 0,
+      estimateSource: 'none',
+      reason: 'the filter matches no row',
+    };
+  }
+  if (requested !== 'auto' || unfiltered) {
+    // No statement is spent on a forced or unfiltered plan: the cache may still know the figures.
+    const known = estimateCache(ctx).get(`${planner.exactRows}\u0000${estimateKey(filter.where)}`);
+    return choosePlan({
+      requested,
+      unfiltered,
+      predicates,
+      estimate: unfiltered ? undefined : known,
+      cached: known !== undefined,
+      tableRows: await tableRows(ctx, true),
+      planner,
+    });
+  }
+  const table = await tableRows(ctx, false);
+  const { estimate, cached } = await cachedEstimate(ctx, filter.where, planner.exactRows);
+  let predicateRows: number | undefined;
+  const [predicate] = predicates;
+  if (predicate !== undefined && estimate.rows > planner.exactRows) {
+    const only = ctx.compile({ [predicate.key]: predicate.value } as never);
+    predicateRows = (await cachedEstimate(ctx, only.where, planner.exactRows)).estimate.rows;
+  }
+  return choosePlan({
+    requested,
+    unfiltered,
+    predicates,
+    estimate,
+    cached,
+    predicateRows,
+    tableRows: table,
+    planner,
+  });
+}
+
+/**
+ * The ef_search a recall target needs at k for a strategy: from the store's recall profile, or without
+ * one the conservative default `max(2k, 100)` up to recall 0.95 (`max(4k, 200)` above), at most 1000 —
+ * with a warning saying there is no profile.
+ */
+async function efSearchFor(
+  ctx: StoreContext,
+  k: number,
+  recall: number,
+  strategy: SearchStrategy,
+  warnings: string[],
+): Promise<number> {
+  const profile = await recallProfileOf(ctx);
+  if (profile === undefined) {
+    warnings.push(NO_RECALL_PROFILE_WARNING);
+    return conservativeEfSearch(k, recall);
+  }
+  const choice = efSearchForRecall(profile, k, recall, strategy === 'index' ? 'index' : 'iterative');
+  if (!choice.reached) {
+    warnings.push(
+      `the recall profile has no ef_search reaching recall ${recall} at k ${k}${choice.reason === undefined ? '' : ` (${choice.reason})`}: used ${choice.efSearch}`,
+    );
+  }
+  return choice.efSearch;
+}
+
+/**
+ * The ef_search used for a recall target without a recall profile: `max(2k, 100)` up to recall 0.95,
+ * `max(4k, 200)` above, at most 1000.
+ *
+ * ### Examples
+ * ```ts
+ * conservativeEfSearch(10, 0.95); // 100
+ * conservativeEfSearch(100, 0.99); // 400
+ * ```
+ */
+export function conservativeEfSearch(k: number, recall: number): number {
+  const ef = recall <= 0.95 ? Math.max(2 * k, 100) : Math.max(4 * k, 200);
+  return Math.min(MAX_EF_SEARCH, ef);
 }
 
 function checkSelect(select: readonly HitField[] | undefined): readonly HitField[] {
@@ -257,35 +620,39 @@ function maxDistanceOf<M extends object>(
   }
 }
 
-/** Runs a search statement with its settings: directly, in an own transaction, or in the caller's. */
+/**
+ * Runs a search statement with its settings: directly (no settings: an exact search), in an own
+ * transaction, or in the caller's. Through the pool, `BEGIN` and the settings travel in one message.
+ */
 async function runSearch<R>(
   ctx: StoreContext,
   prepared: PreparedSearch,
   statement: Sql,
   operation: string,
-): Promise<R[]> {
-  const entries = settingEntries(prepared.tuning.settings, ctx.config.indexMethod);
+): Promise<SearchRun<R>> {
+  const entries = prepared.entries;
   const metric = prepared.metric;
-  const pool = ctx.config.searchVia === 'pool' && !ctx.inTransaction ? ctx.config.pool : undefined;
+  const pool = searchPool(ctx);
   checkParameterCount(statement, operation);
+  const apply = entries.length === 0 ? undefined : buildApplySettingsSql(entries);
   if (pool !== undefined) {
-    const types = storePoolTypes(ctx);
-    const statements = [
-      ...(entries.length === 0 ? [] : [toPoolQuery(buildSetConfigSql(entries), types)]),
-      toPoolQuery(statement, types),
-    ];
     try {
-      if (statements.length === 1) return (await poolQuery(pool, statements[0] as PoolQuery)) as R[];
-      return (await poolTransaction(pool, statements)) as R[];
+      const types = storePoolTypes(ctx);
+      if (apply === undefined) {
+        return { rows: (await poolQuery(pool, toPoolQuery(statement, types))) as R[], applied: undefined };
+      }
+      return (await poolSearch(pool, apply.text, toPoolQuery(statement, types))) as SearchRun<R>;
     } catch (error) {
       throw translateDatabaseError(error, ctx.errorContext(operation, metric));
     }
   }
-  if (entries.length === 0) return ctx.query<R>(statement, operation, ctx.client, metric);
+  if (apply === undefined) {
+    return { rows: await ctx.query<R>(statement, operation, ctx.client, metric), applied: undefined };
+  }
   if (!ctx.inTransaction) {
     return ctx.transaction(operation, async (tx) => {
-      await ctx.query(buildSetConfigSql(entries), `${operation}: settings`, tx, metric);
-      return ctx.query<R>(statement, operation, tx, metric);
+      const [applied] = await ctx.query<Record<string, unknown>>(apply, `${operation}: settings`, tx, metric);
+      return { rows: await ctx.query<R>(statement, operation, tx, metric), applied };
     });
   }
   // In the caller's transaction: read the current values, set ours, search, put theirs back. Searches on
@@ -299,20 +666,59 @@ async function runSearch<R>(
       `${operation}: settings`,
       client,
     );
-    await ctx.query(buildSetConfigSql(entries), `${operation}: settings`, client, metric);
+    const [applied] = await ctx.query<Record<string, unknown>>(
+      apply,
+      `${operation}: settings`,
+      client,
+      metric,
+    );
     const rows = await ctx.query<R>(statement, operation, client, metric);
     await ctx.query(
       buildSetConfigSql(names.map((name) => [name, current?.[name] ?? null] as const)),
       `${operation}: restoring settings`,
       client,
     );
-    return rows;
+    return { rows, applied };
   });
   transactionQueues.set(
     client,
     run.catch(() => undefined),
   );
   return run;
+}
+
+/**
+ * A search in a transaction of its own on one pool connection, in three round trips: `BEGIN` and the
+ * settings in one simple-protocol message (the settings statement has no parameters), the search, `COMMIT`.
+ * On an error the transaction is rolled back; a connection that cannot roll back is discarded.
+ */
+async function poolSearch(pool: StorePool, apply: string, statement: PoolQuery): Promise<SearchRun<unknown>> {
+  const client = await pool.connect();
+  let lost: Error | undefined;
+  const onError = (error: Error) => {
+    lost ??= error;
+  };
+  client.on?.('error', onError);
+  let broken: Error | undefined;
+  try {
+    const begun = await client.query(`BEGIN; ${apply}`);
+    const results = (Array.isArray(begun) ? begun : [begun]) as { rows?: Record<string, unknown>[] }[];
+    const applied = results[results.length - 1]?.rows?.[0];
+    const rows = (await client.query(statement)).rows;
+    await client.query('COMMIT');
+    return { rows, applied };
+  } catch (error) {
+    try {
+      await client.query('ROLLBACK');
+    } catch (rollbackError) {
+      broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+    }
+    const reported = typeof (lost as { severity?: unknown } | undefined)?.severity === 'string';
+    throw reported ? lost : error;
+  } finally {
+    client.removeListener?.('error', onError);
+    client.release(lost ?? broken ?? false);
+  }
 }
 
 /** `pg`'s type parsers with `timestamp` read as UTC (see {@link poolTypes}); built once per store. */

@@ -47,6 +47,11 @@ export interface SearchSpec {
   readonly maxDistance?: number | undefined;
   /** The index scan returns rows in relaxed order (iterative scan): re-sort them. */
   readonly relaxed: boolean;
+  /**
+   * Exact search: rank the filter's rows by computing every distance, never through the vector index (the
+   * rows come through whatever index serves the filter). See {@link buildSearchSql}.
+   */
+  readonly exact?: boolean;
 }
 
 const NULL = raw('NULL');
@@ -237,6 +242,10 @@ export function buildGetByIdsSql(
  * - `maxDistance` is set: the distance condition goes outside the `LIMIT`, as pgvector recommends, so that it
  *   does not make an iterative scan run to its `max_scan_tuples` when fewer than k rows are close enough.
  *
+ * With `exact`, the rows are ranked exactly (recall 1), never through the vector index:
+ * `SELECT * FROM (SELECT …, "embedding" <=> $1 AS "distance" FROM t WHERE … OFFSET 0) AS s
+ * [WHERE s."distance" <= $n] ORDER BY s."distance" LIMIT k`.
+ *
  * ### Examples
  * ```ts
  * buildSearchSql(config, {
@@ -262,9 +271,16 @@ export function buildSearchSql(config: ResolvedStoreConfig, spec: SearchSpec): S
   const c = config.columns;
   const distance = distanceSql(spec.metric, c.embedding, spec.query);
   const filter = isTrue(spec.where) ? empty : sql` AND ${spec.where}`;
-  const inner = sql`SELECT ${selectedColumns(config, spec.fields, spec.includeEmbedding)}, ${distance} AS "distance" FROM ${config.table} WHERE ${c.embedding} IS NOT NULL${filter} ORDER BY "distance" LIMIT ${raw(String(spec.k))}`;
-  if (!spec.relaxed && spec.maxDistance === undefined) return inner;
+  const columns = sql`${selectedColumns(config, spec.fields, spec.includeEmbedding)}, ${distance} AS "distance" FROM ${config.table} WHERE ${c.embedding} IS NOT NULL${filter}`;
+  const limit = raw(String(spec.k));
   const within = spec.maxDistance === undefined ? empty : sql` WHERE s."distance" <= ${spec.maxDistance}`;
+  if (spec.exact === true) {
+    // OFFSET 0 keeps the subquery from being flattened: its rows are selected by the filter alone, and
+    // the outer ORDER BY … LIMIT is a top-N sort over them — the planner cannot use the HNSW ordering.
+    return sql`SELECT * FROM (SELECT ${columns} OFFSET 0) AS s${within} ORDER BY s."distance" LIMIT ${limit}`;
+  }
+  const inner = sql`SELECT ${columns} ORDER BY "distance" LIMIT ${limit}`;
+  if (!spec.relaxed && spec.maxDistance === undefined) return inner;
   const order = spec.relaxed ? raw('s."distance" + 0') : raw('s."distance"');
   return sql`SELECT * FROM (${inner}) AS s${within} ORDER BY ${order}`;
 }
@@ -297,23 +313,74 @@ export const SETTING_NAMES: Readonly<
 };
 
 /**
+ * One setting to apply: pgvector's name, the value as text and, for a floor (see `SearchTuning.floors`),
+ * the setting's default when the server has none, e.g. `['hnsw.ef_search', '50', 40]`.
+ */
+export type SettingEntry = readonly [name: string, value: string, floorDefault?: number];
+
+/** pgvector's default of each setting that can be a floor. */
+const FLOOR_DEFAULTS: Readonly<Record<'efSearch' | 'probes', number>> = { efSearch: 40, probes: 1 };
+
+/**
  * The names and values of the settings to apply, in a stable order (ef_search, iterative_scan,
- * max_scan_tuples, probes), values as text.
+ * max_scan_tuples, probes), values as text; a setting in `floors` carries its default as a third element.
  *
  * ### Examples
  * ```ts
  * settingEntries({ efSearch: 100, iterativeScan: 'relaxed_order' }, 'hnsw');
  * // [['hnsw.ef_search', '100'], ['hnsw.iterative_scan', 'relaxed_order']]
+ * settingEntries({ efSearch: 10 }, 'hnsw', ['efSearch']); // [['hnsw.ef_search', '10', 40]]
  * ```
  */
-export function settingEntries(settings: SearchSettings, indexMethod: IndexMethod): [string, string][] {
-  const entries: [string, string][] = [];
+export function settingEntries(
+  settings: SearchSettings,
+  indexMethod: IndexMethod,
+  floors: readonly ('efSearch' | 'probes')[] = [],
+): SettingEntry[] {
+  const entries: SettingEntry[] = [];
   for (const key of ['efSearch', 'iterativeScan', 'maxScanTuples', 'probes'] as const) {
     const value = settings[key];
     const name = SETTING_NAMES[indexMethod][key];
-    if (value !== undefined && name !== undefined) entries.push([name, String(value)]);
+    if (value === undefined || name === undefined) continue;
+    const floor = key === 'efSearch' || key === 'probes' ? floors.includes(key) : false;
+    entries.push(
+      floor ? [name, String(value), FLOOR_DEFAULTS[key as 'efSearch' | 'probes']] : [name, String(value)],
+    );
   }
   return entries;
+}
+
+const SETTING_VALUE = /^(?:\d{1,10}|[a-z_]{1,40})$/;
+
+/**
+ * The statement that applies a search's settings for the rest of its transaction (`set_config(…, true)` =
+ * `SET LOCAL`), with the values written as literals — each checked to be an integer or a lower-case word
+ * (pgvector's settings take nothing else) — so that the statement can travel in one simple-protocol
+ * message with `BEGIN` (one round trip). A floor entry applies `greatest(value, the server's value)`:
+ * a session, role or database value below k can never cap the search, a higher (tuned) one is kept. The
+ * row it returns holds the values applied.
+ *
+ * The generated SQL (PostgreSQL), for `[['hnsw.ef_search', '50', 40], ['hnsw.iterative_scan', 'off']]`:
+ * ```sql
+ * SELECT set_config('hnsw.ef_search', greatest(50, coalesce(nullif(current_setting('hnsw.ef_search', true), '')::int, 40))::text, true) AS "hnsw.ef_search",
+ *        set_config('hnsw.iterative_scan', 'off', true) AS "hnsw.iterative_scan"
+ * ```
+ */
+export function buildApplySettingsSql(entries: readonly SettingEntry[]): Sql {
+  return sql`SELECT ${join(
+    entries.map(([name, value, floorDefault]) => {
+      const { literal, alias } = settingLiteral(name);
+      if (!SETTING_VALUE.test(value)) {
+        throw new PgVectorError('INVALID_ARGUMENT', `not a pgvector setting value: ${JSON.stringify(value)}`);
+      }
+      const applied =
+        floorDefault === undefined
+          ? raw(`'${value}'`)
+          : sql`greatest(${raw(value)}, coalesce(nullif(current_setting(${literal}, true), '')::int, ${raw(String(Math.trunc(floorDefault)))}))::text`;
+      return sql`set_config(${literal}, ${applied}, true) AS ${alias}`;
+    }),
+    ', ',
+  )}`;
 }
 
 /**
@@ -376,4 +443,62 @@ export function buildAnalyzeSql(config: ResolvedStoreConfig): Sql {
  */
 export function buildVacuumSql(config: ResolvedStoreConfig): Sql {
   return sql`VACUUM (ANALYZE) ${config.table}`;
+}
+
+/**
+ * The planner's estimate of the rows a filter matches, without running it: `EXPLAIN (FORMAT JSON)` of the
+ * filter alone (its plan also tells whether an index serves the filter, see `readExplainEstimate`).
+ *
+ * The generated SQL (PostgreSQL):
+ * ```sql
+ * EXPLAIN (FORMAT JSON) SELECT 1 FROM "documents" WHERE "embedding" IS NOT NULL AND ("metadata" @> $1::jsonb)
+ * ```
+ */
+export function buildEstimateSql(config: ResolvedStoreConfig, where: Sql): Sql {
+  const filter = isTrue(where) ? empty : sql` AND ${where}`;
+  return sql`EXPLAIN (FORMAT JSON) SELECT 1 FROM ${config.table} WHERE ${config.columns.embedding} IS NOT NULL${filter}`;
+}
+
+/**
+ * A count of the filter's rows that stops after `limit` rows (exact when below), for a filter an index
+ * serves: never an unbounded count. `limit` is an integer written as a literal, like a search's k.
+ *
+ * The generated SQL (PostgreSQL), `limit` 10 001:
+ * ```sql
+ * SELECT count(*)::int AS "rows" FROM (SELECT 1 FROM "documents" WHERE "embedding" IS NOT NULL AND … LIMIT 10001) AS s
+ * ```
+ */
+export function buildBoundedCountSql(config: ResolvedStoreConfig, where: Sql, limit: number): Sql {
+  if (!Number.isInteger(limit) || limit < 1) {
+    throw new PgVectorError('INVALID_ARGUMENT', `limit must be a positive integer, got ${String(limit)}`);
+  }
+  const filter = isTrue(where) ? empty : sql` AND ${where}`;
+  return sql`SELECT count(*)::int AS "rows" FROM (SELECT 1 FROM ${config.table} WHERE ${config.columns.embedding} IS NOT NULL${filter} LIMIT ${raw(String(limit))}) AS s`;
+}
+
+/**
+ * The table's row count as the planner knows it (`reltuples`: -1 before the first VACUUM / ANALYZE on
+ * PostgreSQL ≥ 14; no row for a missing table). The table is named by its quoted name, bound.
+ *
+ * The generated SQL (PostgreSQL), value `'"documents"'`:
+ * ```sql
+ * SELECT reltuples::float8 AS "rows" FROM pg_class WHERE oid = to_regclass($1)
+ * ```
+ */
+export function buildTableRowsSql(config: ResolvedStoreConfig): Sql {
+  return sql`SELECT reltuples::float8 AS "rows" FROM pg_class WHERE oid = to_regclass(${config.table.text})`;
+}
+
+/**
+ * The schema and name of the table as the server resolves it (through `search_path` when the store has no
+ * schema): one row, or none for a missing table.
+ *
+ * The generated SQL (PostgreSQL), value `'"documents"'`:
+ * ```sql
+ * SELECT n.nspname AS "schema", c.relname AS "table" FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ * WHERE c.oid = to_regclass($1)
+ * ```
+ */
+export function buildTableSchemaSql(config: ResolvedStoreConfig): Sql {
+  return sql`SELECT n.nspname AS "schema", c.relname AS "table" FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass(${config.table.text})`;
 }

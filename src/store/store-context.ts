@@ -13,6 +13,8 @@ import { MAX_BIND_PARAMETERS, type ResolvedStoreConfig } from './config.js';
 import { prepareRow } from './input.js';
 import { argumentError } from './options.js';
 import type { PoolQuery } from './pool.js';
+import type { RecallProfile } from './recall-profile.js';
+import type { RowEstimate, TtlCache } from './search-plan.js';
 import { buildVacuumSql, PGVECTOR_VERSION_SQL, type RowValues } from './sql.js';
 import type { MaintenanceResult, VectorStoreClient } from './types.js';
 
@@ -27,6 +29,10 @@ export interface SharedState {
   /** Whether a COPY load has succeeded (no more probing). */
   copyWorks: boolean;
   poolTypes?: PoolQuery['types'];
+  /** The search planner's row estimates (per filter) and the table's rows, with their time to live. */
+  estimates?: TtlCache<RowEstimate>;
+  /** The recall profile of the store's vector index, read once (see `VectorStore.refreshRecallProfile`). */
+  recallProfile?: Promise<RecallProfile | undefined> | undefined;
 }
 
 /** A row as the store's SELECTs and RETURNING clauses name its columns. */

@@ -8,6 +8,7 @@ import type { Filter } from '../core/filter.js';
 import type { Metric, VectorType } from '../core/metric.js';
 import type { IterativeScan } from './config.js';
 import type { Embedding, EmbeddingInput } from './input.js';
+import type { SearchPlanChoice, StrategyOption } from './search-plan.js';
 import type { SearchSettings } from './search-settings.js';
 import type { HitField } from './sql.js';
 
@@ -75,7 +76,23 @@ export interface SearchOptions<
    * cannot use the index: the search then scans the whole table (exact, slow on large tables).
    */
   readonly metric?: Metric;
-  /** `hnsw.ef_search`, 1–1000 (HNSW): more candidates, better recall, slower. */
+  /**
+   * How the search reaches its rows: `'auto'` (default) lets the planner choose from the filter's estimated
+   * rows — `'index'` (unfiltered vector index scan), `'iterative'` (filtered, iterative scan sized to the
+   * selectivity), `'partial'` (iterative scan of a configured partial index the filter implies), `'exact'`
+   * (the filter's rows ranked exactly, recall 1). Forcing `'partial'` on a filter that implies no configured
+   * partial-index predicate throws `INVALID_ARGUMENT`. The choice is reported in {@link SearchResult.plan}.
+   */
+  readonly strategy?: StrategyOption;
+  /**
+   * The recall@k this search should reach, 0 < r ≤ 1: its `hnsw.ef_search` is picked from the index's
+   * recall profile for this k and strategy (see the store's `recall`). `efSearch` wins over it.
+   */
+  readonly recall?: number;
+  /**
+   * `hnsw.ef_search`, 1–1000 (HNSW): more candidates, better recall, slower. Always applied as at least k
+   * (k is never capped); without it, k or the session's / database's value when that is higher.
+   */
   readonly efSearch?: number;
   /** Iterative index scan (pgvector ≥ 0.8). Default for filtered searches: the store's `filteredIterativeScan`. */
   readonly iterativeScan?: IterativeScan;
@@ -104,10 +121,12 @@ export interface SearchResult<H> {
    * tell which.
    */
   readonly underfilled?: { readonly found: number; readonly requested: number };
-  /** The index settings applied to this query (empty: the server's own). */
+  /** The index settings applied to this query (empty: an exact search, no index settings). */
   readonly settings: SearchSettings;
   /** Fallbacks taken and caveats, e.g. no iterative scans on this pgvector, or a metric no index serves. */
   readonly warnings: readonly string[];
+  /** How the search reached its rows, the estimate behind the choice and why (see `SearchOptions.strategy`). */
+  readonly plan: SearchPlanChoice;
 }
 
 /** The plan of a search, as `explainSearch` returns it. */
@@ -118,6 +137,10 @@ export interface SearchPlan {
   readonly indexes: string[];
   /** The index settings applied, as in {@link SearchResult.settings}. */
   readonly settings: SearchSettings;
+  /** The strategy chosen, its estimate and reason, as in {@link SearchResult.plan}. */
+  readonly choice: SearchPlanChoice;
+  /** The search's warnings, as in {@link SearchResult.warnings}. */
+  readonly warnings: readonly string[];
 }
 
 /** What a bulk write did. */

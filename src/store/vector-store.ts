@@ -26,7 +26,8 @@ import {
   vectorSql,
 } from './input.js';
 import { argumentError, optionsOf, shownKey, unknownOption } from './options.js';
-import { executeSearch, explainSearchPlan, parseEmbedding } from './search.js';
+import type { RecallProfile } from './recall-profile.js';
+import { executeSearch, explainSearchPlan, parseEmbedding, recallProfileOf } from './search.js';
 import {
   buildDeleteByIdsSql,
   buildDeleteWhereSql,
@@ -351,11 +352,17 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
    * that a vector index serves (see `buildSearchSql`); a filter is compiled into the WHERE clause (a filter
    * on a configured partial index's key/value is written as its literal predicate, so that index is used).
    *
-   * Filtered searches return k rows when k rows match: unless told otherwise they turn on pgvector's
-   * iterative scan (`relaxed_order`, re-sorted in SQL). Index settings (`efSearch`, `iterativeScan`,
-   * `maxScanTuples`, `probes`, and ef_search = k when k > 40) are applied with `set_config(…, true)` in a
+   * A filtered search is planned (`strategy: 'auto'`): from the filter's estimated rows (planner statistics,
+   * a bounded count when an index serves the filter; cached per filter) it is ranked exactly when few rows
+   * match (`planner.exactRows`), runs an iterative scan of a partial index the filter implies, or an
+   * iterative scan of the vector index with `hnsw.max_scan_tuples` sized to the selectivity; `result.plan`
+   * says which and why. k is never capped: `hnsw.ef_search` is always set to at least k (a lower session,
+   * role or database value cannot cap the search), and a search that still comes back short (dead index
+   * entries after a failed or large write) is run again with an iterative scan, then exactly when the
+   * estimate says that is affordable. Index settings are applied with `set_config(…, true)` in a
    * transaction around the query — the store's own, or, on a transaction client, the caller's, where the
-   * previous values are restored afterwards. On pgvector < 0.8 (no iterative scans) a larger ef_search is
+   * previous values are restored afterwards. With a `recall` target (store or search option), ef_search
+   * comes from the index's recall profile. On pgvector < 0.8 (no iterative scans) a larger ef_search is
    * used instead, with a warning in the result.
    *
    * ### Examples
@@ -403,6 +410,19 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
     options: SearchOptions<M, HitField, boolean> & { readonly analyze?: boolean } = {},
   ): Promise<SearchPlan> {
     return explainSearchPlan(this.context, query, options);
+  }
+
+  /**
+   * Reads the recall profile of the store's vector index again (after `prisma-pgvector tune --persist
+   * index`); searches with a `recall` target pick their `hnsw.ef_search` from it. The profile is otherwise
+   * read once, at the first search with a recall target. Returns it, or `undefined` when the index has none.
+   *
+   * The generated SQL (PostgreSQL): the table's schema (`to_regclass`), then the comments of its vector
+   * indexes (`obj_description`, see `recallProfileSql`).
+   */
+  async refreshRecallProfile(): Promise<RecallProfile | undefined> {
+    this.context.shared.recallProfile = undefined;
+    return recallProfileOf(this.context);
   }
 
   /**

@@ -188,6 +188,9 @@ describe('prisma-pgvector tune', () => {
     expect(persist.stderr).toContain(
       '--persist takes index, database or role (comma-separated), got "everywhere"',
     );
+    const json = await tuneCli(['--filter', '{"type": ', '--sample', '3']);
+    expect(json.code).toBe(1);
+    expect(json.stderr).toMatch(/--filter \{"type": : not JSON/);
     const both = await tuneCli(['--persist', 'database,role']);
     expect(both.code).toBe(2);
   });

@@ -64,17 +64,20 @@ describe('plans', () => {
     expect(plan.join('\n')).toMatch(
       /Order By: \(embedding <=> '\[[^\]]*…\(\d[\d,]* more characters\)\]'::vector\(1536\)\)/,
     );
-    expect(settings).toEqual({});
+    // ef_search is always set (k as a floor; the server's 40 is kept), the iterative scan explicitly off.
+    expect(settings).toEqual(facts.iterativeScan ? { efSearch: 40, iterativeScan: 'off' } : { efSearch: 40 });
   });
 
   it('a { type: "article" } search uses the partial index, inside the relaxed-order re-sort', async () => {
-    const { indexes, plan, settings } = await store.explainSearch(query, {
+    const { indexes, plan, settings, choice } = await store.explainSearch(query, {
       k: 10,
       filter: { type: 'article' },
+      strategy: 'partial', // on this small table the planner would rank the articles exactly
     });
+    expect(choice.strategy).toBe('partial');
     expect(indexes).toEqual(['documents_embedding_article_hnsw_idx']);
     if (facts.iterativeScan) {
-      expect(settings).toEqual({ iterativeScan: 'relaxed_order' });
+      expect(settings).toEqual({ efSearch: 40, iterativeScan: 'relaxed_order', maxScanTuples: 20_000 });
       expect(plan[0]).toMatch(/^Sort/);
       expect(plan[1]).toMatch(/Sort Key: \(\(s\.distance \+ '0'::double precision\)\)/);
     } else {
@@ -117,7 +120,7 @@ describe('plans', () => {
 });
 
 describe('per-query settings', () => {
-  it('efSearch reaches the index scan (ef_search = 1 returns one row) and is gone afterwards', async () => {
+  it('efSearch reaches the index scan, never below k (k is never capped), and is gone afterwards', async () => {
     const before = (await pgc.query(`SELECT current_setting('hnsw.ef_search') AS v`)).rows[0].v;
     expect(before).not.toBe('1');
     const { results, underfilled, settings } = await store.search(query, {
@@ -125,16 +128,20 @@ describe('per-query settings', () => {
       efSearch: 1,
       iterativeScan: 'off',
     });
-    expect(settings).toEqual({ efSearch: 1, iterativeScan: 'off' });
-    expect(results).toHaveLength(1);
-    expect(underfilled).toEqual({ found: 1, requested: 10 });
+    expect(settings).toEqual({ efSearch: 10, iterativeScan: 'off' });
+    expect(results).toHaveLength(10);
+    expect(underfilled).toBeUndefined();
+    const wide = await store.search(query, { k: 10, efSearch: 123, iterativeScan: 'off' });
+    expect(wide.settings).toEqual({ efSearch: 123, iterativeScan: 'off' });
     const { rows } = await pgc.query(`SELECT current_setting('hnsw.ef_search') AS v`);
     expect(rows[0].v).toBe(before); // the server's value (pgvector's default: 40), not the search's
   });
 
   it('k above 40 raises ef_search to k, so an HNSW scan can return k rows', async () => {
     const { results, settings } = await store.search(query, { k: 100 });
-    expect(settings).toEqual({ efSearch: 100 });
+    expect(settings).toEqual(
+      facts.iterativeScan ? { efSearch: 100, iterativeScan: 'off' } : { efSearch: 100 },
+    );
     expect(results).toHaveLength(100);
   });
 
@@ -142,22 +149,23 @@ describe('per-query settings', () => {
     if (!facts.iterativeScan)
       ctx.skip(`iterative scans need pgvector 0.8.0; the server has ${facts.pgvector}`);
     const filter = { lang: { ne: 'en' } } as const; // 10% of the rows; the planner still picks the HNSW index
-    expect((await store.explainSearch(query, { k: 10, filter })).indexes).toEqual([
+    const strategy = 'iterative'; // on this small table the planner would rank the rows exactly
+    expect((await store.explainSearch(query, { k: 10, filter, strategy })).indexes).toEqual([
       'documents_embedding_hnsw_idx',
     ]);
 
-    const relaxed = await store.search(query, { k: 10, filter });
+    const relaxed = await store.search(query, { k: 10, filter, strategy });
     expect(relaxed.results).toHaveLength(10);
     expect(relaxed.underfilled).toBeUndefined();
     expect(relaxed.results.every((h) => h.metadata?.lang === 'de')).toBe(true);
     const distances = relaxed.results.map((h) => h.distance);
     expect(distances).toEqual([...distances].sort((a, b) => a - b));
 
-    const off = await store.search(query, { k: 10, filter, iterativeScan: 'off' });
+    const off = await store.search(query, { k: 10, filter, strategy, iterativeScan: 'off' });
     expect(off.results.length).toBeLessThan(10);
     expect(off.underfilled).toEqual({ found: off.results.length, requested: 10 });
 
-    const strict = await store.search(query, { k: 10, filter, iterativeScan: 'strict_order' });
+    const strict = await store.search(query, { k: 10, filter, strategy, iterativeScan: 'strict_order' });
     expect(strict.results).toHaveLength(10);
   });
 });

@@ -328,11 +328,20 @@ describe('search: filters match a hand-computed selection', () => {
         .map((d) => ({ id: d.id, distance: exactDistance.cosine(d.embedding, query) }))
         .sort((a, b) => a.distance - b.distance);
       expect(expected.length).toBeGreaterThan(0);
-      const { results, underfilled, settings } = await store.search(query, { k: 60, filter });
+      const { results, underfilled, settings, plan } = await store.search(query, { k: 60, filter });
       expect(results.map((h) => h.id)).toEqual(expected.map((e) => e.id));
       expect(underfilled).toEqual({ found: expected.length, requested: 60 });
-      // pgvector < 0.8 has no iterative scan: the store raises ef_search to 10 × k instead.
-      expect(settings).toEqual(facts.iterativeScan ? { iterativeScan: 'relaxed_order' } : { efSearch: 600 });
+      if (plan.strategy === 'exact') {
+        expect(settings).toEqual({}); // ranked exactly: no index settings
+      } else {
+        // pgvector < 0.8 has no iterative scan: the store raises ef_search to 10 × k instead.
+        expect(settings).toMatchObject(
+          facts.iterativeScan ? { iterativeScan: 'relaxed_order' } : { efSearch: 600 },
+        );
+      }
+      // Every strategy gives the same rows.
+      const iterative = await store.search(query, { k: 60, filter, strategy: 'iterative' });
+      expect(iterative.results.map((h) => h.id)).toEqual(expected.map((e) => e.id));
     });
   }
 

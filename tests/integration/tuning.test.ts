@@ -333,6 +333,33 @@ describe('tune with a filter', () => {
   });
 });
 
+describe('tune with filter samples in the store’s language', () => {
+  it('runs each query vector with each sample, as the store compiles it, pooled as one figure', async () => {
+    const result = await tune(client, {
+      table: 'tune_hnsw',
+      column: 'e',
+      k: 10,
+      sample: 15,
+      filters: [{ c: 'a' }, "metadata->>'c' = 'b'"],
+      efSearchLadder: [40, 1000],
+      target: 0.3,
+    });
+    expect(result.filters).toEqual(['{"c":"a"}', "metadata->>'c' = 'b'"]);
+    expect(result.filter).toBe('{"c":"a"} | metadata->>\'c\' = \'b\'');
+    expect(result.queries).toBe(30);
+    expect(result.iterativeScan).toBe(facts.iterativeScan ? 'relaxed_order' : undefined);
+    expect(result.plans.approximate.join(' > ')).toContain('Index Scan using tune_hnsw_idx');
+    expect(result.steps[1]!.recall).toBeGreaterThan(result.steps[0]!.recall - 0.05);
+    expect(result.perK[0]!.recommended).toBeDefined();
+    const bad = await tune(client, {
+      table: 'tune_hnsw',
+      column: 'e',
+      filters: [{ c: { gte: {} } } as never],
+    }).catch((e: unknown) => e);
+    expect(isPgVectorError(bad, 'INVALID_FILTER')).toBe(true);
+  });
+});
+
 describe('tune --persist index: the recall profile', () => {
   const target = () => ({
     schema: db.schema,

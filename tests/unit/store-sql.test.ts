@@ -15,6 +15,7 @@ import { metadataJson, prepareRow, vectorSql } from '../../src/store/input.js';
 import { parsePgvectorVersion, pgvectorAtLeast, planSearchTuning } from '../../src/store/search-settings.js';
 import {
   buildAnalyzeSql,
+  buildApplySettingsSql,
   buildDeleteByIdsSql,
   buildDeleteWhereSql,
   buildExplainSql,
@@ -376,6 +377,34 @@ describe('settings SQL', () => {
       ['ivfflat.probes', '7'],
     ]);
     expect(settingEntries({}, 'hnsw')).toEqual([]);
+    expect(settingEntries({ efSearch: 10, iterativeScan: 'off' }, 'hnsw', ['efSearch'])).toEqual([
+      ['hnsw.ef_search', '10', 40],
+      ['hnsw.iterative_scan', 'off'],
+    ]);
+    expect(settingEntries({ probes: 1 }, 'ivfflat', ['probes'])).toEqual([['ivfflat.probes', '1', 1]]);
+  });
+
+  it('applies settings with literal values (one message with BEGIN), a floor as greatest(value, the server)', () => {
+    expect(
+      out(
+        buildApplySettingsSql([
+          ['hnsw.ef_search', '50', 40],
+          ['hnsw.iterative_scan', 'relaxed_order'],
+          ['hnsw.max_scan_tuples', '80000'],
+        ]),
+      ),
+    ).toEqual({
+      text: `SELECT set_config('hnsw.ef_search', greatest(50, coalesce(nullif(current_setting('hnsw.ef_search', true), '')::int, 40))::text, true) AS "hnsw.ef_search", set_config('hnsw.iterative_scan', 'relaxed_order', true) AS "hnsw.iterative_scan", set_config('hnsw.max_scan_tuples', '80000', true) AS "hnsw.max_scan_tuples"`,
+      values: [],
+    });
+    for (const value of ["1'; DROP TABLE x; --", '1.5', 'Relaxed', '', '12345678901']) {
+      expect(thrown(() => buildApplySettingsSql([['hnsw.ef_search', value]])).message).toMatch(
+        /not a pgvector setting value/,
+      );
+    }
+    expect(thrown(() => buildApplySettingsSql([["x', 'y", '1']])).message).toMatch(
+      /not a pgvector setting name/,
+    );
   });
 
   it('sets them for the transaction only (set_config(…, true)), values bound; NULL resets', () => {
@@ -406,45 +435,59 @@ describe('planSearchTuning', () => {
   const ivfflat = { ...hnsw, indexMethod: 'ivfflat' } as const;
   const old = { ...hnsw, pgvectorVersion: '0.7.4' } as const;
 
-  it('leaves an unfiltered search with k ≤ 40 alone', () => {
+  it('always sets ef_search (k as a floor: the server keeps a higher value) and the iterative scan', () => {
     expect(planSearchTuning({ k: 10, filtered: false }, hnsw)).toEqual({
-      settings: {},
+      settings: { efSearch: 10, iterativeScan: 'off' },
       relaxed: false,
       warnings: [],
+      floors: ['efSearch'],
+    });
+    expect(planSearchTuning({ k: 10, filtered: false }, ivfflat)).toEqual({
+      settings: { iterativeScan: 'off', probes: 1 },
+      relaxed: false,
+      warnings: [],
+      floors: ['probes'],
     });
   });
 
   it('turns on the relaxed iterative scan for filtered searches (or the configured one)', () => {
     expect(planSearchTuning({ k: 10, filtered: true }, hnsw)).toEqual({
-      settings: { iterativeScan: 'relaxed_order' },
+      settings: { efSearch: 10, iterativeScan: 'relaxed_order' },
       relaxed: true,
       warnings: [],
+      floors: ['efSearch'],
     });
     expect(
       planSearchTuning({ k: 10, filtered: true }, { ...hnsw, filteredIterativeScan: 'strict_order' })
         .settings,
-    ).toEqual({
-      iterativeScan: 'strict_order',
-    });
+    ).toEqual({ efSearch: 10, iterativeScan: 'strict_order' });
     expect(
       planSearchTuning({ k: 10, filtered: true }, { ...hnsw, filteredIterativeScan: 'off' }).settings,
-    ).toEqual({});
+    ).toEqual({ efSearch: 10, iterativeScan: 'off' });
     expect(planSearchTuning({ k: 10, filtered: true, iterativeScan: 'off' }, hnsw)).toEqual({
-      settings: { iterativeScan: 'off' },
+      settings: { efSearch: 10, iterativeScan: 'off' },
       relaxed: false,
       warnings: [],
+      floors: ['efSearch'],
     });
   });
 
-  it('raises ef_search to k above 40 unless an iterative scan runs or efSearch is given', () => {
-    expect(planSearchTuning({ k: 100, filtered: false }, hnsw).settings).toEqual({ efSearch: 100 });
-    expect(planSearchTuning({ k: 100, filtered: false, efSearch: 60 }, hnsw).settings).toEqual({
-      efSearch: 60,
+  it('never lets ef_search cap k: an efSearch below k is raised to k', () => {
+    expect(planSearchTuning({ k: 100, filtered: false }, hnsw).settings).toEqual({
+      efSearch: 100,
+      iterativeScan: 'off',
     });
+    const low = planSearchTuning({ k: 100, filtered: false, efSearch: 60 }, hnsw);
+    expect(low.settings).toEqual({ efSearch: 100, iterativeScan: 'off' });
+    expect(low.floors).toEqual([]);
     expect(planSearchTuning({ k: 100, filtered: true }, hnsw).settings).toEqual({
+      efSearch: 100,
       iterativeScan: 'relaxed_order',
     });
-    expect(planSearchTuning({ k: 100, filtered: false }, ivfflat).settings).toEqual({});
+    expect(planSearchTuning({ k: 100, filtered: false }, ivfflat).settings).toEqual({
+      iterativeScan: 'off',
+      probes: 1,
+    });
   });
 
   it('passes explicit settings through', () => {
@@ -457,11 +500,13 @@ describe('planSearchTuning', () => {
       settings: { efSearch: 200, iterativeScan: 'strict_order', maxScanTuples: 50_000 },
       relaxed: false,
       warnings: [],
+      floors: [],
     });
     expect(planSearchTuning({ k: 5, filtered: true, probes: 20 }, ivfflat)).toEqual({
       settings: { iterativeScan: 'relaxed_order', probes: 20 },
       relaxed: true,
       warnings: [],
+      floors: [],
     });
   });
 
@@ -478,9 +523,10 @@ describe('planSearchTuning', () => {
       efSearch: 300,
     });
     expect(planSearchTuning({ k: 10, filtered: false, iterativeScan: 'off' }, old)).toEqual({
-      settings: {},
+      settings: { efSearch: 10 },
       relaxed: false,
       warnings: [],
+      floors: ['efSearch'],
     });
     const ivf = planSearchTuning({ k: 10, filtered: true }, { ...ivfflat, pgvectorVersion: '0.6.0' });
     expect(ivf.settings).toEqual({ probes: 10 });

@@ -1,0 +1,335 @@
+/**
+ * The per-query plan of a search: how it reaches its rows (`'index'`, `'iterative'`, `'partial'`,
+ * `'exact'`), chosen from the filter's estimated matching rows, and the settings that go with the choice.
+ *
+ * - The estimate is cheap: the planner's row estimate of the filter alone (`EXPLAIN (FORMAT JSON)`), and,
+ *   when that plan shows an index serving the filter, a bounded count (`LIMIT exactRows + 1`: exact below
+ *   the threshold; jsonb `@>` statistics are too coarse to trust alone). Never an unbounded count, never a
+ *   count that would scan a whole table. Estimates are cached per filter (SQL text + values) for
+ *   `planner.estimateCacheMs`, so repeated tenant filters pay once.
+ * - The choice ({@link choosePlan}, pure): unfiltered → `'index'`; at most `exactRows` matching rows →
+ *   `'exact'` (rank the filter's rows exactly: recall 1, and on a selective filter far faster than walking
+ *   the HNSW graph); a filter implying a configured partial index's predicate → `'partial'`; otherwise
+ *   `'iterative'` with `hnsw.max_scan_tuples` sized to the selectivity ({@link scanTuplesFor}).
+ */
+
+import type { Sql } from '@prisma/client/runtime/client';
+import { PgVectorError } from '../core/errors.js';
+import type { AnalyzedFilter, PartialIndexPredicate } from '../core/filter.js';
+import type { SearchStrategy } from './recall-profile.js';
+
+/** What a search may ask for: the planner's choice, or one strategy forced. */
+export type StrategyOption = 'auto' | SearchStrategy;
+
+/** Every {@link StrategyOption}. */
+export const STRATEGY_OPTIONS = [
+  'auto',
+  'index',
+  'iterative',
+  'partial',
+  'exact',
+] as const satisfies readonly StrategyOption[];
+
+/** Where a plan's row estimate comes from. */
+export type EstimateSource = 'planner' | 'count' | 'cache' | 'forced' | 'none';
+
+/** The strategy a search used, the estimate behind it and why (see `SearchResult.plan`). */
+export interface SearchPlanChoice {
+  readonly strategy: SearchStrategy;
+  /** Rows the filter is estimated to match (`null`: not estimated). */
+  readonly estimatedRows: number | null;
+  /** Rows in the table as the planner knows them (`null`: unknown, e.g. never analyzed). */
+  readonly tableRows: number | null;
+  /** `estimatedRows / tableRows` (for `'partial'`: relative to the partial index's rows). */
+  readonly selectivity: number | null;
+  readonly estimateSource: EstimateSource;
+  /** Human-readable: why this strategy. */
+  readonly reason: string;
+}
+
+/** The resolved `planner` store option. */
+export interface PlannerSettings {
+  /** Exact search when the filter matches at most this many rows. */
+  readonly exactRows: number;
+  /** How long a filter's estimate is reused, in milliseconds (0: never). */
+  readonly estimateCacheMs: number;
+  /**
+   * A search that came back short even after an iterative scan is run exactly when the filter (or the
+   * table) is estimated at most this many rows; above it the result says the exact run was not affordable.
+   */
+  readonly exactFallbackRows: number;
+}
+
+/** The rows a filter matches, estimated. */
+export interface RowEstimate {
+  readonly rows: number;
+  /** True when `rows` is exact (a bounded count that stopped below its limit). */
+  readonly exact: boolean;
+  /** Whether an index (not a sequential scan) serves the filter. */
+  readonly indexServed: boolean;
+  readonly source: 'planner' | 'count';
+}
+
+/** `hnsw.max_scan_tuples` pgvector uses by default. */
+export const DEFAULT_MAX_SCAN_TUPLES = 20_000;
+/** Largest `hnsw.max_scan_tuples` the planner chooses on its own. */
+export const MAX_PLANNED_SCAN_TUPLES = 2_000_000;
+/** Candidates an iterative scan may visit per wanted row, over the expected `k / selectivity`. */
+export const SCAN_SAFETY_FACTOR = 4;
+/** Most filters whose estimates are cached per store. */
+export const ESTIMATE_CACHE_SIZE = 256;
+/** Default `planner.estimateCacheMs`. */
+export const DEFAULT_ESTIMATE_CACHE_MS = 30_000;
+
+/**
+ * The default `planner.exactRows` for a vector size: 10,000 rows up to 1,536 dimensions (an exact ranking of
+ * that many rows costs about what an iterative HNSW scan costs at that selectivity, measured on PostgreSQL 17
+ * + pgvector 0.8.0; see docs/STORE.md), scaled down linearly above (the distance work grows with the size).
+ *
+ * ### Examples
+ * ```ts
+ * defaultExactRows(384);  // 10000
+ * defaultExactRows(3072); // 5000
+ * ```
+ */
+export function defaultExactRows(dimensions: number): number {
+  const base = 10_000;
+  return dimensions <= 1536 ? base : Math.max(1000, Math.round((base * 1536) / dimensions));
+}
+
+/** The partial-index predicates a filter implies (empty when its analysis has none). */
+export function impliedPredicates(filter: AnalyzedFilter): readonly PartialIndexPredicate[] {
+  const found = (filter as { readonly partialPredicates?: readonly PartialIndexPredicate[] })
+    .partialPredicates;
+  return Array.isArray(found) ? found : [];
+}
+
+/**
+ * `hnsw.max_scan_tuples` for an iterative scan at a selectivity: `k / selectivity × 4` candidates, at least
+ * pgvector's default 20,000, at most 2,000,000.
+ *
+ * ### Examples
+ * ```ts
+ * scanTuplesFor(10, 0.01);   // 20000 (the default is enough)
+ * scanTuplesFor(10, 0.0005); // 80000
+ * ```
+ */
+export function scanTuplesFor(k: number, selectivity: number | null): number {
+  if (selectivity === null || !(selectivity > 0)) return DEFAULT_MAX_SCAN_TUPLES;
+  const wanted = Math.ceil((k / selectivity) * SCAN_SAFETY_FACTOR);
+  return Math.min(MAX_PLANNED_SCAN_TUPLES, Math.max(DEFAULT_MAX_SCAN_TUPLES, wanted));
+}
+
+/** What {@link choosePlan} decides from. */
+export interface PlanInput {
+  readonly requested: StrategyOption;
+  /** The filter holds on every row (no filter). */
+  readonly unfiltered: boolean;
+  /** Partial-index predicates the filter implies. */
+  readonly predicates: readonly PartialIndexPredicate[];
+  /** The filter's estimate (absent: not estimated, e.g. forced or unfiltered). */
+  readonly estimate?: RowEstimate | undefined;
+  /** True when the estimate came from the cache. */
+  readonly cached?: boolean;
+  /** Rows of the partial index's predicate (for `'partial'`). */
+  readonly predicateRows?: number | undefined;
+  readonly tableRows: number | null;
+  readonly planner: PlannerSettings;
+}
+
+function ratio(rows: number | null, of: number | null | undefined): number | null {
+  if (rows === null || of === null || of === undefined || !(of > 0)) return null;
+  return Math.min(1, rows / of);
+}
+
+/**
+ * Chooses a search's strategy (pure). Throws `INVALID_ARGUMENT` for `'partial'` forced on a filter that
+ * implies no configured partial-index predicate.
+ *
+ * ### Examples
+ * ```ts
+ * choosePlan({ requested: 'auto', unfiltered: false, predicates: [], tableRows: 300_000, planner,
+ *   estimate: { rows: 300, exact: true, indexServed: true, source: 'count' } }).strategy; // 'exact'
+ * ```
+ */
+export function choosePlan(input: PlanInput): SearchPlanChoice {
+  const { requested, estimate, tableRows, planner } = input;
+  if (requested === 'partial' && input.predicates.length === 0) {
+    throw new PgVectorError(
+      'INVALID_ARGUMENT',
+      "strategy 'partial' needs a filter that implies a configured partial index predicate (partialIndexPredicates), and this one implies none",
+      { fix: "add the predicate's { key: value } to the filter, or use strategy 'auto' / 'iterative'" },
+    );
+  }
+  const rows = estimate?.rows ?? null;
+  const source: EstimateSource =
+    estimate === undefined ? 'none' : input.cached === true ? 'cache' : estimate.source;
+  if (requested !== 'auto') {
+    const selectivity =
+      requested === 'partial' ? ratio(rows, input.predicateRows ?? tableRows) : ratio(rows, tableRows);
+    return {
+      strategy: requested,
+      estimatedRows: rows,
+      tableRows,
+      selectivity,
+      estimateSource: estimate === undefined ? 'forced' : source,
+      reason: `strategy '${requested}' was asked for`,
+    };
+  }
+  if (input.unfiltered) {
+    return {
+      strategy: 'index',
+      estimatedRows: tableRows,
+      tableRows,
+      selectivity: 1,
+      estimateSource: 'none',
+      reason: 'no filter: the vector index serves the search',
+    };
+  }
+  const shown = (n: number | null) => (n === null ? 'unknown' : Math.round(n).toLocaleString('en-US'));
+  // Exact only on a trustworthy small figure: a count, or a table that is small as a whole (a planner
+  // estimate of a filter no index serves is a guess, and an exact run would then scan the whole table).
+  const small =
+    rows !== null &&
+    rows <= planner.exactRows &&
+    (estimate?.source === 'count' ||
+      estimate?.exact === true ||
+      (tableRows !== null && tableRows <= planner.exactRows));
+  if (small) {
+    return {
+      strategy: 'exact',
+      estimatedRows: rows,
+      tableRows,
+      selectivity: ratio(rows, tableRows),
+      estimateSource: source,
+      reason: `the filter matches ${estimate?.exact === true ? '' : '~'}${shown(rows)} rows (≤ exactRows ${planner.exactRows.toLocaleString('en-US')}): ranked exactly${estimate?.indexServed === true ? ' over the rows the filter’s index selects' : ''}`,
+    };
+  }
+  const [predicate] = input.predicates;
+  if (predicate !== undefined) {
+    return {
+      strategy: 'partial',
+      estimatedRows: rows,
+      tableRows,
+      selectivity: ratio(rows, input.predicateRows ?? tableRows),
+      estimateSource: source,
+      reason: `the filter implies the partial index predicate ${predicate.key} = '${predicate.value}': iterative scan of that index`,
+    };
+  }
+  return {
+    strategy: 'iterative',
+    estimatedRows: rows,
+    tableRows,
+    selectivity: ratio(rows, tableRows),
+    estimateSource: source,
+    reason:
+      rows === null
+        ? 'no estimate of the filter: iterative scan of the vector index'
+        : `the filter matches ~${shown(rows)} rows (> exactRows ${planner.exactRows.toLocaleString('en-US')}): iterative scan of the vector index`,
+  };
+}
+
+interface ExplainNode {
+  readonly 'Node Type'?: unknown;
+  readonly 'Plan Rows'?: unknown;
+  readonly Plans?: readonly ExplainNode[];
+}
+
+/**
+ * Reads `EXPLAIN (FORMAT JSON)` output (the rows of {@link buildEstimateSql}, as text or parsed JSON):
+ * the top node's `Plan Rows` and whether an index scan serves the filter.
+ */
+export function readExplainEstimate(rows: readonly Record<string, unknown>[]): {
+  rows: number;
+  indexServed: boolean;
+} {
+  let value: unknown = rows[0] === undefined ? undefined : Object.values(rows[0])[0];
+  if (typeof value === 'string') value = JSON.parse(value);
+  const top = (Array.isArray(value) ? value[0] : value) as { Plan?: ExplainNode } | undefined;
+  const plan = top?.Plan;
+  if (plan === undefined || typeof plan['Plan Rows'] !== 'number') {
+    throw new PgVectorError('DATABASE_ERROR', 'cannot read the planner estimate (EXPLAIN FORMAT JSON)');
+  }
+  let indexServed = false;
+  const walk = (node: ExplainNode) => {
+    const type = String(node['Node Type'] ?? '');
+    if (/Index/.test(type)) indexServed = true;
+    for (const child of node.Plans ?? []) walk(child);
+  };
+  walk(plan);
+  return { rows: plan['Plan Rows'], indexServed };
+}
+
+/** A small LRU of values with a time to live. */
+export class TtlCache<V> {
+  private readonly entries = new Map<string, { value: V; until: number }>();
+
+  constructor(
+    private readonly ttlMs: number,
+    private readonly size = ESTIMATE_CACHE_SIZE,
+  ) {}
+
+  get(key: string, now = Date.now()): V | undefined {
+    const hit = this.entries.get(key);
+    if (hit === undefined) return undefined;
+    this.entries.delete(key);
+    if (hit.until <= now) return undefined;
+    this.entries.set(key, hit);
+    return hit.value;
+  }
+
+  set(key: string, value: V, now = Date.now()): void {
+    if (this.ttlMs <= 0) return;
+    this.entries.delete(key);
+    this.entries.set(key, { value, until: now + this.ttlMs });
+    while (this.entries.size > this.size) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest === undefined) break;
+      this.entries.delete(oldest);
+    }
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+}
+
+/** The cache key of a statement's filter: its SQL text and values. */
+export function estimateKey(where: Sql): string {
+  return `${where.text}\u0000${JSON.stringify(where.values, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v))}`;
+}
+
+/** Runs a statement of the estimator: through the search's own client path (pool, Prisma, transaction). */
+export type EstimateRunner = (statement: Sql, label: string) => Promise<Record<string, unknown>[]>;
+
+/** Builders of the estimator's statements (from `sql.ts`). */
+export interface EstimateStatements {
+  readonly explain: (where: Sql) => Sql;
+  readonly count: (where: Sql, limit: number) => Sql;
+}
+
+/**
+ * Estimates the rows a filter matches: the planner's estimate and, when an index serves the filter and the
+ * estimate is not far above the threshold, a count bounded at `limit + 1` rows.
+ */
+export async function estimateRows(
+  where: Sql,
+  limit: number,
+  run: EstimateRunner,
+  statements: EstimateStatements,
+): Promise<RowEstimate> {
+  const planned = readExplainEstimate(await run(statements.explain(where), 'search plan: estimate'));
+  // A planner estimate far above the threshold on an index-served filter still gets a count: jsonb `@>`
+  // estimates can be off by orders of magnitude; but never a count without an index (it would scan).
+  if (!planned.indexServed) {
+    return { rows: planned.rows, exact: false, indexServed: false, source: 'planner' };
+  }
+  const [row] = await run(statements.count(where, limit + 1), 'search plan: bounded count');
+  const counted = Number(row?.rows);
+  if (!Number.isFinite(counted)) {
+    return { rows: planned.rows, exact: false, indexServed: true, source: 'planner' };
+  }
+  return counted <= limit
+    ? { rows: counted, exact: true, indexServed: true, source: 'count' }
+    : { rows: Math.max(planned.rows, counted), exact: false, indexServed: true, source: 'count' };
+}

@@ -1,0 +1,368 @@
+// The per-query search plan (index / iterative / partial / exact), the k guarantee (k rows whatever the
+// session's, role's or database's ef_search / probes, and right after a rolled-back bulk load) and recall
+// targets, against PostgreSQL + pgvector (embedded PGlite server, or TEST_DATABASE_URL).
+import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PrismaClient } from '../../src/generated/prisma/client.js';
+import { createVectorStore, type VectorStore } from '../../src/index.js';
+import { createTestRole, openTestDatabase, type TestDatabase } from '../support/database.js';
+import { exactDistance, itemsTableSql, random, randomVector, rejection } from './helpers.js';
+
+type Meta = { tenant: string; type: string; n: number };
+
+let db: TestDatabase;
+let pool: pg.Pool;
+let prisma: PrismaClient;
+let pgc: pg.Client;
+const next = random(11);
+const DIMS = 8;
+const ROWS = 3000;
+/** Every 100th row belongs to the tiny tenant (30 rows); every other row is an article. */
+const docs = Array.from({ length: ROWS }, (_, i) => ({
+  id: `p${String(i).padStart(5, '0')}`,
+  content: `row ${i}`,
+  metadata: { tenant: i % 100 === 0 ? 'tiny' : 'big', type: i % 2 === 0 ? 'article' : 'note', n: i },
+  embedding: randomVector(next, DIMS),
+}));
+const queries = Array.from({ length: 5 }, () => randomVector(next, DIMS));
+
+function exactIds(q: number[], k: number, keep: (m: Meta) => boolean = () => true): string[] {
+  return docs
+    .filter((d) => keep(d.metadata))
+    .map((d) => ({ id: d.id, d: exactDistance.cosine(q, d.embedding) }))
+    .sort((a, b) => a.d - b.d)
+    .slice(0, k)
+    .map((r) => r.id);
+}
+
+function store(extra: object = {}, client: PrismaClient = prisma): VectorStore<Meta> {
+  return createVectorStore<Meta>(client, {
+    schema: db.schema,
+    table: 'plan_items',
+    dimensions: DIMS,
+    partialIndexPredicates: [{ key: 'type', value: 'article' }],
+    planner: { exactRows: 100 },
+    pool,
+    ...extra,
+  });
+}
+
+const tiny = { tenant: { contains: 'tiny' } } as const;
+const big = { tenant: { contains: 'big' } } as const;
+
+/** Runs `fn` with a database-wide setting (ALTER DATABASE; on the embedded server's one session, SET). */
+async function withDatabaseSetting<R>(name: string, value: string, fn: () => Promise<R>): Promise<R> {
+  const database = (await pgc.query<{ d: string }>('SELECT current_database() AS d')).rows[0]?.d as string;
+  if (db.kind === 'external') {
+    await pgc.query(`ALTER DATABASE "${database}" SET ${name} = ${value}`);
+    await pool.end();
+    pool = new pg.Pool({ ...db.poolConfig, max: 4 }); // new sessions pick the database's settings up
+  } else {
+    await pgc.query(`SET ${name} = ${value}`);
+  }
+  try {
+    return await fn();
+  } finally {
+    if (db.kind === 'external') {
+      await pgc.query(`ALTER DATABASE "${database}" RESET ${name}`);
+      await pool.end();
+      pool = new pg.Pool({ ...db.poolConfig, max: 4 });
+    } else {
+      await pgc.query(`RESET ${name}`);
+    }
+  }
+}
+
+beforeAll(async () => {
+  db = await openTestDatabase();
+  pool = new pg.Pool({ ...db.poolConfig, max: 4 });
+  prisma = new PrismaClient({ adapter: new PrismaPg(db.poolConfig, { schema: db.schema }) });
+  pgc = await db.connect();
+  for (const table of ['plan_items', 'ivf_items', 'small_items']) {
+    await pgc.query(itemsTableSql(table, `vector(${DIMS})`));
+  }
+  await createVectorStore(prisma, { schema: db.schema, table: 'plan_items', dimensions: DIMS }).addMany(docs);
+  await createVectorStore(prisma, { schema: db.schema, table: 'ivf_items', dimensions: DIMS }).addMany(docs);
+  await createVectorStore(prisma, { schema: db.schema, table: 'small_items', dimensions: DIMS }).addMany(
+    docs.slice(0, 100),
+  );
+  await pgc.query('CREATE INDEX plan_items_hnsw ON plan_items USING hnsw (embedding vector_cosine_ops)');
+  await pgc.query(
+    `CREATE INDEX plan_items_article_hnsw ON plan_items USING hnsw (embedding vector_cosine_ops) WHERE ((metadata ->> 'type'::text) = 'article'::text)`,
+  );
+  await pgc.query('CREATE INDEX plan_items_gin ON plan_items USING gin (metadata jsonb_path_ops)');
+  await pgc.query(
+    'CREATE INDEX ivf_items_ivf ON ivf_items USING ivfflat (embedding vector_cosine_ops) WITH (lists = 100)',
+  );
+  await pgc.query('CREATE INDEX small_items_hnsw ON small_items USING hnsw (embedding vector_cosine_ops)');
+  await pgc.query('VACUUM ANALYZE plan_items');
+  await pgc.query('VACUUM ANALYZE ivf_items');
+  await pgc.query('VACUUM ANALYZE small_items');
+}, 300_000);
+
+afterAll(async () => {
+  await pgc?.end();
+  await prisma?.$disconnect();
+  await pool?.end();
+  await db?.close();
+});
+
+describe('k is never capped', () => {
+  it('returns k = 50 rows when the database has hnsw.ef_search = 10 (pool and Prisma paths)', async () => {
+    await withDatabaseSetting('hnsw.ef_search', '10', async () => {
+      await withDatabaseSetting('enable_seqscan', 'off', async () => {
+        for (const searchVia of ['pool', 'prisma'] as const) {
+          const prismaHere =
+            db.kind === 'external'
+              ? new PrismaClient({ adapter: new PrismaPg(pool, { schema: db.schema }) })
+              : prisma;
+          try {
+            const s = store({ searchVia }, prismaHere);
+            const r = await s.search(queries[0] as number[], { k: 50 });
+            expect(r.results).toHaveLength(50);
+            expect(r.underfilled).toBeUndefined();
+            expect(r.plan.strategy).toBe('index');
+            expect(r.settings.efSearch).toBeGreaterThanOrEqual(50);
+            const explained = await s.explainSearch(queries[0] as number[], { k: 50 });
+            expect(explained.indexes).toContain('plan_items_hnsw');
+          } finally {
+            if (prismaHere !== prisma) await prismaHere.$disconnect();
+          }
+        }
+      });
+    });
+  });
+
+  it.runIf(process.env.TEST_DATABASE_URL)(
+    'returns k rows when the role has hnsw.ef_search = 10',
+    async () => {
+      const role = await createTestRole(db);
+      try {
+        await pgc.query(`ALTER ROLE "${role.name}" SET hnsw.ef_search = 10`);
+        await pgc.query(`ALTER ROLE "${role.name}" SET enable_seqscan = off`);
+        const rolePool = new pg.Pool({ connectionString: role.url, max: 2 });
+        const rolePrisma = new PrismaClient({ adapter: new PrismaPg(rolePool, { schema: db.schema }) });
+        try {
+          const check = await rolePool.query<{ ef: string }>(
+            `SELECT current_setting('hnsw.ef_search') AS ef`,
+          );
+          expect(check.rows[0]?.ef).toBe('10');
+          const s = createVectorStore<Meta>(rolePrisma, {
+            schema: db.schema,
+            table: 'plan_items',
+            dimensions: DIMS,
+            partialIndexPredicates: [],
+            pool: rolePool,
+          });
+          expect((await s.search(queries[1] as number[], { k: 50 })).results).toHaveLength(50);
+        } finally {
+          await rolePrisma.$disconnect();
+          await rolePool.end();
+        }
+      } finally {
+        await role.drop();
+      }
+    },
+  );
+
+  it("returns k rows in a caller's transaction with SET LOCAL hnsw.ef_search = 10, and restores it", async () => {
+    await prisma.$transaction(async (tx) => {
+      await tx.$executeRawUnsafe('SET LOCAL hnsw.ef_search = 10');
+      await tx.$executeRawUnsafe('SET LOCAL enable_seqscan = off');
+      const s = store().withClient(tx);
+      const r = await s.search(queries[2] as number[], { k: 50 });
+      expect(r.results).toHaveLength(50);
+      const filtered = await s.search(queries[2] as number[], { k: 5, filter: tiny });
+      expect(filtered.plan.strategy).toBe('exact');
+      expect(filtered.results.map((h) => h.id)).toEqual(
+        exactIds(queries[2] as number[], 5, (m) => m.tenant === 'tiny'),
+      );
+      const [after] = await tx.$queryRawUnsafe<{ ef: string }[]>(
+        `SELECT current_setting('hnsw.ef_search') AS ef`,
+      );
+      expect(after?.ef).toBe('10');
+    });
+  });
+
+  it('keeps a higher ef_search of the database (a tuned value is not lowered)', async () => {
+    await withDatabaseSetting('hnsw.ef_search', '300', async () => {
+      const r = await store({ searchVia: 'pool' }).search(queries[0] as number[], { k: 10 });
+      expect(r.settings.efSearch).toBe(300);
+    });
+  });
+
+  it('returns k rows with IVFFlat and ivfflat.probes = 1 for the database', async () => {
+    await withDatabaseSetting('ivfflat.probes', '1', async () => {
+      await withDatabaseSetting('enable_seqscan', 'off', async () => {
+        const s = createVectorStore<Meta>(prisma, {
+          schema: db.schema,
+          table: 'ivf_items',
+          dimensions: DIMS,
+          indexMethod: 'ivfflat',
+          partialIndexPredicates: [],
+          pool,
+        });
+        const explained = await s.explainSearch(queries[3] as number[], { k: 100 });
+        expect(explained.indexes).toContain('ivf_items_ivf');
+        const r = await s.search(queries[3] as number[], { k: 100 });
+        expect(r.results).toHaveLength(100);
+        expect(r.underfilled).toBeUndefined();
+      });
+    });
+  });
+
+  it('returns k rows right after a rolled-back bulk load (dead index entries, no VACUUM)', async () => {
+    const q = queries[4] as number[];
+    const dead = 5_000;
+    await pgc.query('BEGIN');
+    await pgc.query(
+      `INSERT INTO small_items (id, content, embedding)
+       SELECT 'dead' || g, 'dead', (SELECT array_agg(random() * 2 - 1) FROM generate_series(1, ${DIMS}) d WHERE g > 0)::vector(${DIMS})
+       FROM generate_series(1, ${dead}) g`,
+    );
+    await pgc.query('ROLLBACK');
+    await withDatabaseSetting('enable_seqscan', 'off', async () => {
+      const s = createVectorStore<Meta>(prisma, {
+        schema: db.schema,
+        table: 'small_items',
+        dimensions: DIMS,
+        partialIndexPredicates: [],
+        pool,
+      });
+      for (const q of queries) {
+        const r = await s.search(q, { k: 10 });
+        expect(r.results.map((h) => h.id)).toEqual(exactIds(q, 10, (m) => m.n < 100));
+        expect(r.underfilled).toBeUndefined();
+      }
+    });
+  }, 120_000);
+});
+
+describe('search plans', () => {
+  it('auto: exact for a tiny tenant (counted), iterative for a big one, partial for the predicate, index unfiltered', async () => {
+    const s = store();
+    const q = queries[0] as number[];
+    const t = await s.search(q, { k: 10, filter: tiny });
+    expect(t.plan).toMatchObject({ strategy: 'exact', estimatedRows: 30, estimateSource: 'count' });
+    expect(t.plan.reason).toMatch(/matches 30 rows/);
+    expect(t.results.map((h) => h.id)).toEqual(exactIds(q, 10, (m) => m.tenant === 'tiny'));
+    expect(t.settings).toEqual({});
+    const again = await s.search(q, { k: 10, filter: tiny });
+    expect(again.plan).toMatchObject({ strategy: 'exact', estimateSource: 'cache' });
+
+    const b = await s.search(q, { k: 10, filter: big });
+    expect(b.plan.strategy).toBe('iterative');
+    expect(b.plan.estimatedRows).toBeGreaterThan(100);
+    expect(b.plan.tableRows).toBe(ROWS);
+    expect(b.plan.selectivity).toBeGreaterThan(0.5);
+    expect(b.settings).toMatchObject({ iterativeScan: 'relaxed_order', maxScanTuples: 20_000 });
+
+    const p = await s.search(q, { k: 10, filter: { type: 'article', tenant: { contains: 'big' } } });
+    expect(p.plan.strategy).toBe('partial');
+    expect(p.plan.reason).toMatch(/partial index predicate type = 'article'/);
+
+    const u = await s.search(q, { k: 10 });
+    expect(u.plan).toMatchObject({ strategy: 'index', estimateSource: 'none' });
+  });
+
+  it('each forced strategy returns the exact answer on a small table', async () => {
+    const s = store();
+    for (const q of queries) {
+      const keepBigArticles = (m: Meta) => m.tenant === 'big' && m.type === 'article';
+      const filter = { type: 'article', tenant: { contains: 'big' } } as const;
+      const want = exactIds(q, 10, keepBigArticles);
+      const exact = await s.search(q, { k: 10, filter, strategy: 'exact' });
+      expect(exact.plan).toMatchObject({ strategy: 'exact', estimateSource: 'forced' });
+      expect(exact.results.map((h) => h.id)).toEqual(want);
+      for (const strategy of ['iterative', 'partial'] as const) {
+        const r = await s.search(q, { k: 10, filter, strategy, efSearch: 400 });
+        expect(r.plan.strategy).toBe(strategy);
+        expect(new Set(r.results.map((h) => h.id))).toEqual(new Set(want));
+      }
+      const unfiltered = await s.search(q, { k: 10, strategy: 'index', efSearch: 400 });
+      expect(new Set(unfiltered.results.map((h) => h.id))).toEqual(new Set(exactIds(q, 10)));
+      const exactAll = await s.search(q, { k: 10, strategy: 'exact' });
+      expect(exactAll.results.map((h) => h.id)).toEqual(exactIds(q, 10));
+    }
+  });
+
+  it('explainSearch reports the strategy, estimate and reason; an exact plan scans no vector index', async () => {
+    const s = store({ searchVia: 'prisma' });
+    const q = queries[1] as number[];
+    const e = await s.explainSearch(q, { k: 10, filter: tiny });
+    expect(e.choice).toMatchObject({ strategy: 'exact', estimatedRows: 30 });
+    expect(e.choice.reason).toMatch(/ranked exactly/);
+    expect(e.indexes).not.toContain('plan_items_hnsw');
+    expect(e.indexes).not.toContain('plan_items_article_hnsw');
+    expect(e.plan.join('\n')).not.toMatch(/hnsw/);
+    await withDatabaseSetting('enable_seqscan', 'off', async () => {
+      const i = await s.explainSearch(q, { k: 10, filter: big, strategy: 'iterative' });
+      expect(i.choice.strategy).toBe('iterative');
+      expect(i.indexes).toContain('plan_items_hnsw');
+      const p = await s.explainSearch(q, { k: 10, filter: { type: 'article' } });
+      expect(p.choice.strategy).toBe('partial');
+      expect(p.indexes).toContain('plan_items_article_hnsw');
+    });
+  });
+
+  it('refuses a bad strategy, partial without a predicate, and bad planner / recall options', async () => {
+    const s = store();
+    const q = queries[0] as number[];
+    const bad = await rejection(s.search(q, { strategy: 'fast' as never }));
+    expect(bad.code).toBe('INVALID_ARGUMENT');
+    expect(bad.message).toMatch(/strategy must be one of 'auto', 'index', 'iterative', 'partial', 'exact'/);
+    const partial = await rejection(s.search(q, { filter: big, strategy: 'partial' }));
+    expect(partial.code).toBe('INVALID_ARGUMENT');
+    expect(partial.message).toMatch(/implies none/);
+    expect((await rejection(s.search(q, { recall: 0 }))).code).toBe('INVALID_ARGUMENT');
+    for (const planner of [{ exactRows: -1 }, { exactRows: 1.5 }, { nope: 1 }, 'fast'] as const) {
+      expect(() => store({ planner })).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG' }));
+    }
+    expect(() => store({ recall: 1.5 })).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG' }));
+  });
+});
+
+describe('recall targets', () => {
+  it('without a recall profile: the conservative ef_search and a warning; efSearch wins', async () => {
+    const s = store({ recall: 0.95 });
+    const q = queries[0] as number[];
+    const r = await s.search(q, { k: 10 });
+    expect(r.settings.efSearch).toBe(100);
+    expect(r.warnings.join('\n')).toMatch(/no recall profile; run prisma-pgvector tune --persist index/);
+    expect((await s.search(q, { k: 80 })).settings.efSearch).toBe(160);
+    expect((await s.search(q, { k: 10, recall: 0.99 })).settings.efSearch).toBe(200);
+    const own = await s.search(q, { k: 10, efSearch: 64 });
+    expect(own.settings.efSearch).toBe(64);
+    expect(own.warnings).toEqual([]);
+    const exact = await s.search(q, { k: 10, filter: tiny });
+    expect(exact.plan.strategy).toBe('exact');
+    expect(exact.warnings).toEqual([]);
+    expect(await s.refreshRecallProfile()).toBeUndefined();
+  });
+
+  it('with a recall profile on the index: its ef_search for the k', async () => {
+    const profile = {
+      version: 1,
+      index: 'plan_items_hnsw',
+      rows: ROWS,
+      measuredAt: '2026-12-01T00:00:00.000Z',
+      entries: [
+        { k: 10, strategy: 'index', efSearch: 40, recall: 0.9, recallLow: 0.88, queries: 100 },
+        { k: 10, strategy: 'index', efSearch: 120, recall: 0.97, recallLow: 0.96, queries: 100 },
+      ],
+    };
+    await pgc.query(
+      `COMMENT ON INDEX plan_items_hnsw IS 'prisma-pgvector:recall-profile ${JSON.stringify(profile)}'`,
+    );
+    try {
+      const s = store({ recall: 0.95 });
+      expect((await s.refreshRecallProfile())?.index).toBe('plan_items_hnsw');
+      const r = await s.search(queries[0] as number[], { k: 10 });
+      expect(r.settings.efSearch).toBe(120);
+      expect(r.warnings).toEqual([]);
+    } finally {
+      await pgc.query('COMMENT ON INDEX plan_items_hnsw IS NULL');
+    }
+  });
+});
