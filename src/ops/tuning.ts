@@ -602,6 +602,11 @@ export async function tune(target: DatabaseTarget, options: TuneOptions): Promis
         `persist 'index' writes a recall profile of hnsw.ef_search; ${used.name} is an IVFFlat index (persist 'database' or 'role' instead)`,
       );
     }
+    if (persistList.includes('index') && filter !== undefined && iterativeScan === undefined) {
+      throw invalid(
+        `persist 'index' with a filter records the iterative-scan strategy, which needs pgvector >= 0.8 (this server has ${pgvectorVersion})`,
+      );
+    }
     const setting = method === 'hnsw' ? 'hnsw.ef_search' : 'ivfflat.probes';
     const lists = Number(used.lists ?? 100);
     const values = method === 'hnsw' ? efLadder : probesLadder.filter((p) => p <= lists);
@@ -735,11 +740,6 @@ export async function tune(target: DatabaseTarget, options: TuneOptions): Promis
     }
     let profile: TuneResult['profile'];
     const strategy = filter === undefined ? 'index' : iterativeScan !== undefined ? 'iterative' : undefined;
-    if (persistList.includes('index') && strategy === undefined) {
-      throw invalid(
-        `persist 'index' with a filter records the iterative-scan strategy, which needs pgvector >= 0.8 (this server has ${pgvectorVersion})`,
-      );
-    }
     if (persistList.includes('index') && strategy !== undefined) {
       const fresh: RecallProfileEntry[] = perK.flatMap((p) =>
         p.steps.map((s) => ({
