@@ -6,7 +6,7 @@ import { formatTuneResult, type PersistScope, tune } from '../ops/tuning.js';
 import type { Command } from './command.js';
 
 const help = `Usage: prisma-pgvector tune [--url URL] [--table documents] [--column embedding] [--metric cosine]
-                            [--k 10,50] [--sample 200] [--queries FILE.json] [--filter "predicate"]
+                            [--k 10,50] [--sample 200] [--queries FILE.json] [--filter JSON|SQL]…
                             [--target 0.95] [--ladder 10,20,40,…] [--persist index,database|role] [--json]
 
 Measures recall@k and latency of the vector index against exact results (index scans off) for each value
