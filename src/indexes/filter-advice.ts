@@ -7,12 +7,14 @@
  * empty temporary copy of the table (`LIKE`), in a transaction that is rolled back, and its
  * `pg_get_indexdef` (from ` USING ` on) is compared with those of the table's valid, non-partial indexes.
  * So `(("metadata" ->> 'tenant'))` written by us and `((metadata->>'tenant'))` written by hand compare equal
- * (both deparse to `USING btree (((metadata ->> 'tenant'::text)))`), whatever the index is called.
+ * (both deparse to `USING btree (((metadata ->> 'tenant'::text)))`), whatever the index is called. Then the
+ * filter is compiled as the store compiles it and `EXPLAIN`ed with `enable_seqscan = off`
+ * (`plannerIndexes`): the proof that the query's expressions are the indexed ones.
  */
 
 import { raw } from '@prisma/client/runtime/client';
 import type pg from 'pg';
-import { partialIndexPredicateSql } from '../core/filter.js';
+import { compileFilter, type Filter, partialIndexPredicateSql } from '../core/filter.js';
 import { SMALL_TABLE_ROWS } from './advisor.js';
 import {
   type FilterIndexKind,
@@ -83,6 +85,12 @@ export interface FilterAdvice {
   readonly partial: readonly PartialIndexAdvice[];
   /** Conditions no index serves (negations, `exists`). */
   readonly unserved: readonly string[];
+  /**
+   * The indexes the planner uses for the store's compiled filter (`compileFilter` with these columns),
+   * `EXPLAIN SELECT 1 FROM t WHERE <filter>` with `enable_seqscan = off`: the proof that query and index
+   * hold the same expression. Empty when no index can serve the compiled SQL.
+   */
+  readonly plannerIndexes: readonly string[];
   /** One-line summary. */
   readonly message: string;
 }
@@ -140,6 +148,43 @@ async function valueShare(
   );
   const n = Number(r[0]?.n ?? 0);
   return n === 0 ? 0 : Number(r[0]?.hit ?? 0) / n;
+}
+
+function indexNames(plan: unknown, out: Set<string>): Set<string> {
+  if (Array.isArray(plan)) for (const p of plan) indexNames(p, out);
+  else if (typeof plan === 'object' && plan !== null) {
+    for (const [k, v] of Object.entries(plan)) {
+      if (k === 'Index Name' && typeof v === 'string') out.add(v);
+      else indexNames(v, out);
+    }
+  }
+  return out;
+}
+
+/** The indexes the planner uses for the compiled filter when sequential scans are off. */
+async function plannerIndexes(
+  client: pg.ClientBase,
+  tableSql: string,
+  filter: unknown,
+  metadata: string,
+  createdAt: string,
+): Promise<string[]> {
+  const where = compileFilter(filter as Filter, {
+    metadataColumn: raw(quoteIdentifier(metadata)),
+    createdAtColumn: raw(quoteIdentifier(createdAt)),
+  });
+  await client.query('BEGIN');
+  try {
+    await client.query('SET LOCAL enable_seqscan = off');
+    const { rows } = await client.query<{ 'QUERY PLAN': unknown }>(
+      `EXPLAIN (FORMAT JSON) SELECT 1 FROM ${tableSql} WHERE ${where.text}`,
+      where.values as unknown[],
+    );
+    const plan = rows[0]?.['QUERY PLAN'];
+    return [...indexNames(typeof plan === 'string' ? JSON.parse(plan) : plan, new Set())].sort();
+  } finally {
+    await client.query('ROLLBACK');
+  }
 }
 
 interface ExistingIndex {
@@ -315,6 +360,7 @@ export async function adviseFilterIndexes(
         message,
       });
     }
+    const planner = await plannerIndexes(client, tableSql, filter, metadata, createdAt);
     const missing = items.filter((i) => i.status === 'missing').length;
     const message =
       items.length === 0
@@ -324,7 +370,15 @@ export async function adviseFilterIndexes(
           : missing === 0
             ? 'every condition is served by an index'
             : `${missing} of ${items.length} conditions have no index`;
-    filters.push({ filter, items, partial, unserved: analysis.unserved, message });
+    const used = planner.length > 0 ? `; the planner uses ${planner.join(', ')} for the compiled filter` : '';
+    filters.push({
+      filter,
+      items,
+      partial,
+      unserved: analysis.unserved,
+      plannerIndexes: planner,
+      message: `${message}${used}`,
+    });
   }
   return { table: label, rows, small, filters };
 }

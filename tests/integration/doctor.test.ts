@@ -501,6 +501,7 @@ describe("filter-index (sample filters in the store's language)", () => {
       /^npx prisma-pgvector migration index --name fx_filters_embedding_hnsw_p[0-9a-f]{8}_idx --column embedding --table fx_filters --where "\(metadata ->> 'type'\) = 'note'"$/,
     );
     expect(a.filters[5]?.unserved).toEqual(['draft.ne']);
+    expect(a.filters.map((f) => f.plannerIndexes)).toEqual([[], [], [], [], [], []]);
 
     const report = await run([T], { filters, largeTableRows: 100 });
     const c = check(report, 'filter-index');
@@ -538,6 +539,18 @@ describe("filter-index (sample filters in the store's language)", () => {
       [],
     ]);
     expect(a.filters[1]?.partial).toMatchObject([{ advised: false, existing: ['hand_note'] }]);
+    // The store's compiled filters use them (EXPLAIN with enable_seqscan = off): same expressions.
+    expect(a.filters.map((f) => f.plannerIndexes)).toEqual([
+      ['hand_gin'],
+      ['hand_gin'],
+      ['hand_price'],
+      ['hand_day'],
+      ['hand_created'],
+      [],
+    ]);
+    expect(a.filters[2]?.message).toBe(
+      'every condition is served by an index; the planner uses hand_price for the compiled filter',
+    );
     expect(check(await run([T], { filters, largeTableRows: 100 }), 'filter-index').status).toBe('pass');
 
     const col = 'metadata';
