@@ -164,7 +164,7 @@ function sqlContenders(sql: HandSql, table: string, c: ScaleCase): Contender[] {
         vectorBinary(q),
       ]),
     }));
-    for (const ef of [40, 64, 100, 160, 240, 320, 400, 600]) {
+    for (const ef of [40, 64, 100, 160, 240, 320, 400, 600, 800, 1000]) {
       if (ef < c.k) continue;
       add(`hnsw ef ${ef}`, async (q, _cq, k) => ({
         ids: await sql.withSettings(
@@ -205,6 +205,7 @@ function sqlContenders(sql: HandSql, table: string, c: ScaleCase): Contender[] {
     [40, 20_000],
     [100, 100_000],
     [200, 1_000_000],
+    [400, 2_000_000],
   ] as const) {
     add(
       `iterative ef ${ef}, max_scan_tuples ${mst >= 1e6 ? `${mst / 1e6}M` : `${mst / 1000}k`}`,
