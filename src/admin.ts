@@ -16,6 +16,29 @@ export {
   type InvalidIndex,
 } from './indexes/build.js';
 export {
+  type AdviseFilterIndexesInput,
+  adviseFilterIndexes,
+  type FilterAdvice,
+  type FilterIndexAdviceItem,
+  type FilterIndexesAdvice,
+  PARTIAL_INDEX_MIN_SHARE,
+  type PartialIndexAdvice,
+} from './indexes/filter-advice.js';
+export {
+  defaultFilterIndexName,
+  FILTER_INDEX_KINDS,
+  type FilterIndexAnalysis,
+  type FilterIndexKind,
+  type FilterIndexNeed,
+  type FilterIndexSpec,
+  filterIndexDdl,
+  filterIndexNeeds,
+  filterIndexPrismaLine,
+  type PartialIndexCandidate,
+  type ResolvedFilterIndexSpec,
+  resolveFilterIndexSpec,
+} from './indexes/filter-index.js';
+export {
   defaultIndexName,
   dropIndexDdl,
   INDEX_DIMENSION_LIMITS,
@@ -28,8 +51,11 @@ export {
   resolveIndexSpec,
 } from './indexes/index-spec.js';
 export {
+  type CreateFilterIndexMigrationOptions,
   type CreateIndexMigrationOptions,
+  createFilterIndexMigration,
   createIndexMigration,
+  type FilterIndexMigration,
   type IndexMigration,
 } from './indexes/migration.js';
 export * from './ops/doctor.js';

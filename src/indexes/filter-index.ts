@@ -22,7 +22,7 @@
 import { createHash } from 'node:crypto';
 import { PgVectorError } from '../core/errors.js';
 import {
-  isLiteralKeyPath,
+  isIndexableKeyPath,
   metadataNumberExpression,
   metadataTextExpression,
 } from '../core/filter-expressions.js';
@@ -112,7 +112,7 @@ export function defaultFilterIndexName(
 
 /**
  * Checks a filter index spec and fills in the defaults. Throws `INVALID_ARGUMENT` for a `text`/`number`
- * index without a key, or with a key that cannot be written as an SQL literal (`isLiteralKeyPath`: letters,
+ * index without a key, or with a key that cannot be written as an SQL literal (`isIndexableKeyPath`: letters,
  * digits and `_ - : @ /` per segment) — such keys stay bound parameters in queries, so no expression index
  * could ever match them — and `INVALID_CONFIG` for names over 63 bytes.
  */
@@ -131,7 +131,7 @@ export function resolveFilterIndexSpec(spec: FilterIndexSpec): ResolvedFilterInd
       throw argumentError(`a ${spec.kind} index needs the metadata key`, 'pass the key (--key price)');
     }
     key = keyPath(spec.key);
-    if (!isLiteralKeyPath(key)) {
+    if (!isIndexableKeyPath(key)) {
       throw argumentError(
         `key ${JSON.stringify(spec.key)} cannot be indexed as an expression: each segment must be 1-200 letters, digits or _ - : @ / (filters bind other keys as parameters, which no expression index matches)`,
         'rename the key, or rely on the GIN index (kind gin) for equality on it',
@@ -313,7 +313,7 @@ export function filterIndexNeeds(filter: unknown): FilterIndexAnalysis {
             if (PREDICATE_TEXT.test(key)) partialCandidates.push({ key, value: operand });
           }
         } else if ((RANGE as readonly string[]).includes(op)) {
-          if (!isLiteralKeyPath(keyPath(key))) {
+          if (!isIndexableKeyPath(keyPath(key))) {
             unserved.push(`${key}.${op} (the key cannot be indexed as an expression)`);
             continue;
           }
