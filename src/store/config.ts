@@ -163,8 +163,8 @@ export interface VectorStoreConfig<T extends VectorType = VectorType> {
   readonly transactionOptions?: StoreTransactionOptions;
   /**
    * The per-query planner of filtered searches (see `search-plan.ts` and docs/STORE.md):
-   * - `exactRows`: a filter matching at most this many rows is ranked exactly (recall 1). Default 10,000 up
-   *   to 1,536 dimensions, less above (`defaultExactRows`); 0 turns exact plans off.
+   * - `exactRows`: a filter matching at most this many rows is ranked exactly (recall 1). Default 3,000 up
+   *   to 768 dimensions, less above (`defaultExactRows`: 1,500 at 1,536); 0 turns exact plans off.
    * - `estimateCacheMs`: how long a filter's row estimate is reused. Default 30,000; 0: never.
    * - `exactFallbackRows`: a search still short after its iterative retry runs exactly when at most this many
    *   rows are estimated. Default 10 × `exactRows` (at least 10,000).

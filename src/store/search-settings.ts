@@ -27,6 +27,8 @@ export interface SearchTuningRequest extends SearchSettings {
   readonly k: number;
   /** Whether the search has a filter (filtered searches default to an iterative scan). */
   readonly filtered: boolean;
+  /** Without `efSearch`: the floor of `hnsw.ef_search` (at least k; the server's value kept when higher). */
+  readonly efSearchFloor?: number;
 }
 
 /** The store-level facts a tuning decision depends on. */
@@ -226,7 +228,7 @@ export function planSearchTuning(request: SearchTuningRequest, context: SearchTu
     // k is never capped: ef_search bounds the rows a non-iterative HNSW scan returns, so it is always set,
     // to at least k; without a chosen value, to k or the server's value when that is higher.
     if (efSearch === undefined) {
-      efSearch = k;
+      efSearch = Math.min(MAX_EF_SEARCH, Math.max(k, request.efSearchFloor ?? k));
       floors.push('efSearch');
     } else {
       efSearch = Math.max(efSearch, k);
