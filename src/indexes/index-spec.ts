@@ -282,6 +282,17 @@ export function resolveIndexSpec(spec: IndexSpec): ResolvedIndexSpec {
       { fix: dimensionFix(spec, indexedType) },
     );
   }
+  if (
+    indexedType === 'bit' &&
+    spec.expression === 'binary_quantize' &&
+    metric !== 'hamming' &&
+    metric !== 'jaccard'
+  ) {
+    throw configError(
+      `expression 'binary_quantize' indexes bits, and 'bit' supports: 'hamming', 'jaccard' (the index's metric); got '${metric}'`,
+      `pass metric 'hamming' (--metric hamming); the store re-ranks the candidates by the full vectors with its own metric ('${metric}', indexExpression: 'binary_quantize')`,
+    );
+  }
   const opclass = opclassFor(metric, indexedType, spec.method);
 
   const params: Record<string, number> = {};

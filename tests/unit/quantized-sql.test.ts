@@ -3,7 +3,7 @@ import { raw } from '@prisma/client/runtime/client';
 import { describe, expect, it } from 'vitest';
 import { compileFilter } from '../../src/core/filter.js';
 import { vectorParam } from '../../src/core/vector.js';
-import { INDEX_DIMENSION_LIMITS } from '../../src/indexes/index-spec.js';
+import { INDEX_DIMENSION_LIMITS, indexDdl, resolveIndexSpec } from '../../src/indexes/index-spec.js';
 import { resolveStoreConfig, type VectorStoreConfig } from '../../src/store/config.js';
 import {
   buildExpressionSearchSql,
@@ -138,5 +138,35 @@ describe('buildExpressionSearchSql', () => {
         `) AS "candidates" WHERE "embedding" IS NOT NULL ORDER BY "distance" LIMIT 10) AS s WHERE s."distance" <= $3 ORDER BY s."distance"`,
     );
     expect(s.values).toEqual(['[1,2,3]', '[1,2,3]', 0.5]);
+  });
+});
+
+describe('the expression indexes the searches need (index specs)', () => {
+  const spec = {
+    table: 'documents',
+    column: 'embedding',
+    method: 'hnsw',
+    type: 'vector',
+    dimensions: D,
+  } as const;
+
+  it('renders both expression indexes for vector(3072)', () => {
+    expect(indexDdl({ ...spec, metric: 'cosine', expression: 'halfvec' })).toBe(
+      'CREATE INDEX "documents_embedding_halfvec_hnsw_idx" ON "documents" USING hnsw (("embedding"::halfvec(3072)) halfvec_cosine_ops) WITH (m = 16, ef_construction = 64)',
+    );
+    expect(indexDdl({ ...spec, metric: 'hamming', expression: 'binary_quantize' })).toBe(
+      'CREATE INDEX "documents_embedding_bq_hnsw_idx" ON "documents" USING hnsw ((binary_quantize("embedding")::bit(3072)) bit_hamming_ops) WITH (m = 16, ef_construction = 64)',
+    );
+  });
+
+  it('binary_quantize with a dense metric: refused, naming the index metric and the store’s re-rank', () => {
+    const error = thrown(() =>
+      resolveIndexSpec({ ...spec, metric: 'cosine', expression: 'binary_quantize' }),
+    );
+    expect(error.code).toBe('INVALID_CONFIG');
+    expect(error.message).toContain(
+      "'bit' supports: 'hamming', 'jaccard' (the index's metric); got 'cosine'",
+    );
+    expect(error.fix).toContain('--metric hamming');
   });
 });
