@@ -57,6 +57,7 @@ import {
   buildReadSettingsSql,
   buildSearchSql,
   buildSetConfigSql,
+  buildSettingsGate,
   buildTableRowsSql,
   buildTableSchemaSql,
   HIT_FIELDS,
@@ -99,6 +100,8 @@ const transactionQueues = new WeakMap<object, Promise<unknown>>();
 
 interface PreparedSearch {
   readonly statement: Sql;
+  /** The statement with its settings applied by itself (see `buildSettingsGate`): one round trip, no transaction. */
+  readonly gated: Sql | undefined;
   readonly tuning: SearchTuning;
   readonly entries: readonly SettingEntry[];
   readonly metric: Metric;
@@ -136,20 +139,20 @@ export async function executeSearch<M extends object>(
   options: SearchOptions<M, HitField, boolean>,
 ): Promise<SearchResult<Record<string, unknown>>> {
   let prepared = await prepareSearch(ctx, query, options);
-  let run = await runSearch<RawRow>(ctx, prepared, prepared.statement, 'search');
+  let run = await runGated(ctx, prepared);
   const extra: string[] = [];
   if (run.rows.length < prepared.k) {
     const retry = await shortSearchRetry(ctx, query, options, prepared);
     if (retry !== undefined) {
       prepared = retry;
-      run = await runSearch<RawRow>(ctx, prepared, prepared.statement, 'search');
+      run = await runGated(ctx, prepared);
     }
   }
   if (run.rows.length < prepared.k) {
     const fallback = await exactFallback(ctx, query, options, prepared, run.rows.length);
     if (fallback.prepared !== undefined) {
       prepared = fallback.prepared;
-      run = await runSearch<RawRow>(ctx, prepared, prepared.statement, 'search');
+      run = await runGated(ctx, prepared);
     }
     if (fallback.warning !== undefined) extra.push(fallback.warning);
   }
@@ -495,7 +498,12 @@ async function prepareSearch<M extends object>(
       ? buildSearchSql(c, spec)
       : buildExpressionSearchSql(c, spec, expression.plan);
   const entries = settingEntries(tuning.settings, c.indexMethod, tuning.floors);
-  return { statement, tuning, entries, metric, k, fields, warnings, plan, requested, where };
+  // Outside a transaction block the statement applies its own settings: one round trip instead of four.
+  const gated =
+    entries.length > 0 && !ctx.inTransaction && !exact && expression.plan === undefined
+      ? buildSearchSql(c, { ...spec, gate: buildSettingsGate(entries) })
+      : undefined;
+  return { statement, gated, tuning, entries, metric, k, fields, warnings, plan, requested, where };
 }
 
 /** The strategy of a search: forced, or chosen from the filter's estimate (see `search-plan.ts`). */
@@ -627,6 +635,31 @@ function maxDistanceOf<M extends object>(
   } catch (error) {
     throw atPath(error, 'minSimilarity');
   }
+}
+
+/** Runs a search: its self-applying statement directly when it has one, else as {@link runSearch} does. */
+async function runGated(ctx: StoreContext, prepared: PreparedSearch): Promise<SearchRun<RawRow>> {
+  if (prepared.gated === undefined) return runSearch<RawRow>(ctx, prepared, prepared.statement, 'search');
+  const pool = searchPool(ctx);
+  let rows: (RawRow & { _settings?: unknown })[];
+  if (pool !== undefined) {
+    checkParameterCount(prepared.gated, 'search');
+    try {
+      rows = (await poolQuery(pool, toPoolQuery(prepared.gated, storePoolTypes(ctx)))) as RawRow[];
+    } catch (error) {
+      throw translateDatabaseError(error, ctx.errorContext('search', prepared.metric));
+    }
+  } else {
+    rows = await ctx.query<RawRow>(prepared.gated, 'search', ctx.client, prepared.metric);
+  }
+  const reported = rows[0]?._settings;
+  let applied: Record<string, unknown> | undefined;
+  if (typeof reported === 'string') {
+    const values = reported.split(',');
+    const floors = prepared.entries.filter(([, , floor]) => floor !== undefined);
+    applied = Object.fromEntries(floors.map(([name], i) => [name, values[i]]));
+  }
+  return { rows, applied };
 }
 
 /**

@@ -52,6 +52,17 @@ export interface SearchSpec {
    * rows come through whatever index serves the filter). See {@link buildSearchSql}.
    */
   readonly exact?: boolean;
+  /**
+   * The settings applied by the statement itself (see {@link buildSettingsGate}): a one-time filter that
+   * sets them before the index scan starts, and the column that reports the values applied.
+   */
+  readonly gate?: SettingsGate | undefined;
+}
+
+/** See {@link buildSettingsGate}. */
+export interface SettingsGate {
+  readonly condition: Sql;
+  readonly applied: Sql | undefined;
 }
 
 const NULL = raw('NULL');
@@ -271,7 +282,9 @@ export function buildSearchSql(config: ResolvedStoreConfig, spec: SearchSpec): S
   const c = config.columns;
   const distance = distanceSql(spec.metric, c.embedding, spec.query);
   const filter = isTrue(spec.where) ? empty : sql` AND ${spec.where}`;
-  const columns = sql`${selectedColumns(config, spec.fields, spec.includeEmbedding)}, ${distance} AS "distance" FROM ${config.table} WHERE ${c.embedding} IS NOT NULL${filter}`;
+  const gate = spec.gate === undefined ? empty : sql` AND ${spec.gate.condition}`;
+  const applied = spec.gate?.applied === undefined ? empty : sql`, ${spec.gate.applied} AS "_settings"`;
+  const columns = sql`${selectedColumns(config, spec.fields, spec.includeEmbedding)}, ${distance} AS "distance"${applied} FROM ${config.table} WHERE ${c.embedding} IS NOT NULL${filter}${gate}`;
   const limit = raw(String(spec.k));
   const within = spec.maxDistance === undefined ? empty : sql` WHERE s."distance" <= ${spec.maxDistance}`;
   if (spec.exact === true) {
@@ -368,19 +381,63 @@ const SETTING_VALUE = /^(?:\d{1,10}|[a-z_]{1,40})$/;
  */
 export function buildApplySettingsSql(entries: readonly SettingEntry[]): Sql {
   return sql`SELECT ${join(
-    entries.map(([name, value, floorDefault]) => {
-      const { literal, alias } = settingLiteral(name);
-      if (!SETTING_VALUE.test(value)) {
-        throw new PgVectorError('INVALID_ARGUMENT', `not a pgvector setting value: ${JSON.stringify(value)}`);
-      }
-      const applied =
-        floorDefault === undefined
-          ? raw(`'${value}'`)
-          : sql`greatest(${raw(value)}, coalesce(nullif(current_setting(${literal}, true), '')::int, ${raw(String(Math.trunc(floorDefault)))}))::text`;
-      return sql`set_config(${literal}, ${applied}, true) AS ${alias}`;
-    }),
+    settingCalls(entries).map(({ call, alias }) => sql`${call} AS ${alias}`),
     ', ',
   )}`;
+}
+
+/**
+ * The settings of a search applied by the search statement itself, in one round trip and without a
+ * transaction block: `AND (SELECT concat_ws(',', set_config(…, true), …)) IS NOT NULL` in its WHERE clause.
+ * The condition references no column, so PostgreSQL evaluates it once, as the one-time filter of a
+ * `Result` node above the scan — before the index scan fetches its first row, which is when pgvector reads
+ * `hnsw.ef_search` / `hnsw.iterative_scan` / `hnsw.max_scan_tuples` / `ivfflat.probes`. `set_config(…, true)`
+ * lasts until the end of the statement's own (implicit) transaction: nothing leaks into a pooled connection
+ * (checked on PostgreSQL 17 + pgvector 0.8.0: with `hnsw.ef_search = 10` for the session a k = 50 search
+ * returned 50 rows, and `SHOW hnsw.ef_search` said 10 afterwards). `set_config` is parallel-unsafe, so the
+ * statement never runs in parallel workers that would not see the settings. Only outside a transaction
+ * block: in a caller's transaction the settings would outlive the statement. The floors' applied values
+ * come back in a `"_settings"` column (comma-separated, in entry order).
+ *
+ * The generated SQL (PostgreSQL), for `[['hnsw.ef_search', '10', 40], ['hnsw.iterative_scan', 'off']]`:
+ * ```sql
+ * … AND (SELECT concat_ws(',', set_config('hnsw.ef_search', greatest(10, …)::text, true),
+ *   set_config('hnsw.iterative_scan', 'off', true))) IS NOT NULL
+ * -- column: (SELECT concat_ws(',', current_setting('hnsw.ef_search', true))) AS "_settings"
+ * ```
+ */
+export function buildSettingsGate(entries: readonly SettingEntry[]): SettingsGate {
+  const calls = settingCalls(entries);
+  const floors = entries
+    .filter(([, , floor]) => floor !== undefined)
+    .map(([name]) => settingLiteral(name).literal);
+  return {
+    condition: sql`(SELECT concat_ws(',', ${join(
+      calls.map((c) => c.call),
+      ', ',
+    )})) IS NOT NULL`,
+    applied:
+      floors.length === 0
+        ? undefined
+        : sql`(SELECT concat_ws(',', ${join(
+            floors.map((name) => sql`current_setting(${name}, true)`),
+            ', ',
+          )}))`,
+  };
+}
+
+function settingCalls(entries: readonly SettingEntry[]): { call: Sql; alias: Sql }[] {
+  return entries.map(([name, value, floorDefault]) => {
+    const { literal, alias } = settingLiteral(name);
+    if (!SETTING_VALUE.test(value)) {
+      throw new PgVectorError('INVALID_ARGUMENT', `not a pgvector setting value: ${JSON.stringify(value)}`);
+    }
+    const applied =
+      floorDefault === undefined
+        ? raw(`'${value}'`)
+        : sql`greatest(${raw(value)}, coalesce(nullif(current_setting(${literal}, true), '')::int, ${raw(String(Math.trunc(floorDefault)))}))::text`;
+    return { call: sql`set_config(${literal}, ${applied}, true)`, alias };
+  });
 }
 
 /**

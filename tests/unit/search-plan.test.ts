@@ -18,6 +18,7 @@ import {
   buildBoundedCountSql,
   buildEstimateSql,
   buildSearchSql,
+  buildSettingsGate,
   buildTableRowsSql,
 } from '../../src/store/sql.js';
 import { thrown } from '../support/pg-vector-error.js';
@@ -201,6 +202,29 @@ describe('planner SQL', () => {
     const rows = buildTableRowsSql(config);
     expect(rows.text).toBe('SELECT reltuples::float8 AS "rows" FROM pg_class WHERE oid = to_regclass($1)');
     expect(rows.values).toEqual(['"documents"']);
+  });
+
+  it('a search that applies its own settings: a one-time filter, and the floors reported in a column', () => {
+    const gate = buildSettingsGate([
+      ['hnsw.ef_search', '10', 40],
+      ['hnsw.iterative_scan', 'off'],
+    ]);
+    const s = buildSearchSql(config, {
+      query: vectorParam([1, 2, 3], 'vector', 3, 'text'),
+      metric: 'cosine',
+      k: 5,
+      where: raw('TRUE'),
+      fields: [],
+      includeEmbedding: false,
+      relaxed: false,
+      gate,
+    });
+    expect(s.text).toBe(
+      `SELECT "id" AS "id", "embedding" <=> $1::vector(3) AS "distance", (SELECT concat_ws(',', current_setting('hnsw.ef_search', true))) AS "_settings" FROM "documents" WHERE "embedding" IS NOT NULL AND (SELECT concat_ws(',', set_config('hnsw.ef_search', greatest(10, coalesce(nullif(current_setting('hnsw.ef_search', true), '')::int, 40))::text, true), set_config('hnsw.iterative_scan', 'off', true))) IS NOT NULL ORDER BY "distance" LIMIT 5`,
+    );
+    expect(s.values).toEqual(['[1,2,3]']);
+    expect(buildSettingsGate([['hnsw.iterative_scan', 'off']]).applied).toBeUndefined();
+    expect(thrown(() => buildSettingsGate([['hnsw.ef_search', "1'"]])).code).toBe('INVALID_ARGUMENT');
   });
 
   it('exact search: the filter rows in an OFFSET 0 subquery, ranked outside (no vector index ordering)', () => {
