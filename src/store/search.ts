@@ -85,12 +85,6 @@ const SEARCH_OPTION_KEYS = [
   'select',
 ];
 const DEFAULT_K = 10;
-/**
- * The floor of `hnsw.ef_search` of a filtered iterative scan without `efSearch` / `recall`: measured on
- * PostgreSQL 17 + pgvector 0.8.0 (100,000 × 384 clustered rows, filters of 1-20%), 100 was both faster
- * (fewer scan iterations: p50 10-21 ms vs 20-73 ms) and at least as accurate as pgvector's default 40.
- */
-export const ITERATIVE_EF_SEARCH_FLOOR = 100;
 /** The warning of a search with a recall target and no recall profile to pick its ef_search from. */
 export const NO_RECALL_PROFILE_WARNING =
   'no recall profile; run prisma-pgvector tune --persist index (ef_search was chosen by the conservative default)';
@@ -462,9 +456,6 @@ async function prepareSearch<M extends object>(
         {
           k: expression.plan?.candidates ?? k,
           filtered: strategy === 'iterative' || strategy === 'partial',
-          ...(strategy === 'iterative' || strategy === 'partial'
-            ? { efSearchFloor: ITERATIVE_EF_SEARCH_FLOOR }
-            : {}),
           ...(efSearch === undefined ? {} : { efSearch }),
           ...(iterativeScan === undefined ? {} : { iterativeScan }),
           ...(maxScanTuples === undefined ? {} : { maxScanTuples }),
@@ -538,8 +529,10 @@ async function planStrategy(
       planner,
     });
   }
-  const table = await tableRows(ctx, false);
-  const { estimate, cached } = await cachedEstimate(ctx, filter.where, planner.exactRows);
+  const [table, { estimate, cached }] = await Promise.all([
+    tableRows(ctx, false),
+    cachedEstimate(ctx, filter.where, planner.exactRows),
+  ]);
   let predicateRows: number | undefined;
   const [predicate] = predicates;
   if (predicate !== undefined && estimate.rows > planner.exactRows) {
