@@ -152,12 +152,15 @@ export const migrationCommand: Command = {
       }
       console.log(`Wrote ${result.migrationFile}`);
       console.log(`  ${result.ddl};`);
-      console.log(
-        result.applied
-          ? `Added to model ${result.model} in ${result.schemaFile}:`
-          : `Add this line to model ${result.model} in ${result.schemaFile} (or rerun with --apply):`,
-      );
-      console.log(`  ${result.prismaLine}`);
+      if (result.prismaLine === undefined) console.log(`schema.prisma: no line: ${result.note}.`);
+      else {
+        console.log(
+          result.applied
+            ? `Added to model ${result.model} in ${result.schemaFile}:`
+            : `Add this line to model ${result.model} in ${result.schemaFile} (or rerun with --apply):`,
+        );
+        console.log(`  ${result.prismaLine}`);
+      }
       console.log(
         `Big, busy table? Build it with \`prisma-pgvector build-index --concurrently --name ${values.name} …\`, then \`prisma migrate resolve --applied ${result.migrationName}\`.`,
       );

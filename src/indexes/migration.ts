@@ -35,6 +35,15 @@ import {
   resolveIndexSpec,
 } from './index-spec.js';
 
+/**
+ * Vector expression indexes and schema.prisma, measured with Prisma 7.10 on a `vector(3072)` table whose
+ * vector indexes are `("embedding"::halfvec(3072))` and `(binary_quantize("embedding")::bit(3072))`: with
+ * no line all three drift checks are clean; with `@@index([embedding], map: …)` `migrate diff` wants
+ * `CREATE INDEX … ON "documents"("embedding")` (tests/cli/expression-index-migration.test.ts).
+ */
+export const VECTOR_EXPRESSION_INDEX_NOTE =
+  'Prisma does not see expression indexes (migrate diff stays empty without a line; a plain @@index([embedding], map: …) would make it create a B-tree on the column)';
+
 export interface CreateIndexMigrationOptions {
   /** Index name; also the migration folder's suffix. */
   readonly name: string;
@@ -71,8 +80,14 @@ export interface IndexMigration {
   readonly sql: string;
   /** The CREATE INDEX statement. */
   readonly ddl: string;
-  /** The line for the model in schema.prisma. */
-  readonly prismaLine: string;
+  /**
+   * The line for the model in schema.prisma; `undefined` for an expression index (`halfvec`,
+   * `binary_quantize`), which Prisma does not see: a plain `@@index([embedding], map: …)` for it makes
+   * `migrate diff` create a B-tree on the column, and no line keeps the diff empty (see {@link VECTOR_EXPRESSION_INDEX_NOTE}).
+   */
+  readonly prismaLine: string | undefined;
+  /** Why there is no line, when there is none. */
+  readonly note?: string | undefined;
   /** PostgreSQL's rendering of the predicate, for partial indexes. */
   readonly predicate: string | undefined;
   /** `pg_get_indexdef` in the scratch database. */
@@ -272,12 +287,17 @@ export async function createIndexMigration(options: CreateIndexMigrationOptions)
     .sort();
   const scratch = await renderInScratch(migrationsDir, existing, ddl, options.name);
 
-  const prismaLine = prismaIndexLine(field.name, options.name, scratch.predicate);
+  // Expression indexes (models above 2,000 dimensions) have no line: Prisma does not see them.
+  const prismaLine =
+    resolved.expression === undefined
+      ? prismaIndexLine(field.name, options.name, scratch.predicate)
+      : undefined;
   const migrationName = `${nextTimestamp(existing, options.now ?? new Date())}_${options.name}`;
   const header = [
     `-- Vector index "${options.name}" on ${model.table}.${field.column}, written by \`prisma-pgvector migration index\`.`,
-    `-- Mirrored in schema.prisma (model ${model.name}) by:`,
-    `--   ${prismaLine}`,
+    ...(prismaLine === undefined
+      ? [`-- No @@index line in schema.prisma: ${VECTOR_EXPRESSION_INDEX_NOTE}.`]
+      : [`-- Mirrored in schema.prisma (model ${model.name}) by:`, `--   ${prismaLine}`]),
     '-- Not CONCURRENTLY: a migration cannot use it. For a big, busy table build the index with',
     `--   prisma-pgvector build-index --concurrently --name ${options.name} …`,
     `-- and then mark this migration applied: prisma migrate resolve --applied ${migrationName}`,
@@ -288,18 +308,20 @@ export async function createIndexMigration(options: CreateIndexMigrationOptions)
   const migrationFile = join(dir, 'migration.sql');
   writeFileSync(migrationFile, sql);
 
-  if (options.apply) writeFileSync(schemaFile, insertLine(schemaText, model, prismaLine));
+  const applied = options.apply === true && prismaLine !== undefined;
+  if (applied) writeFileSync(schemaFile, insertLine(schemaText, model, prismaLine));
   return {
     migrationName,
     migrationFile,
     sql,
     ddl,
     prismaLine,
+    note: prismaLine === undefined ? VECTOR_EXPRESSION_INDEX_NOTE : undefined,
     predicate: scratch.predicate,
     indexDefinition: scratch.definition,
     model: model.name,
     table: model.table,
-    applied: options.apply ?? false,
+    applied,
     schemaFile,
   };
 }
