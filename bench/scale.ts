@@ -548,7 +548,10 @@ async function benchTable(
   const sql = new HandSql(client);
   try {
     if (t.dims > 2000) {
-      if (truthOnly) return result;
+      if (truthOnly) {
+        await groundTruth(client, table, scaleCases(nQueries)[0]!, queries, truthDir);
+        return result;
+      }
       result.cases.push(...(await benchWide(app, sql, client, t, queries, truthDir, notes)));
       return result;
     }
