@@ -172,9 +172,11 @@ describe('vector(3072) through expression indexes', () => {
         expect(plan.indexes[0]).toMatch(/^docs3072_embedding_(halfvec|bq)_hnsw_idx$/);
         if (facts.iterativeScan) expect(plan.settings.iterativeScan).toBe('relaxed_order');
       }
+      // 10% of the rows match: ~5 per cluster, so the true top 10 spans clusters, where Hamming ranks worse
+      // (binary_quantize × 10 measured 0.900-0.925 on native's 8,000 rows, 0.96 on 20,000; halfvec 1.0).
       const { recall } = await recallOf(store, { tag: 'ten' });
       console.info(`filtered 10% recall@10, ${db.kind}: ${recall.toFixed(3)}`);
-      expect(recall).toBeGreaterThanOrEqual(0.9);
+      expect(recall).toBeGreaterThanOrEqual(store === halfvec ? 0.9 : 0.85);
     }
   });
 
