@@ -239,8 +239,11 @@ export function planSearchTuning(request: SearchTuningRequest, context: SearchTu
   }
   // Set explicitly on pgvector ≥ 0.8, so that an iterative scan the database turned on (rows then come
   // back slightly out of order, and this search would not re-sort them) cannot apply unnoticed.
+  // IVFFlat: a scan of `probes` lists returns only those lists' rows, so an unfiltered search with the
+  // server's probes (pgvector's default 1) could come back short; an iterative scan keeps probing lists
+  // (up to ivfflat.max_probes) until k rows came back, and the store re-sorts them.
   if (iterativeScan === undefined && pgvectorAtLeast(context.pgvectorVersion, ITERATIVE_SCAN_SINCE)) {
-    iterativeScan = 'off';
+    iterativeScan = hnsw ? 'off' : 'relaxed_order';
   }
 
   const settings: { -readonly [K in keyof SearchSettings]: SearchSettings[K] } = {};

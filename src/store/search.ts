@@ -62,6 +62,7 @@ import {
   buildTableSchemaSql,
   HIT_FIELDS,
   type HitField,
+  PIN_VECTOR_INDEX,
   type SearchSpec,
   type SettingEntry,
   settingEntries,
@@ -488,11 +489,22 @@ async function prepareSearch<M extends object>(
     exact || expression.plan === undefined
       ? buildSearchSql(c, spec)
       : buildExpressionSearchSql(c, spec, expression.plan);
-  const entries = settingEntries(tuning.settings, c.indexMethod, tuning.floors);
+  const pinned = (strategy === 'iterative' || strategy === 'partial') && expression.plan === undefined;
+  const entries = [
+    ...settingEntries(tuning.settings, c.indexMethod, tuning.floors),
+    ...(pinned ? PIN_VECTOR_INDEX : []),
+  ];
   // Outside a transaction block the statement applies its own settings: one round trip instead of four.
+  // An expression search gates its outer query: the one-time filter runs before the candidate scan starts
+  // (checked on PostgreSQL 17 + pgvector 0.8.0: session ef_search 10, the bq scan returned its 100 candidates).
+  // HNSW only: pgvector reads hnsw.ef_search / iterative_scan / max_scan_tuples when the scan fetches its
+  // first tuple (after the gate ran), but ivfflat.probes and ivfflat.iterative_scan in ivfflatbeginscan, at
+  // executor start, before any filter is evaluated: an IVFFlat search sets them in a transaction.
   const gated =
-    entries.length > 0 && !ctx.inTransaction && !exact && expression.plan === undefined
-      ? buildSearchSql(c, { ...spec, gate: buildSettingsGate(entries) })
+    entries.length > 0 && c.indexMethod === 'hnsw' && !pinned && !ctx.inTransaction && !exact
+      ? expression.plan === undefined
+        ? buildSearchSql(c, { ...spec, gate: buildSettingsGate(entries) })
+        : buildExpressionSearchSql(c, { ...spec, gate: buildSettingsGate(entries) }, expression.plan)
       : undefined;
   return { statement, gated, tuning, entries, metric, k, fields, warnings, plan, requested, where };
 }

@@ -66,7 +66,18 @@ export interface SettingsGate {
 }
 
 const NULL = raw('NULL');
-const SETTING_NAME = /^[a-z_]+\.[a-z_]+$/;
+const SETTING_NAME = /^(?:[a-z_]+\.[a-z_]+|enable_seqscan|enable_bitmapscan)$/;
+
+/**
+ * Planner settings of an iterative or partial plan: the store chose the vector index scan because many
+ * rows match (its count or estimate), and PostgreSQL's own estimate of a jsonb filter can be far lower —
+ * it would then rank the rows with a sequential or bitmap scan and a sort. They act at planning time, so
+ * such a search sets them in a transaction before the statement, never through the settings gate.
+ */
+export const PIN_VECTOR_INDEX: readonly SettingEntry[] = [
+  ['enable_seqscan', 'off'],
+  ['enable_bitmapscan', 'off'],
+];
 
 /** A setting name written into SQL as a literal: only `prefix.name` of lower-case letters and `_`. */
 function settingLiteral(name: string): { literal: Sql; alias: Sql } {

@@ -212,6 +212,11 @@ describe('k is never capped', () => {
         const r = await s.search(queries[3] as number[], { k: 100 });
         expect(r.results).toHaveLength(100);
         expect(r.underfilled).toBeUndefined();
+        // One run: probes 1 visits one list (about 20 rows here); the iterative scan goes on until k came back.
+        expect(r.settings).toMatchObject({ probes: 1, iterativeScan: 'relaxed_order' });
+        expect(r.plan.strategy).toBe('index');
+        const distances = r.results.map((h) => h.distance);
+        expect(distances).toEqual([...distances].sort((a, b) => a - b));
       });
     });
   });
