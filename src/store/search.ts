@@ -489,7 +489,9 @@ async function prepareSearch<M extends object>(
     exact || expression.plan === undefined
       ? buildSearchSql(c, spec)
       : buildExpressionSearchSql(c, spec, expression.plan);
-  const pinned = (strategy === 'iterative' || strategy === 'partial') && expression.plan === undefined;
+  // Also for expression searches: with a filter, PostgreSQL chose a sequential scan that casts every
+  // matching row to halfvec (3.5× slower than exact search at 20k × 3072).
+  const pinned = strategy === 'iterative' || strategy === 'partial';
   const entries = [
     ...settingEntries(tuning.settings, c.indexMethod, tuning.floors),
     ...(pinned ? PIN_VECTOR_INDEX : []),
