@@ -210,7 +210,7 @@ export function buildDeleteByIdsSql(config: ResolvedStoreConfig, ids: readonly s
  *
  * The generated SQL (PostgreSQL), for the filter `{ lang: 'de' }`:
  * ```sql
- * DELETE FROM "documents" WHERE (("metadata" ->> $1::text) = $2::text)
+ * DELETE FROM "documents" WHERE ("metadata" @> $1::jsonb)  -- $1 = '{"lang":"de"}'
  * ```
  */
 export function buildDeleteWhereSql(config: ResolvedStoreConfig, where: Sql): Sql {

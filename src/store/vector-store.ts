@@ -280,7 +280,7 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
    * await store.deleteWhere({}, { all: true }); // every row
    * ```
    *
-   * The generated SQL (PostgreSQL): `DELETE FROM "documents" WHERE (("metadata" ->> $1::text) = $2::text)`
+   * The generated SQL (PostgreSQL): `DELETE FROM "documents" WHERE ("metadata" @> $1::jsonb)`, `$1` = `{"source":"crawl-2024-05"}`
    */
   async deleteWhere(
     filter: Filter<M>,
@@ -376,15 +376,16 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
    *
    * The generated SQL (PostgreSQL), in one transaction:
    * ```sql
-   * SELECT set_config('hnsw.iterative_scan', $1, true) AS "hnsw.iterative_scan"
+   * -- an iterative plan: in its transaction, hnsw.ef_search ≥ k, hnsw.iterative_scan = relaxed_order,
+   * -- hnsw.max_scan_tuples sized to the filter's selectivity, enable_seqscan / enable_bitmapscan off
    * SELECT * FROM (
    *   SELECT "id" AS "id", "content" AS "content", "metadata" AS "metadata", "created_at" AS "createdAt",
    *          "embedding" <=> $1::vector(1536) AS "distance"
    *   FROM "documents"
    *   WHERE "embedding" IS NOT NULL AND ((("metadata" ->> 'type'::text) = 'article'::text)
-   *     AND (("metadata" ->> $2::text) = ANY($3::text[])))
+   *     AND ("metadata" @> ANY($2::jsonb[])))
    *   ORDER BY "distance" LIMIT 5
-   * ) AS s WHERE s."distance" <= $4 ORDER BY s."distance" + 0
+   * ) AS s WHERE s."distance" <= $3 ORDER BY s."distance" + 0
    * ```
    */
   async search<const F extends HitField = HitField, E extends boolean = false>(
