@@ -113,17 +113,7 @@ export const migrationCommand: Command = {
           console.log(JSON.stringify({ ok: true, ...result }, null, 2));
           return 0;
         }
-        console.log(`Wrote ${result.migrationFile}`);
-        console.log(`  ${result.ddl};`);
-        if (result.prismaLine === undefined) console.log(`schema.prisma: ${result.note}.`);
-        else {
-          console.log(
-            result.applied
-              ? `Added to model ${result.model} in ${result.schemaFile}:`
-              : `Add this line to model ${result.model} in ${result.schemaFile} (or rerun with --apply):`,
-          );
-          console.log(`  ${result.prismaLine}`);
-        }
+        printMigration(result, `schema.prisma: ${result.note}.`);
         console.log(
           `Big, busy table? Run it as CREATE INDEX CONCURRENTLY by hand, then \`prisma migrate resolve --applied ${result.migrationName}\`.`,
         );
@@ -150,20 +140,36 @@ export const migrationCommand: Command = {
         console.log(JSON.stringify({ ok: true, ...result }, null, 2));
         return 0;
       }
-      console.log(`Wrote ${result.migrationFile}`);
-      console.log(`  ${result.ddl};`);
-      if (result.prismaLine === undefined) console.log(`schema.prisma: no line: ${result.note}.`);
-      else {
-        console.log(
-          result.applied
-            ? `Added to model ${result.model} in ${result.schemaFile}:`
-            : `Add this line to model ${result.model} in ${result.schemaFile} (or rerun with --apply):`,
-        );
-        console.log(`  ${result.prismaLine}`);
-      }
+      printMigration(result, `schema.prisma: no line: ${result.note}.`);
       console.log(
         `Big, busy table? Build it with \`prisma-pgvector build-index --concurrently --name ${values.name} …\`, then \`prisma migrate resolve --applied ${result.migrationName}\`.`,
       );
       return 0;
     }),
 };
+
+/** What a written migration needs next in schema.prisma: the `@@index` line (added or to add), or why none. */
+function printMigration(
+  result: {
+    readonly migrationFile: string;
+    readonly ddl: string;
+    readonly prismaLine: string | undefined;
+    readonly applied: boolean;
+    readonly model: string;
+    readonly schemaFile: string;
+  },
+  noLine: string,
+): void {
+  console.log(`Wrote ${result.migrationFile}`);
+  console.log(`  ${result.ddl};`);
+  if (result.prismaLine === undefined) {
+    console.log(noLine);
+    return;
+  }
+  console.log(
+    result.applied
+      ? `Added to model ${result.model} in ${result.schemaFile}:`
+      : `Add this line to model ${result.model} in ${result.schemaFile} (or rerun with --apply):`,
+  );
+  console.log(`  ${result.prismaLine}`);
+}
