@@ -66,10 +66,15 @@ describe('a search over an HNSW graph full of deleted rows', () => {
       const q = vector();
       const plan = await store.explainSearch(q, { k: 40, iterativeScan: 'off' });
       expect(plan.indexes, plan.plan.join('\n')).toContain('churn_hnsw_idx');
-      // Without an iterative scan the index scan stops after ef_search (40) candidates, mostly dead.
-      const off = await store.search(q, { k: 40, iterativeScan: 'off' });
+      // Without an iterative scan the index scan stops after ef_search (40) candidates, mostly dead (a forced
+      // strategy gets no exact fallback).
+      const off = await store.search(q, { k: 40, iterativeScan: 'off', strategy: 'index' });
       expect(off.results.length).toBeLessThan(40);
       expect(off.underfilled).toEqual({ found: off.results.length, requested: 40 });
+      // Not forced, the same search still returns k: the exact fallback ranks the ~400 live rows.
+      const fallback = await store.search(q, { k: 40, iterativeScan: 'off' });
+      expect(fallback.results).toHaveLength(40);
+      expect(fallback.plan.strategy).toBe('exact');
       // The default: the same search, run again with the iterative scan when it came back short.
       const again = await store.search(q, { k: 40 });
       expect(again.results).toHaveLength(40);
@@ -77,10 +82,10 @@ describe('a search over an HNSW graph full of deleted rows', () => {
       expect(again.settings.iterativeScan).toBe('relaxed_order');
       const distances = again.results.map((r) => r.distance);
       expect(distances).toEqual([...distances].sort((a, b) => a - b));
-      // A search that is full the first time runs once, with no settings.
+      // A search that is full the first time runs once: its own ef_search (≥ k), no iterative scan.
       const full = await store.search(q, { k: 2 });
       expect(full.results).toHaveLength(2);
-      expect(full.settings).toEqual({});
+      expect(full.settings).toEqual({ efSearch: 40, iterativeScan: 'off' });
     } finally {
       await c.end();
     }
