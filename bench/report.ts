@@ -341,7 +341,7 @@ export function renderReport(runs: {
   }
   // The scale benchmark's section (bench/scale-report.ts), kept from its latest full run.
   const scale = latestScaleSection();
-  if (scale !== '') parts.push('', scale);
+  if (scale !== '') parts.push(scale);
   return { markdown: `${parts.join('\n').trimEnd()}\n`, charts };
 }
 
