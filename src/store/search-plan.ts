@@ -31,7 +31,7 @@ export const STRATEGY_OPTIONS = [
 ] as const satisfies readonly StrategyOption[];
 
 /** Where a plan's row estimate comes from. */
-export type EstimateSource = 'planner' | 'count' | 'cache' | 'forced' | 'none';
+export type EstimateSource = 'planner' | 'count' | 'cache' | 'forced' | 'none' | 'guard';
 
 /** The strategy a search used, the estimate behind it and why (see `SearchResult.plan`). */
 export interface SearchPlanChoice {
@@ -45,6 +45,13 @@ export interface SearchPlanChoice {
   readonly estimateSource: EstimateSource;
   /** Human-readable: why this strategy. */
   readonly reason: string;
+  /**
+   * An exact plan taken without an estimate (`estimateSource: 'guard'`): filters of this form (the same
+   * SQL, other values) matched at most `guard` rows when last counted, so the search ranks at most
+   * `guard + 1` of the filter's rows in one statement and counts them; when more match, the search is
+   * planned again from an estimate and run again.
+   */
+  readonly guard?: number;
 }
 
 /** The resolved `planner` store option. */

@@ -120,6 +120,8 @@ interface SearchOverride {
   readonly strategy?: SearchStrategy;
   readonly iterativeScan?: IterativeScan;
   readonly reason?: string;
+  /** Plan from an estimate even when the filter's form has a guard (its guarded run came back full). */
+  readonly noGuard?: boolean;
 }
 
 /**
@@ -135,6 +137,13 @@ export async function executeSearch<M extends object>(
 ): Promise<SearchResult<Record<string, unknown>>> {
   let prepared = await prepareSearch(ctx, query, options);
   let run = await runGated(ctx, prepared);
+  const guard = prepared.plan.guard;
+  if (guard !== undefined && Number(run.rows[0]?._n ?? 0) > guard) {
+    // More rows match than the guard ranked: this form is not small for these values; plan from an estimate.
+    shapeCache(ctx).set(prepared.where.text, false);
+    prepared = await prepareSearch(ctx, query, options, { noGuard: true });
+    run = await runGated(ctx, prepared);
+  }
   const extra: string[] = [];
   if (run.rows.length < prepared.k) {
     const retry = await shortSearchRetry(ctx, query, options, prepared);
@@ -315,6 +324,16 @@ async function cachedEstimate(
   return { estimate, cached: false };
 }
 
+/**
+ * Per filter form (its SQL text, without the values): whether its last count was small — a tenant filter
+ * seen once with a few hundred rows makes the next tenant's search one guarded exact statement instead of
+ * an EXPLAIN, a bounded count and the search.
+ */
+function shapeCache(ctx: StoreContext): TtlCache<boolean> {
+  ctx.shared.shapes ??= new TtlCache<boolean>(ctx.config.planner.estimateCacheMs);
+  return ctx.shared.shapes as TtlCache<boolean>;
+}
+
 function estimateCache(ctx: StoreContext): TtlCache<RowEstimate> {
   ctx.shared.estimates ??= new TtlCache<RowEstimate>(ctx.config.planner.estimateCacheMs);
   return ctx.shared.estimates as TtlCache<RowEstimate>;
@@ -425,7 +444,12 @@ async function prepareSearch<M extends object>(
   }
 
   const requested: StrategyOption = override.strategy ?? (asked as StrategyOption);
-  let plan = await planStrategy(ctx, filter, requested);
+  let plan = await planStrategy(
+    ctx,
+    filter,
+    requested,
+    maxDistance === undefined && override.noGuard !== true,
+  );
   if (override.reason !== undefined) plan = { ...plan, reason: override.reason };
   const strategy = plan.strategy;
   const exact = strategy === 'exact';
@@ -484,6 +508,7 @@ async function prepareSearch<M extends object>(
     maxDistance,
     relaxed: tuning.relaxed,
     ...(exact ? { exact: true } : {}),
+    ...(exact && plan.guard !== undefined ? { guard: plan.guard } : {}),
   };
   const statement =
     exact || expression.plan === undefined
@@ -516,6 +541,7 @@ async function planStrategy(
   ctx: StoreContext,
   filter: ReturnType<StoreContext['compile']>,
   requested: StrategyOption,
+  allowGuard: boolean,
 ): Promise<SearchPlanChoice> {
   const planner = ctx.config.planner;
   const predicates = impliedPredicates(filter);
@@ -543,10 +569,26 @@ async function planStrategy(
       planner,
     });
   }
+  const shapes = shapeCache(ctx);
+  const shape = filter.where.text;
+  const cachedFigure = estimateCache(ctx).get(`${planner.exactRows}\u0000${estimateKey(filter.where)}`);
+  if (allowGuard && cachedFigure === undefined && predicates.length === 0 && shapes.get(shape) === true) {
+    return {
+      strategy: 'exact',
+      estimatedRows: null,
+      tableRows: await tableRows(ctx, true),
+      selectivity: null,
+      estimateSource: 'guard',
+      reason: `filters of this form matched at most exactRows (${planner.exactRows.toLocaleString('en-US')}) rows when last counted: ranked exactly in one statement that also counts the rows (planned again if more match)`,
+      guard: planner.exactRows,
+    };
+  }
   const [table, { estimate, cached }] = await Promise.all([
     tableRows(ctx, false),
     cachedEstimate(ctx, filter.where, planner.exactRows),
   ]);
+  if (!cached)
+    shapes.set(shape, estimate.indexServed && estimate.exact && estimate.rows <= planner.exactRows);
   let predicateRows: number | undefined;
   const [predicate] = predicates;
   if (predicate !== undefined && estimate.rows > planner.exactRows) {

@@ -52,6 +52,8 @@ export interface SearchSpec {
    * rows come through whatever index serves the filter). See {@link buildSearchSql}.
    */
   readonly exact?: boolean;
+  /** With `exact`: rank at most `guard + 1` of the filter's rows, and count them in a `"_n"` column. */
+  readonly guard?: number;
   /**
    * The settings applied by the statement itself (see {@link buildSettingsGate}): a one-time filter that
    * sets them before the index scan starts, and the column that reports the values applied.
@@ -301,6 +303,13 @@ export function buildSearchSql(config: ResolvedStoreConfig, spec: SearchSpec): S
   if (spec.exact === true) {
     // OFFSET 0 keeps the subquery from being flattened: its rows are selected by the filter alone, and
     // the outer ORDER BY … LIMIT is a top-N sort over them — the planner cannot use the HNSW ordering.
+    if (spec.guard !== undefined && spec.maxDistance === undefined) {
+      // At most guard + 1 of the filter's rows (the LIMIT also keeps the subquery from being flattened),
+      // counted over all of them (window functions run before ORDER BY … LIMIT): "_n" > guard means that
+      // more rows match and the answer may be incomplete.
+      const rows = raw(String(spec.guard + 1));
+      return sql`SELECT *, count(*) OVER () AS "_n" FROM (SELECT ${columns} LIMIT ${rows}) AS s ORDER BY s."distance" LIMIT ${limit}`;
+    }
     return sql`SELECT * FROM (SELECT ${columns} OFFSET 0) AS s${within} ORDER BY s."distance" LIMIT ${limit}`;
   }
   const inner = sql`SELECT ${columns} ORDER BY "distance" LIMIT ${limit}`;

@@ -31,6 +31,8 @@ export interface SharedState {
   poolTypes?: PoolQuery['types'];
   /** The search planner's row estimates (per filter) and the table's rows, with their time to live. */
   estimates?: TtlCache<RowEstimate>;
+  /** Per filter form (SQL text without values): whether its last count was at most `exactRows`. */
+  shapes?: TtlCache<boolean>;
   /** The recall profile of the store's vector index, read once (see `VectorStore.refreshRecallProfile`). */
   recallProfile?: Promise<RecallProfile | undefined> | undefined;
 }
@@ -44,6 +46,8 @@ export interface RawRow {
   readonly embedding?: unknown;
   readonly distance?: unknown;
   readonly inserted?: unknown;
+  /** A guarded exact search's count of the rows it ranked (see `SearchPlanChoice.guard`). */
+  readonly _n?: unknown;
 }
 
 function adapterNameOf(client: VectorStoreClient): string | undefined {

@@ -285,6 +285,31 @@ describe('search plans', () => {
     expect(u.plan).toMatchObject({ strategy: 'index', estimateSource: 'none' });
   });
 
+  it('a filter of a form counted small before runs as one guarded exact statement; more rows re-plan it', async () => {
+    const s = store(); // exactRows 100
+    const q = queries[1] as number[];
+    const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
+    const first = await s.search(q, { k: 5, filter: { n: { in: range(0, 40) } } });
+    expect(first.plan).toMatchObject({ strategy: 'exact', estimatedRows: 40, estimateSource: 'count' });
+    // Other values, same SQL: no EXPLAIN, no count — the exact statement ranks and counts at most 101 rows.
+    const values = range(500, 60);
+    const second = await s.search(q, { k: 5, filter: { n: { in: values } } });
+    expect(second.plan).toMatchObject({ strategy: 'exact', estimateSource: 'guard', guard: 100 });
+    expect(second.results.map((h) => h.id)).toEqual(exactIds(q, 5, (m) => values.includes(m.n)));
+    const explained = await s.explainSearch(q, { k: 5, filter: { n: { in: range(700, 30) } } });
+    expect(explained.choice.estimateSource).toBe('guard');
+    expect(explained.indexes).not.toContain('plan_items_hnsw');
+    // 1,000 rows match: the guard sees 101, so the search is planned from a count and run again.
+    const many = range(1000, 1000);
+    const third = await s.search(q, { k: 5, filter: { n: { in: many } } });
+    expect(third.plan).toMatchObject({ strategy: 'iterative', estimateSource: 'count' });
+    expect(third.results).toHaveLength(5);
+    expect(third.results.every((h) => many.includes((h.metadata as Meta).n))).toBe(true);
+    // …and the form is no longer guarded.
+    const fourth = await s.search(q, { k: 5, filter: { n: { in: range(2100, 20) } } });
+    expect(fourth.plan.estimateSource).toBe('count');
+  });
+
   it('each forced strategy returns the exact answer on a small table', async () => {
     const s = store();
     for (const q of queries) {
