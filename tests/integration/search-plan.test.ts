@@ -405,6 +405,13 @@ describe('recall targets', () => {
       const r = await s.search(queries[0] as number[], { k: 10 });
       expect(r.settings.efSearch).toBe(120);
       expect(r.warnings).toEqual([]);
+      // A partial index is another, smaller graph: the whole index's profile does not apply to it.
+      const p = await s.search(queries[0] as number[], {
+        k: 10,
+        filter: { type: 'article', tenant: { contains: 'big' } },
+      });
+      expect(p.plan.strategy).toBe('partial');
+      expect(p.settings.efSearch).toBe(100);
     } finally {
       await pgc.query('COMMENT ON INDEX plan_items_hnsw IS NULL');
     }
