@@ -44,7 +44,7 @@ import {
 export const VECTOR_EXPRESSION_INDEX_NOTE =
   'Prisma does not see expression indexes (migrate diff stays empty without a line; a plain @@index([embedding], map: …) would make it create a B-tree on the column)';
 
-export interface CreateIndexMigrationOptions {
+export interface CreateIndexMigrationOptions extends MigrationProjectOptions {
   /** Index name; also the migration folder's suffix. */
   readonly name: string;
   /** The vector column: the Prisma field name or its `@map` column name. */
@@ -59,13 +59,17 @@ export interface CreateIndexMigrationOptions {
   readonly expression?: IndexExpression | undefined;
   /** The table (a model's `@@map` name or model name) when several models have the column. */
   readonly table?: string | undefined;
+}
+
+/** Where a migration is written: the project's schema and migrations folder. */
+export interface MigrationProjectOptions {
   /** Project directory. Default `process.cwd()`. */
   readonly cwd?: string | undefined;
   /** Schema file, relative to `cwd`. Default `prisma/schema.prisma`. */
   readonly schema?: string | undefined;
   /** Migrations folder, relative to `cwd`. Default `prisma/migrations`. */
   readonly migrations?: string | undefined;
-  /** Insert the `@@index` line into schema.prisma. */
+  /** Insert the `@@index` line into schema.prisma (when the index has one). */
   readonly apply?: boolean | undefined;
   /** Timestamp of the migration folder; default now (UTC), always after the latest existing migration. */
   readonly now?: Date | undefined;
@@ -243,22 +247,13 @@ function insertLine(text: string, model: PrismaModel, line: string): string {
  * ```
  */
 export async function createIndexMigration(options: CreateIndexMigrationOptions): Promise<IndexMigration> {
-  const cwd = resolve(options.cwd ?? process.cwd());
-  const schemaFile = resolve(cwd, options.schema ?? 'prisma/schema.prisma');
-  const migrationsDir = resolve(cwd, options.migrations ?? 'prisma/migrations');
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(options.name)) {
-    throw new PgVectorError('INVALID_CONFIG', `index name '${options.name}' must be letters, digits and _`, {
-      fix: 'use a name like documents_embedding_note_hnsw_idx (it is also the migration folder name)',
-    });
-  }
-  const schemaText = readFileSync(schemaFile, 'utf8');
-  const models = parsePrismaModels(schemaText);
-  const { model, field, type, dimensions } = findVectorField(models, options.column, options.table);
-  if (model.body.includes(`map: "${options.name}"`)) {
-    throw new PgVectorError('INVALID_CONFIG', `${model.name} already has an index named "${options.name}"`, {
-      fix: 'choose another --name',
-    });
-  }
+  checkIndexName(
+    options.name,
+    'use a name like documents_embedding_note_hnsw_idx (it is also the migration folder name)',
+  );
+  const project = openProject(options);
+  const { model, field, type, dimensions } = findVectorField(project.models, options.column, options.table);
+  checkNameFree(model, options.name);
   const spec: IndexSpec = {
     table: model.table,
     column: field.column,
@@ -275,17 +270,8 @@ export async function createIndexMigration(options: CreateIndexMigrationOptions)
   };
   const resolved = resolveIndexSpec(spec);
   const ddl = indexDdl(resolved);
-
-  if (!existsSync(migrationsDir)) {
-    throw new PgVectorError('INVALID_CONFIG', `The migrations folder ${migrationsDir} does not exist.`, {
-      fix: 'run from the project root, or pass --migrations <dir> (Prisma 7: migrations.path in prisma.config.ts)',
-    });
-  }
-  const existing = readdirSync(migrationsDir, { withFileTypes: true })
-    .filter((d) => d.isDirectory())
-    .map((d) => d.name)
-    .sort();
-  const scratch = await renderInScratch(migrationsDir, existing, ddl, options.name);
+  const existing = existingMigrations(project.migrationsDir);
+  const scratch = await renderInScratch(project.migrationsDir, existing, ddl, options.name);
 
   // Expression indexes (models above 2,000 dimensions) have no line: Prisma does not see them.
   const prismaLine =
@@ -303,13 +289,14 @@ export async function createIndexMigration(options: CreateIndexMigrationOptions)
     `-- and then mark this migration applied: prisma migrate resolve --applied ${migrationName}`,
   ];
   const sql = `${header.join('\n')}\n${ddl};\n`;
-  const dir = join(migrationsDir, migrationName);
-  mkdirSync(dir);
-  const migrationFile = join(dir, 'migration.sql');
-  writeFileSync(migrationFile, sql);
-
-  const applied = options.apply === true && prismaLine !== undefined;
-  if (applied) writeFileSync(schemaFile, insertLine(schemaText, model, prismaLine));
+  const { migrationFile, applied, schemaFile } = writeMigration(
+    project,
+    options,
+    model,
+    migrationName,
+    sql,
+    prismaLine,
+  );
   return {
     migrationName,
     migrationFile,
@@ -326,7 +313,7 @@ export async function createIndexMigration(options: CreateIndexMigrationOptions)
   };
 }
 
-export interface CreateFilterIndexMigrationOptions {
+export interface CreateFilterIndexMigrationOptions extends MigrationProjectOptions {
   /** `gin` (equality, `in`, `contains`), `text` / `number` (ranges on `key`), `createdAt`. */
   readonly kind: FilterIndexKind;
   /** `text` / `number`: the metadata key (`a.b` for a nested one). */
@@ -337,12 +324,6 @@ export interface CreateFilterIndexMigrationOptions {
   readonly column?: string | undefined;
   /** The model or table, when several models have the field. */
   readonly table?: string | undefined;
-  readonly cwd?: string | undefined;
-  readonly schema?: string | undefined;
-  readonly migrations?: string | undefined;
-  /** Insert the `@@index` line (gin, createdAt; expression indexes have none) into schema.prisma. */
-  readonly apply?: boolean | undefined;
-  readonly now?: Date | undefined;
 }
 
 /** What {@link createFilterIndexMigration} wrote. */
@@ -377,13 +358,9 @@ export const EXPRESSION_INDEX_NOTE =
 export async function createFilterIndexMigration(
   options: CreateFilterIndexMigrationOptions,
 ): Promise<FilterIndexMigration> {
-  const cwd = resolve(options.cwd ?? process.cwd());
-  const schemaFile = resolve(cwd, options.schema ?? 'prisma/schema.prisma');
-  const migrationsDir = resolve(cwd, options.migrations ?? 'prisma/migrations');
-  const schemaText = readFileSync(schemaFile, 'utf8');
-  const models = parsePrismaModels(schemaText);
+  const project = openProject(options);
   const wanted = options.column ?? (options.kind === 'createdAt' ? 'createdAt' : 'metadata');
-  const { model, field } = findField(models, wanted, options.table);
+  const { model, field } = findField(project.models, wanted, options.table);
   const want = options.kind === 'createdAt' ? /^DateTime\??$/ : /^Json\??$/;
   if (!want.test(field.type)) {
     throw new PgVectorError(
@@ -400,27 +377,11 @@ export async function createFilterIndexMigration(
     name: options.name,
   });
   const name = resolved.name;
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
-    throw new PgVectorError('INVALID_CONFIG', `index name '${name}' must be letters, digits and _`, {
-      fix: 'pass --name (it is also the migration folder name)',
-    });
-  }
-  if (model.body.includes(`map: "${name}"`)) {
-    throw new PgVectorError('INVALID_CONFIG', `${model.name} already has an index named "${name}"`, {
-      fix: 'choose another --name',
-    });
-  }
+  checkIndexName(name, 'pass --name (it is also the migration folder name)');
+  checkNameFree(model, name);
   const ddl = filterIndexDdl(resolved);
-  if (!existsSync(migrationsDir)) {
-    throw new PgVectorError('INVALID_CONFIG', `The migrations folder ${migrationsDir} does not exist.`, {
-      fix: 'run from the project root, or pass --migrations <dir> (Prisma 7: migrations.path in prisma.config.ts)',
-    });
-  }
-  const existing = readdirSync(migrationsDir, { withFileTypes: true })
-    .filter((d) => d.isDirectory())
-    .map((d) => d.name)
-    .sort();
-  const scratch = await renderInScratch(migrationsDir, existing, ddl, name);
+  const existing = existingMigrations(project.migrationsDir);
+  const scratch = await renderInScratch(project.migrationsDir, existing, ddl, name);
   if (scratch.equivalents.length > 0) {
     throw new PgVectorError(
       'INVALID_CONFIG',
@@ -440,12 +401,14 @@ export async function createFilterIndexMigration(
     `-- CREATE INDEX CONCURRENTLY by hand, then: prisma migrate resolve --applied ${migrationName}`,
   ];
   const sql = `${header.join('\n')}\n${ddl};\n`;
-  const dir = join(migrationsDir, migrationName);
-  mkdirSync(dir);
-  const migrationFile = join(dir, 'migration.sql');
-  writeFileSync(migrationFile, sql);
-  const applied = options.apply === true && prismaLine !== undefined;
-  if (applied) writeFileSync(schemaFile, insertLine(schemaText, model, prismaLine));
+  const { migrationFile, applied, schemaFile } = writeMigration(
+    project,
+    options,
+    model,
+    migrationName,
+    sql,
+    prismaLine,
+  );
   return {
     kind: options.kind,
     migrationName,
@@ -460,6 +423,72 @@ export async function createFilterIndexMigration(
     applied,
     schemaFile,
   };
+}
+
+/** The project a migration is written into: its schema (read once) and its migrations folder. */
+interface MigrationProject {
+  readonly schemaFile: string;
+  readonly schemaText: string;
+  readonly models: readonly PrismaModel[];
+  readonly migrationsDir: string;
+}
+
+function openProject(options: MigrationProjectOptions): MigrationProject {
+  const cwd = resolve(options.cwd ?? process.cwd());
+  const schemaFile = resolve(cwd, options.schema ?? 'prisma/schema.prisma');
+  const schemaText = readFileSync(schemaFile, 'utf8');
+  return {
+    schemaFile,
+    schemaText,
+    models: parsePrismaModels(schemaText),
+    migrationsDir: resolve(cwd, options.migrations ?? 'prisma/migrations'),
+  };
+}
+
+/** An index name is also a migration folder's suffix: letters, digits and `_`. */
+function checkIndexName(name: string, fix: string): void {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+    throw new PgVectorError('INVALID_CONFIG', `index name '${name}' must be letters, digits and _`, { fix });
+  }
+}
+
+function checkNameFree(model: PrismaModel, name: string): void {
+  if (model.body.includes(`map: "${name}"`)) {
+    throw new PgVectorError('INVALID_CONFIG', `${model.name} already has an index named "${name}"`, {
+      fix: 'choose another --name',
+    });
+  }
+}
+
+/** The migration folders, sorted; the folder must exist. */
+function existingMigrations(migrationsDir: string): string[] {
+  if (!existsSync(migrationsDir)) {
+    throw new PgVectorError('INVALID_CONFIG', `The migrations folder ${migrationsDir} does not exist.`, {
+      fix: 'run from the project root, or pass --migrations <dir> (Prisma 7: migrations.path in prisma.config.ts)',
+    });
+  }
+  return readdirSync(migrationsDir, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+    .sort();
+}
+
+/** Writes `<migrations>/<name>/migration.sql`, and with `apply` the `@@index` line (when there is one). */
+function writeMigration(
+  project: MigrationProject,
+  options: MigrationProjectOptions,
+  model: PrismaModel,
+  migrationName: string,
+  sql: string,
+  prismaLine: string | undefined,
+): { migrationFile: string; applied: boolean; schemaFile: string } {
+  const dir = join(project.migrationsDir, migrationName);
+  mkdirSync(dir);
+  const migrationFile = join(dir, 'migration.sql');
+  writeFileSync(migrationFile, sql);
+  const applied = options.apply === true && prismaLine !== undefined;
+  if (applied) writeFileSync(project.schemaFile, insertLine(project.schemaText, model, prismaLine));
+  return { migrationFile, applied, schemaFile: project.schemaFile };
 }
 
 function usingPart(definition: string): string {
