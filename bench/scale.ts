@@ -125,25 +125,40 @@ function strategyOf(value: unknown): string | undefined {
   return undefined;
 }
 
-/** A `pg` connection for hand-written SQL, with the three shapes of query the variants use. */
+/**
+ * Where hand-written SQL runs: the store's own `pg.Pool` (what an app would send it through), so that the
+ * store and the SQL beside it meet the same warm backend — `pg-pool` hands out its most recently released
+ * connection, and one run at a time uses one. A dedicated `pg.Client` that only hand-written SQL used stayed hot
+ * while the store's connection sat idle behind a dozen other contenders, which cost the store ~0.7 ms per
+ * search on this 2-core machine, a wait the app never sees.
+ */
+type HandConnection = pg.Client | pg.Pool;
+
+/** Hand-written SQL through `pg`, with the three shapes of query the variants use. */
 class HandSql {
-  constructor(readonly client: pg.Client) {}
+  constructor(readonly conn: HandConnection) {}
 
   async plain(text: string, values: readonly unknown[]): Promise<string[]> {
-    const { rows } = await this.client.query<{ id: string }>(text, values as unknown[]);
+    const { rows } = await this.conn.query<{ id: string }>(text, values as unknown[]);
     return rows.map((r) => r.id);
   }
 
   /** `BEGIN; SET LOCAL …` in one round trip, the query, `COMMIT`. */
   async withSettings(settings: string, text: string, values: readonly unknown[]): Promise<string[]> {
-    await this.client.query(`BEGIN; ${settings}`);
+    const pool = 'totalCount' in this.conn ? this.conn : undefined;
+    const client = pool === undefined ? (this.conn as pg.Client) : await pool.connect();
     try {
-      const ids = await this.plain(text, values);
-      await this.client.query('COMMIT');
-      return ids;
-    } catch (error) {
-      await this.client.query('ROLLBACK').catch(() => {});
-      throw error;
+      await client.query(`BEGIN; ${settings}`);
+      try {
+        const { rows } = await client.query<{ id: string }>(text, values as unknown[]);
+        await client.query('COMMIT');
+        return rows.map((r) => r.id);
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw error;
+      }
+    } finally {
+      if (pool !== undefined) (client as pg.PoolClient).release();
     }
   }
 }
@@ -422,6 +437,34 @@ interface StoreHandle {
   readonly store: ReturnType<typeof createVectorStore>;
 }
 
+/** `pool`, recording the text and values of every statement sent as a query object (the store's searches). */
+function recordingPool(pool: pg.Pool, into: { text: string; values: unknown[] }[]) {
+  const record = (q: unknown) => {
+    if (q !== null && typeof q === 'object' && typeof (q as { text?: unknown }).text === 'string') {
+      const { text, values } = q as { text: string; values?: unknown[] };
+      into.push({ text, values: values ?? [] });
+    }
+  };
+  return {
+    query: (q: pg.QueryConfig) => {
+      record(q);
+      return pool.query(q);
+    },
+    connect: async () => {
+      const client = await pool.connect();
+      return new Proxy(client, {
+        get(target, key, receiver) {
+          if (key !== 'query') return Reflect.get(target, key, receiver);
+          return (q: unknown, ...rest: unknown[]) => {
+            record(q);
+            return (target.query as (...a: unknown[]) => unknown)(q, ...rest);
+          };
+        },
+      });
+    },
+  };
+}
+
 /** The store contenders of a table: defaults, and `recall: 0.95` when the store takes it. */
 function makeStores(
   app: ReturnType<typeof prismaClient>,
@@ -545,7 +588,7 @@ async function benchTable(
     cases: [],
   };
   const app = prismaClient(server.url, 4);
-  const sql = new HandSql(client);
+  const sql = new HandSql(app.pool);
   try {
     if (t.dims > 2000) {
       if (truthOnly) {
@@ -569,32 +612,45 @@ async function benchTable(
       return result;
     }
     const stores = makeStores(app, t, notes);
+    const captured: { text: string; values: unknown[] }[] = [];
+    const probeStores = makeStores(app, t, [], { pool: recordingPool(app.pool, captured) });
     for (const c of scaleCases(nQueries)) {
       const truth = await groundTruth(client, table, c, queries, truthDir);
       const contenders: Contender[] = [
         ...stores.map((s) => storeContender(s)),
         ...sqlContenders(sql, table, c),
       ];
-      // What the store plans and which settings it applies (for "the same SQL via pg").
+      // What the store plans and which settings it applies, and its very statement (for "the same SQL via
+      // pg"), from a twin of each store whose pool records what it sends.
       const sameSql = new Map<string, string>();
       let explain: unknown;
       for (const s of stores) {
+        const twin = probeStores.find((p) => p.name === s.name)!;
+        const filter = c.query(0).filter;
         try {
-          const probe = await s.store.search(
+          captured.length = 0;
+          const probe = await twin.store.search(
             queries[0] as Vector,
-            {
-              k: c.k,
-              ...(c.query(0).filter === undefined ? {} : { filter: c.query(0).filter }),
-            } as never,
+            { k: c.k, ...(filter === undefined ? {} : { filter }) } as never,
           );
-          sameSql.set(s.name, sameSqlName(probe.settings as { efSearch?: number }));
+          const statement = captured.at(-1);
+          captured.length = 0;
+          if (c.nominal === 1 && statement !== undefined && statement.values.length === 1) {
+            // Unfiltered: the text is the same for every query, the only value is the query vector.
+            const name = `${s.name}'s statement via pg`;
+            sameSql.set(s.name, name);
+            contenders.push({
+              name,
+              kind: 'sql',
+              run: async (q) => ({ ids: await sql.plain(statement.text, [vectorBinary(q)]) }),
+            });
+          } else {
+            sameSql.set(s.name, sameSqlName(probe.settings as { efSearch?: number }));
+          }
           if (s.name === 'store') {
             const plan = await s.store.explainSearch(
               queries[0] as Vector,
-              {
-                k: c.k,
-                ...(c.query(0).filter === undefined ? {} : { filter: c.query(0).filter }),
-              } as never,
+              { k: c.k, ...(filter === undefined ? {} : { filter }) } as never,
             );
             const p = plan as unknown as Record<string, unknown>;
             explain = { ...p, plan: undefined, settings: probe.settings };
@@ -603,23 +659,6 @@ async function benchTable(
           notes.push(
             `${table} ${c.id} ${s.name} probe: ${error instanceof Error ? error.message : String(error)}`,
           );
-        }
-      }
-      if (c.nominal === 1) {
-        for (const [, name] of sameSql) {
-          if (contenders.some((x) => x.name === name)) continue;
-          const ef = Number(/ef (\d+)/.exec(name)?.[1]);
-          contenders.push({
-            name,
-            kind: 'sql',
-            run: async (q, _cq, k) => ({
-              ids: await sql.withSettings(
-                `SET LOCAL hnsw.ef_search = ${ef};`,
-                `SELECT id FROM "${table}" ORDER BY "embedding" <=> $1::vector LIMIT ${k}`,
-                [vectorBinary(q)],
-              ),
-            }),
-          });
         }
       }
       const started = performance.now();
