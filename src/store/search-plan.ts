@@ -3,8 +3,9 @@
  * `'exact'`), chosen from the filter's estimated matching rows, and the settings that go with the choice.
  *
  * - The estimate is cheap: the planner's row estimate of the filter alone (`EXPLAIN (FORMAT JSON)`), and,
- *   when that plan shows an index serving the filter, a bounded count (`LIMIT exactRows + 1`: exact below
- *   the threshold; jsonb `@>` statistics are too coarse to trust alone). Never an unbounded count, never a
+ *   when that plan shows an index serving the filter and the estimate is not far above the threshold, a
+ *   bounded count (`LIMIT exactRows + 1`: exact below the threshold; jsonb `@>` statistics are too coarse
+ *   to trust alone). The threshold grows with the table ({@link exactRowsFor}). Never an unbounded count, never a
  *   count that would scan a whole table. Estimates are cached per filter (SQL text + values) for
  *   `planner.estimateCacheMs`, so repeated tenant filters pay once.
  * - The choice ({@link choosePlan}, pure): unfiltered → `'index'`; at most `exactRows` matching rows →
@@ -56,8 +57,14 @@ export interface SearchPlanChoice {
 
 /** The resolved `planner` store option. */
 export interface PlannerSettings {
-  /** Exact search when the filter matches at most this many rows. */
+  /**
+   * Exact search when the filter matches at most this many rows. When `exactRowsScale` is `'table'` (the
+   * default, `exactRows` not given) this is the figure for a table of 100,000 rows, and the search uses
+   * {@link exactRowsFor} of the table's rows.
+   */
   readonly exactRows: number;
+  /** `'fixed'`: `exactRows` was given and holds at every table size; `'table'`: it grows with the table. */
+  readonly exactRowsScale: 'fixed' | 'table';
   /** How long a filter's estimate is reused, in milliseconds (0: never). */
   readonly estimateCacheMs: number;
   /**
@@ -85,6 +92,11 @@ export const MAX_PLANNED_SCAN_TUPLES = 2_000_000;
 export const SCAN_SAFETY_FACTOR = 4;
 /** Most filters whose estimates are cached per store. */
 export const ESTIMATE_CACHE_SIZE = 256;
+/**
+ * A filter the planner estimates at this many times the exact threshold or more is not counted (see
+ * {@link estimateRows}).
+ */
+export const COUNT_SKIP_FACTOR = 4;
 /** Default `planner.estimateCacheMs`. */
 export const DEFAULT_ESTIMATE_CACHE_MS = 30_000;
 
@@ -103,6 +115,39 @@ export const DEFAULT_ESTIMATE_CACHE_MS = 30_000;
 export function defaultExactRows(dimensions: number): number {
   const base = 3000;
   return dimensions <= 768 ? base : Math.max(500, Math.round((base * 768) / dimensions));
+}
+
+/** Table rows at which the default `exactRows` is {@link defaultExactRows}; it grows above. */
+export const EXACT_ROWS_REFERENCE_TABLE = 100_000;
+/** Exponent of the growth of the default `exactRows` with the table's rows. */
+export const EXACT_ROWS_GROWTH = 0.6;
+/** The default `exactRows` grows to at most this multiple of its 100,000-row figure. */
+export const EXACT_ROWS_MAX_GROWTH = 7;
+
+/**
+ * The `exactRows` a search uses on a table of `tableRows` rows: the given figure when `exactRows` was set,
+ * else the default grown with the table, `exactRows × (tableRows / 100,000)^0.6`, from 1× up to 7×
+ * (3,000 → 5,800 at 300,000 rows, 11,900 at 1,000,000, 21,000 from 2.6 million on). Why: an exact
+ * ranking costs the rows it ranks, an iterative scan of an HNSW graph walks more of a larger graph for the
+ * same recall — on 1,000,000 × 384 clustered rows (PostgreSQL 17, pgvector 0.8.0) exact over a B-tree's
+ * 10,000 rows took 30 ms at recall 1.0 where iterative scans took 29–48 ms at recall 0.86–0.93 (see
+ * docs/BENCHMARKS.md, "Search at scale").
+ *
+ * ### Examples
+ * ```ts
+ * exactRowsFor({ exactRows: 3000, exactRowsScale: 'table', … }, 1_000_000); // 11943
+ * exactRowsFor({ exactRows: 3000, exactRowsScale: 'fixed', … }, 1_000_000); // 3000
+ * ```
+ */
+export function exactRowsFor(planner: PlannerSettings, tableRows: number | null): number {
+  if (planner.exactRowsScale === 'fixed' || tableRows === null || tableRows <= EXACT_ROWS_REFERENCE_TABLE) {
+    return planner.exactRows;
+  }
+  const growth = Math.min(
+    EXACT_ROWS_MAX_GROWTH,
+    (tableRows / EXACT_ROWS_REFERENCE_TABLE) ** EXACT_ROWS_GROWTH,
+  );
+  return Math.round(planner.exactRows * growth);
 }
 
 /** The partial-index predicates a filter implies (empty when its analysis has none). */
@@ -318,7 +363,7 @@ export interface EstimateStatements {
 
 /**
  * Estimates the rows a filter matches: the planner's estimate and, when an index serves the filter and the
- * estimate is not far above the threshold, a count bounded at `limit + 1` rows.
+ * estimate is below {@link COUNT_SKIP_FACTOR} × `limit`, a count bounded at `limit + 1` rows.
  */
 export async function estimateRows(
   where: Sql,
@@ -327,10 +372,15 @@ export async function estimateRows(
   statements: EstimateStatements,
 ): Promise<RowEstimate> {
   const planned = readExplainEstimate(await run(statements.explain(where), 'search plan: estimate'));
-  // A planner estimate far above the threshold on an index-served filter still gets a count: jsonb `@>`
-  // estimates can be off by orders of magnitude; but never a count without an index (it would scan).
+  // Never a count without an index (it would scan the table).
   if (!planned.indexServed) {
     return { rows: planned.rows, exact: false, indexServed: false, source: 'planner' };
+  }
+  // Far above the threshold, the count could only say "more": PostgreSQL's estimates err low far more
+  // often than high (independence of ANDed conditions, default selectivities), and a jsonb `@>` estimate
+  // from a 100-entry histogram reads a 0.1% value as 1–2% at worst, not as 4 × exactRows.
+  if (planned.rows >= COUNT_SKIP_FACTOR * Math.max(limit, 1)) {
+    return { rows: planned.rows, exact: false, indexServed: true, source: 'planner' };
   }
   const [row] = await run(statements.count(where, limit + 1), 'search plan: bounded count');
   const counted = Number(row?.rows);

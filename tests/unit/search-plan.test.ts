@@ -9,6 +9,7 @@ import {
   choosePlan,
   defaultExactRows,
   estimateRows,
+  exactRowsFor,
   type PlanInput,
   readExplainEstimate,
   scanTuplesFor,
@@ -23,7 +24,12 @@ import {
 } from '../../src/store/sql.js';
 import { thrown } from '../support/pg-vector-error.js';
 
-const planner = { exactRows: 10_000, estimateCacheMs: 30_000, exactFallbackRows: 100_000 };
+const planner = {
+  exactRows: 10_000,
+  exactRowsScale: 'fixed',
+  estimateCacheMs: 30_000,
+  exactFallbackRows: 100_000,
+} as const;
 const base: PlanInput = { requested: 'auto', unfiltered: false, predicates: [], tableRows: 300_000, planner };
 const counted = (rows: number, exact = rows <= 10_000) =>
   ({ rows, exact, indexServed: true, source: 'count' }) as const;
@@ -92,11 +98,31 @@ describe('sizes', () => {
     expect(conservativeEfSearch(600, 0.99)).toBe(1000);
   });
 
+  it('the default exactRows grows with the table (exponent 0.6, at most 7×); a given one does not', () => {
+    const grown = resolveStoreConfig({ dimensions: 384 }).planner;
+    expect(exactRowsFor(grown, null)).toBe(3000);
+    expect(exactRowsFor(grown, 50_000)).toBe(3000);
+    expect(exactRowsFor(grown, 100_000)).toBe(3000);
+    expect(exactRowsFor(grown, 300_000)).toBe(Math.round(3000 * 3 ** 0.6));
+    expect(exactRowsFor(grown, 1_000_000)).toBe(11_943);
+    expect(exactRowsFor(grown, 100_000_000)).toBe(21_000);
+    const given = resolveStoreConfig({ dimensions: 384, planner: { exactRows: 3000 } }).planner;
+    expect(exactRowsFor(given, 1_000_000)).toBe(3000);
+    expect(exactRowsFor(resolveStoreConfig({ dimensions: 1536 }).planner, 200_000)).toBe(
+      Math.round(1500 * 2 ** 0.6),
+    );
+  });
+
   it('validates the planner and recall options (INVALID_CONFIG)', () => {
     expect(resolveStoreConfig({}).planner).toEqual({
       exactRows: 1500,
+      exactRowsScale: 'table',
       estimateCacheMs: 30_000,
       exactFallbackRows: 15_000,
+    });
+    expect(resolveStoreConfig({ planner: { exactRows: 800 } }).planner).toMatchObject({
+      exactRows: 800,
+      exactRowsScale: 'fixed',
     });
     expect(resolveStoreConfig({ dimensions: 384 }).planner.exactRows).toBe(3000);
     expect(resolveStoreConfig({ dimensions: 3072, vectorType: 'halfvec' }).planner.exactRows).toBe(750);
@@ -173,6 +199,21 @@ describe('estimates', () => {
       source: 'planner',
     });
     expect(ran).toHaveLength(1); // no count without an index: it would scan the table
+    // Just below 4 × the threshold the count still runs; at 4 × it does not.
+    ran.length = 0;
+    expect(await estimateRows(where, 100, run(399, true, 101), statements)).toMatchObject({
+      rows: 399,
+      source: 'count',
+    });
+    expect(ran).toHaveLength(2);
+    ran.length = 0;
+    expect(await estimateRows(where, 100, run(400, true, 101), statements)).toEqual({
+      rows: 400,
+      exact: false,
+      indexServed: true,
+      source: 'planner',
+    });
+    expect(ran).toHaveLength(1);
   });
 
   it('caches with a time to live, least recently used out first', () => {
