@@ -64,3 +64,19 @@ export function metadataNumberExpression(column: string, segments: readonly stri
 export function isIndexableKeyPath(segments: readonly string[]): boolean {
   return isLiteralKeyPath(segments) && (segments.length === 1 || !segments.some((s) => /^null$/i.test(s)));
 }
+
+/**
+ * The key path of a text expression as `pg_get_indexdef(index, 1, true)` deparses it for the metadata column
+ * named `column` (unquoted name): `(metadata ->> 'tenant'::text)` → `['tenant']`,
+ * `(metadata #>> '{a,b}'::text[])` → `['a', 'b']`; `undefined` for any other expression or a path that is
+ * not {@link isIndexableKeyPath}.
+ */
+export function textExpressionKeyPath(column: string, deparsed: string): string[] | undefined {
+  const name = /^[a-z_][a-z0-9_$]*$/.test(column) ? column : `"${column.replaceAll('"', '""')}"`;
+  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const one = new RegExp(`^\\(${escaped} ->> '([^']*)'::text\\)$`).exec(deparsed);
+  const many = new RegExp(`^\\(${escaped} #>> '\\{([^'}]*)\\}'::text\\[\\]\\)$`).exec(deparsed);
+  const segments =
+    one !== null ? [one[1] as string] : many !== null ? (many[1] as string).split(',') : undefined;
+  return segments !== undefined && isIndexableKeyPath(segments) ? segments : undefined;
+}

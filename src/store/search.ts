@@ -5,6 +5,7 @@
 
 import { type Sql, sqltag } from '@prisma/client/runtime/client';
 import pg from 'pg';
+import { textExpressionKeyPath } from '../core/filter-expressions.js';
 import { describeValue } from '../core/input-checks.js';
 import {
   distanceToSimilarity,
@@ -32,7 +33,9 @@ import {
   choosePlan,
   estimateKey,
   estimateRows,
+  exactRowsFor,
   impliedPredicates,
+  type PlannerSettings,
   type RowEstimate,
   type SearchPlanChoice,
   STRATEGY_OPTIONS,
@@ -54,6 +57,7 @@ import {
   buildBoundedCountSql,
   buildEstimateSql,
   buildExplainSql,
+  buildExpressionIndexesSql,
   buildReadSettingsSql,
   buildSearchSql,
   buildSetConfigSql,
@@ -305,6 +309,12 @@ function searchPool(ctx: StoreContext): StorePool | undefined {
   return ctx.config.searchVia === 'pool' && !ctx.inTransaction ? ctx.config.pool : undefined;
 }
 
+/** The planner settings at a table size: `exactRows` as {@link exactRowsFor} gives it there. */
+function plannerAt(planner: PlannerSettings, table: number | null): PlannerSettings {
+  const exactRows = exactRowsFor(planner, table);
+  return exactRows === planner.exactRows ? planner : { ...planner, exactRows, exactRowsScale: 'fixed' };
+}
+
 /** A filter's row estimate, from the store's cache or measured (then cached for `planner.estimateCacheMs`). */
 async function cachedEstimate(
   ctx: StoreContext,
@@ -385,6 +395,31 @@ async function readProfile(ctx: StoreContext): Promise<RecallProfile | undefined
   return loaded.profile;
 }
 
+/**
+ * The metadata key paths with a valid, non-partial B-tree on their text (`(("metadata" ->> 'k'))`), read
+ * once per store from the table's indexes (`store.refreshRecallProfile()` reads them again): equality and
+ * `in` of strings on those keys are written for that B-tree (see `CompileFilterOptions.textIndexKeys`).
+ * None when the table cannot be read (the containment form is always correct).
+ */
+export function textIndexKeysOf(ctx: StoreContext): Promise<ReadonlySet<string>> {
+  ctx.shared.textIndexKeys ??= (async () => {
+    const rows = await estimateRunner(ctx)(buildExpressionIndexesSql(ctx.config), 'text indexes');
+    const keys = new Set<string>();
+    for (const row of rows) {
+      const path =
+        typeof row.expression === 'string'
+          ? textExpressionKeyPath(ctx.config.columnNames.metadata, row.expression)
+          : undefined;
+      if (path !== undefined) keys.add(path.join('.'));
+    }
+    return keys;
+  })().catch((error: unknown) => {
+    ctx.shared.textIndexKeys = undefined;
+    throw error;
+  });
+  return ctx.shared.textIndexKeys;
+}
+
 /** A search's options checked, its strategy chosen, turned into its statement, index settings and warnings. */
 async function prepareSearch<M extends object>(
   ctx: StoreContext,
@@ -435,7 +470,12 @@ async function prepareSearch<M extends object>(
   const fields = checkSelect(options.select);
   const maxDistance = maxDistanceOf(ctx, options, metric);
   const vector = vectorSql(c, query, 'query', ctx.vectorEncoding, metric === 'cosine');
-  const filter = ctx.compile(options.filter);
+  // Validated first (a bad filter never reaches the database), then written for the table's text indexes.
+  let filter = ctx.compile(options.filter);
+  if (!filter.everyRow && !filter.noRow) {
+    const textKeys = await textIndexKeysOf(ctx);
+    if (textKeys.size > 0) filter = ctx.compile(options.filter, textKeys);
+  }
   const where = filter.where;
   const version = await ctx.pgvectorVersion();
   assertMetricSupported(metric, version);
@@ -549,7 +589,7 @@ async function planStrategy(
   requested: StrategyOption,
   allowGuard: boolean,
 ): Promise<SearchPlanChoice> {
-  const planner = ctx.config.planner;
+  const configured = ctx.config.planner;
   const predicates = impliedPredicates(filter);
   const unfiltered = filter.everyRow;
   if (requested === 'auto' && filter.noRow) {
@@ -564,6 +604,8 @@ async function planStrategy(
   }
   if (requested !== 'auto' || unfiltered) {
     // No statement is spent on a forced or unfiltered plan: the cache may still know the figures.
+    const table = await tableRows(ctx, true);
+    const planner = plannerAt(configured, table);
     const known = estimateCache(ctx).get(`${planner.exactRows}\u0000${estimateKey(filter.where)}`);
     return choosePlan({
       requested,
@@ -571,10 +613,13 @@ async function planStrategy(
       predicates,
       estimate: unfiltered ? undefined : known,
       cached: known !== undefined,
-      tableRows: await tableRows(ctx, true),
+      tableRows: table,
       planner,
     });
   }
+  // The table's rows (cached like estimates): the exact threshold grows with them.
+  const table = await tableRows(ctx, false);
+  const planner = plannerAt(configured, table);
   const shapes = shapeCache(ctx);
   const shape = filter.where.text;
   const cachedFigure = estimateCache(ctx).get(`${planner.exactRows}\u0000${estimateKey(filter.where)}`);
@@ -582,17 +627,14 @@ async function planStrategy(
     return {
       strategy: 'exact',
       estimatedRows: null,
-      tableRows: await tableRows(ctx, true),
+      tableRows: table,
       selectivity: null,
       estimateSource: 'guard',
       reason: `filters of this form matched at most exactRows (${planner.exactRows.toLocaleString('en-US')}) rows when last counted: ranked exactly in one statement that also counts the rows (planned again if more match)`,
       guard: planner.exactRows,
     };
   }
-  const [table, { estimate, cached }] = await Promise.all([
-    tableRows(ctx, false),
-    cachedEstimate(ctx, filter.where, planner.exactRows),
-  ]);
+  const { estimate, cached } = await cachedEstimate(ctx, filter.where, planner.exactRows);
   if (!cached)
     shapes.set(shape, estimate.indexServed && estimate.exact && estimate.rows <= planner.exactRows);
   let predicateRows: number | undefined;

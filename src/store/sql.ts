@@ -579,3 +579,18 @@ export function buildTableRowsSql(config: ResolvedStoreConfig): Sql {
 export function buildTableSchemaSql(config: ResolvedStoreConfig): Sql {
   return sql`SELECT n.nspname AS "schema", c.relname AS "table" FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass(${config.table.text})`;
 }
+
+/**
+ * The first key expression of each valid, non-partial B-tree index of the table, as the server deparses it
+ * (`(metadata ->> 'tenant'::text)`): where the filter compiler can write text equality that such an index
+ * serves (see `textIndexKeysOf` in search.ts).
+ *
+ * The generated SQL (PostgreSQL):
+ * ```sql
+ * SELECT pg_get_indexdef(i.indexrelid, 1, true) AS "expression" FROM pg_index i JOIN pg_class c ON … JOIN pg_am am ON …
+ * WHERE i.indrelid = to_regclass('"documents"') AND i.indisvalid AND i.indpred IS NULL AND am.amname = 'btree' AND i.indkey[0] = 0
+ * ```
+ */
+export function buildExpressionIndexesSql(config: ResolvedStoreConfig): Sql {
+  return sql`SELECT pg_get_indexdef(i.indexrelid, 1, true) AS "expression" FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam WHERE i.indrelid = to_regclass(${config.table.text}) AND i.indisvalid AND i.indpred IS NULL AND am.amname = 'btree' AND i.indkey[0] = 0`;
+}

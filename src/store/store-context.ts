@@ -35,6 +35,8 @@ export interface SharedState {
   shapes?: TtlCache<boolean>;
   /** The recall profile of the store's vector index, read once (see `VectorStore.refreshRecallProfile`). */
   recallProfile?: Promise<RecallProfile | undefined> | undefined;
+  /** Metadata key paths with a B-tree on their text, read once (see `textIndexKeysOf` in search.ts). */
+  textIndexKeys?: Promise<ReadonlySet<string>> | undefined;
 }
 
 /** A row as the store's SELECTs and RETURNING clauses name its columns. */
@@ -166,12 +168,17 @@ export class StoreContext {
     return prepareRow(this.config, doc, path, this.vectorEncoding, requireId);
   }
 
-  compile<M extends object>(filter: Filter<M> | undefined): AnalyzedFilter {
+  /** `textIndexKeys`: see `CompileFilterOptions.textIndexKeys` (searches pass the table's, see search.ts). */
+  compile<M extends object>(
+    filter: Filter<M> | undefined,
+    textIndexKeys?: ReadonlySet<string>,
+  ): AnalyzedFilter {
     const c = this.config;
     return analyzeFilter<M>(filter, {
       metadataColumn: c.columns.metadata,
       createdAtColumn: c.columns.createdAt,
       partialIndexPredicates: c.partialIndexPredicates,
+      ...(textIndexKeys === undefined ? {} : { textIndexKeys }),
     });
   }
 

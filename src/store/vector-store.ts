@@ -417,12 +417,15 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
    * Reads the recall profile of the store's vector index again (after `prisma-pgvector tune --persist
    * index`); searches with a `recall` target pick their `hnsw.ef_search` from it. The profile is otherwise
    * read once, at the first search with a recall target. Returns it, or `undefined` when the index has none.
+   * Also forgets which metadata keys have a B-tree on their text (read again at the next filtered search):
+   * call it after creating or dropping a filter index on a running app.
    *
    * The generated SQL (PostgreSQL): the table's schema (`to_regclass`), then the comments of its vector
    * indexes (`obj_description`, see `recallProfileSql`).
    */
   async refreshRecallProfile(): Promise<RecallProfile | undefined> {
     this.context.shared.recallProfile = undefined;
+    this.context.shared.textIndexKeys = undefined;
     return recallProfileOf(this.context);
   }
 

@@ -25,6 +25,7 @@ const INDEXES = {
   price: `CREATE INDEX "fp_price" ON "${TABLE}" (${metadataNumberExpression(COLUMN, ['price'])})`,
   authorName: `CREATE INDEX "fp_author_name" ON "${TABLE}" (${metadataTextExpression(COLUMN, ['author', 'name'])})`,
   rank: `CREATE INDEX "fp_author_rank" ON "${TABLE}" (${metadataNumberExpression(COLUMN, ['author', 'rank'])})`,
+  codeText: `CREATE INDEX "fp_code_text" ON "${TABLE}" (${metadataTextExpression(COLUMN, ['code'])})`,
 };
 
 const PREDICATES: readonly PartialIndexPredicate[] = [
@@ -66,8 +67,12 @@ afterAll(async () => {
   await db?.close();
 });
 
-function compiled(filter: LooseFilter): Sql {
-  return analyzeFilter(filter, { metadataColumn: raw(COLUMN), createdAtColumn: raw('"created_at"') }).where;
+function compiled(filter: LooseFilter, textIndexKeys?: ReadonlySet<string>): Sql {
+  return analyzeFilter(filter, {
+    metadataColumn: raw(COLUMN),
+    createdAtColumn: raw('"created_at"'),
+    ...(textIndexKeys === undefined ? {} : { textIndexKeys }),
+  }).where;
 }
 
 async function plan(where: Sql, tail = ''): Promise<string> {
@@ -132,6 +137,50 @@ describe('compiled filters use the indexes made from filter-expressions.ts', () 
     expect(got).toEqual(await ids(handWritten));
     expect(got.length).toBeGreaterThan(0);
     expect(got.length).toBeLessThan(ROWS);
+  });
+});
+
+describe('equality and `in` of strings on a key with a B-tree on its text', () => {
+  const keys = new Set(['published', 'author.name', 'code']);
+  it.each<[string, LooseFilter, string, string]>([
+    ['eq', { published: '2024-03-01' }, 'fp_published', `"metadata" ->> 'published' = '2024-03-01'`],
+    [
+      'in',
+      { 'author.name': { in: ['n3', 'n4'] } },
+      'fp_author_name',
+      `"metadata" #>> '{author,name}' IN ('n3', 'n4')`,
+    ],
+    // `code` holds the string "3" on some rows and the number 3 on others: only the string matches.
+    [
+      'eq string, not the number (the partial index on it, or the B-tree)',
+      { code: '3' },
+      '(fp_code_text|fp_partial_1)',
+      `"metadata" -> 'code' = '"3"'`,
+    ],
+    ['in strings', { code: { in: ['3', '4'] } }, 'fp_code_text', `"metadata" -> 'code' IN ('"3"', '"4"')`],
+    [
+      'in, mixed types: containment',
+      { code: { in: [3, '4'] } },
+      'fp_gin',
+      `"metadata" -> 'code' IN ('3', '"4"')`,
+    ],
+  ])('%s: %j is served by %s', async (_name, filter, index, handWritten) => {
+    const where = compiled(filter, keys);
+    const shown = await plan(where);
+    expect(shown, `${where.text}\n${shown}`).toMatch(
+      new RegExp(`(Bitmap Index Scan on|Index Scan using|Index Only Scan using) "?${index}"?`),
+    );
+    const got = await ids(where);
+    expect(got).toEqual(await ids(handWritten));
+    expect(got).toEqual(await ids(compiled(filter)));
+    expect(got.length).toBeGreaterThan(0);
+  });
+
+  it('negations keep rows whose key is missing or of another type', async () => {
+    const filter: LooseFilter = { code: { nin: ['3'] } };
+    const got = await ids(compiled(filter, keys));
+    expect(got).toEqual(await ids(compiled(filter)));
+    expect(got).toEqual(await ids(`("metadata" -> 'code') IS DISTINCT FROM '"3"'`));
   });
 });
 
