@@ -490,6 +490,7 @@ async function prepareSearch<M extends object>(
     requested,
     maxDistance === undefined && override.noGuard !== true,
   );
+  const plannerOwnEstimate = PLANNER_OWN_ESTIMATE.has(plan);
   if (override.reason !== undefined) plan = { ...plan, reason: override.reason };
   const strategy = plan.strategy;
   const exact = strategy === 'exact';
@@ -562,7 +563,7 @@ async function prepareSearch<M extends object>(
       : buildExpressionSearchSql(c, spec, expression.plan);
   // Also for expression searches: with a filter, PostgreSQL chose a sequential scan that casts every
   // matching row to halfvec (3.5× slower than exact search at 20k × 3072).
-  const pinned = strategy === 'iterative' || strategy === 'partial';
+  const pinned = strategy === 'partial' || (strategy === 'iterative' && !plannerOwnEstimate);
   const entries = [
     ...settingEntries(tuning.settings, c.indexMethod, tuning.floors),
     ...(pinned ? PIN_VECTOR_INDEX : []),
@@ -643,7 +644,7 @@ async function planStrategy(
     const only = ctx.compile({ [predicate.key]: predicate.value } as never);
     predicateRows = (await cachedEstimate(ctx, only.where, planner.exactRows)).estimate.rows;
   }
-  return choosePlan({
+  const choice = choosePlan({
     requested,
     unfiltered,
     predicates,
@@ -653,7 +654,16 @@ async function planStrategy(
     tableRows: table,
     planner,
   });
+  if (estimate.source === 'planner') PLANNER_OWN_ESTIMATE.add(choice);
+  return choice;
 }
+
+/**
+ * Plans chosen from PostgreSQL's own row estimate (no count): an iterative plan of these needs no pin
+ * (`PIN_VECTOR_INDEX`), since the same estimate makes PostgreSQL prefer the vector index scan itself — so
+ * it runs as one gated statement instead of a transaction of three.
+ */
+const PLANNER_OWN_ESTIMATE = new WeakSet<SearchPlanChoice>();
 
 /**
  * The ef_search a recall target needs at k for a strategy: from the store's recall profile, or without

@@ -300,7 +300,7 @@ describe('search plans', () => {
     expect(explained.choice.estimateSource).toBe('guard');
     expect(explained.indexes).not.toContain('plan_items_hnsw');
     // 1,000 rows match: the guard sees 101, so the search is planned from an estimate and run again (the
-    // planner's figure, or a count when it is below 4 × exactRows).
+    // planner's figure, or a count when it is below 2 × exactRows).
     const many = range(1000, 1000);
     const third = await s.search(q, { k: 5, filter: { n: { in: many } } });
     expect(third.plan.strategy).toBe('iterative');

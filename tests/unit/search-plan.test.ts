@@ -199,16 +199,16 @@ describe('estimates', () => {
       source: 'planner',
     });
     expect(ran).toHaveLength(1); // no count without an index: it would scan the table
-    // Just below 4 × the threshold the count still runs; at 4 × it does not.
+    // Just below 2 × the threshold the count still runs; at 2 × it does not.
     ran.length = 0;
-    expect(await estimateRows(where, 100, run(399, true, 101), statements)).toMatchObject({
-      rows: 399,
+    expect(await estimateRows(where, 100, run(199, true, 101), statements)).toMatchObject({
+      rows: 199,
       source: 'count',
     });
     expect(ran).toHaveLength(2);
     ran.length = 0;
-    expect(await estimateRows(where, 100, run(400, true, 101), statements)).toEqual({
-      rows: 400,
+    expect(await estimateRows(where, 100, run(200, true, 101), statements)).toEqual({
+      rows: 200,
       exact: false,
       indexServed: true,
       source: 'planner',
