@@ -509,13 +509,16 @@ async function prepareSearch<M extends object>(
         ? conservativeEfSearch(k, recall)
         : await efSearchFor(ctx, k, recall, strategy, warnings);
   }
+  // A filter that is exactly a partial index's predicate: every row of that index matches, so its scan
+  // needs no iterative continuation (nor the re-sort a relaxed one needs) — a plain scan of a smaller graph.
+  const wholePartial = strategy === 'partial' && isOnlyPredicate(ctx, filter);
   const iterativeScan: IterativeScan | undefined =
     override.iterativeScan ??
     options.iterativeScan ??
-    (strategy === 'index' && !filter.everyRow ? 'off' : undefined);
+    ((strategy === 'index' && !filter.everyRow) || wholePartial ? 'off' : undefined);
   const maxScanTuples =
     options.maxScanTuples ??
-    (hnsw && iterativeSince && (strategy === 'iterative' || strategy === 'partial')
+    (hnsw && iterativeSince && (strategy === 'iterative' || (strategy === 'partial' && !wholePartial))
       ? scanTuplesFor(k, plan.selectivity)
       : undefined);
 
@@ -527,7 +530,7 @@ async function prepareSearch<M extends object>(
     : planSearchTuning(
         {
           k: expression.plan?.candidates ?? k,
-          filtered: strategy === 'iterative' || strategy === 'partial',
+          filtered: strategy === 'iterative' || (strategy === 'partial' && !wholePartial),
           ...(efSearch === undefined ? {} : { efSearch }),
           ...(iterativeScan === undefined ? {} : { iterativeScan }),
           ...(maxScanTuples === undefined ? {} : { maxScanTuples }),
@@ -581,6 +584,14 @@ async function prepareSearch<M extends object>(
         : buildExpressionSearchSql(c, { ...spec, gate: buildSettingsGate(entries) }, expression.plan)
       : undefined;
   return { statement, gated, tuning, entries, metric, k, fields, warnings, plan, requested, where };
+}
+
+/** Whether a filter is exactly one configured partial-index predicate (the same SQL and values). */
+function isOnlyPredicate(ctx: StoreContext, filter: ReturnType<StoreContext['compile']>): boolean {
+  const [predicate, ...more] = impliedPredicates(filter);
+  if (predicate === undefined || more.length > 0) return false;
+  const only = ctx.compile({ [predicate.key]: predicate.value } as never).where;
+  return only.text === filter.where.text && estimateKey(only) === estimateKey(filter.where);
 }
 
 /** The strategy of a search: forced, or chosen from the filter's estimate (see `search-plan.ts`). */

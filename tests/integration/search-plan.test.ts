@@ -280,6 +280,16 @@ describe('search plans', () => {
     const p = await s.search(q, { k: 10, filter: { type: 'article', tenant: { contains: 'big' } } });
     expect(p.plan.strategy).toBe('partial');
     expect(p.plan.reason).toMatch(/partial index predicate type = 'article'/);
+    expect(p.settings).toMatchObject({ iterativeScan: 'relaxed_order' });
+    // The filter is the predicate itself: every row of the partial index matches, no iterative scan.
+    const whole = await s.search(q, { k: 10, filter: { type: 'article' }, efSearch: 400 });
+    expect(whole.plan.strategy).toBe('partial');
+    expect(whole.settings).toEqual({ efSearch: 400, iterativeScan: 'off' });
+    expect(new Set(whole.results.map((h) => h.id))).toEqual(
+      new Set(exactIds(q, 10, (m) => m.type === 'article')),
+    );
+    const explained = await s.explainSearch(q, { k: 10, filter: { type: 'article' } });
+    expect(explained.indexes).toEqual(['plan_items_article_hnsw']);
 
     const u = await s.search(q, { k: 10 });
     expect(u.plan).toMatchObject({ strategy: 'index', estimateSource: 'none' });
