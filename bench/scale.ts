@@ -742,6 +742,16 @@ async function benchWide(
         name: `store ${expression}`,
         store: createVectorStore(app.prisma, { ...base, indexExpression: expression } as never),
       });
+      // A recall target: no profile on an expression index, so the conservative ef_search (halfvec) or
+      // candidate factor (binary_quantize, `rerankForRecall`).
+      stores.push({
+        name: `store ${expression} recall 0.95`,
+        store: createVectorStore(app.prisma, {
+          ...base,
+          indexExpression: expression,
+          recall: 0.95,
+        } as never),
+      });
     } catch (error) {
       notes.push(
         `store indexExpression '${expression}' refused: ${error instanceof Error ? error.message : String(error)}`,
@@ -770,7 +780,7 @@ async function benchWide(
         ),
       }));
     }
-    for (const factor of [4, 10, 20]) {
+    for (const factor of [4, 10, 20, 40]) {
       const candidates = k * factor;
       add(`binary index, ${factor}× candidates, re-ranked`, async (v) => ({
         ids: await sql.withSettings(
@@ -791,6 +801,8 @@ async function benchWide(
     const sameSql = new Map<string, string>([
       ['store halfvec', 'halfvec index, ef 40, exact re-sort'],
       ['store binary_quantize', 'binary index, 10× candidates, re-ranked'],
+      ['store halfvec recall 0.95', 'halfvec index, ef 100, exact re-sort'],
+      ['store binary_quantize recall 0.95', 'binary index, 40× candidates, re-ranked'],
     ]);
     const result: CaseResult = {
       table,

@@ -226,6 +226,8 @@ export interface ResolvedStoreConfig {
   readonly indexExpression: IndexExpressionOption;
   /** Candidate factor of an expression search (1 with `'none'`). */
   readonly rerank: number;
+  /** Whether `rerank` was given (a recall target then leaves it alone) or is the default. */
+  readonly rerankGiven: boolean;
   readonly partialIndexPredicates: readonly PartialIndexPredicate[];
   readonly batchSize: number;
   readonly analyzeThreshold: number;
@@ -537,6 +539,7 @@ export function resolveStoreConfig(input: VectorStoreConfig = {}): ResolvedStore
     indexMethod,
     indexExpression,
     rerank,
+    rerankGiven: config.rerank !== undefined,
     partialIndexPredicates: predicates,
     batchSize,
     analyzeThreshold,

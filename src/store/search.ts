@@ -524,7 +524,7 @@ async function prepareSearch<M extends object>(
 
   // Models above 2,000 dimensions: an expression index (halfvec / binary_quantize) serves the search
   // through k × rerank candidates (quantized-sql.ts); the index settings are sized for the candidates.
-  const expression = planExpressionSearch(c, metric, k);
+  const expression = planExpressionSearch(c, metric, k, recall);
   const tuning: SearchTuning = exact
     ? { settings: {}, relaxed: false, warnings: [], floors: [] }
     : planSearchTuning(

@@ -10,6 +10,7 @@ import {
   DEFAULT_RERANK,
   EXPRESSION_INDEX_LIMITS,
   planExpressionSearch,
+  rerankForRecall,
 } from '../../src/store/quantized-sql.js';
 import type { SearchSpec } from '../../src/store/sql.js';
 import { thrown } from '../support/pg-vector-error.js';
@@ -93,6 +94,31 @@ describe('planExpressionSearch', () => {
     expect(planExpressionSearch(big({ indexExpression: 'halfvec' }), 'cosine', 7).plan).toEqual({
       expression: 'halfvec',
       candidates: 7,
+    });
+  });
+
+  it('a recall target widens the binary candidates unless rerank was given (halfvec unchanged)', () => {
+    const bq = big({ indexExpression: 'binary_quantize' });
+    expect(rerankForRecall(0.7)).toBe(10);
+    expect(rerankForRecall(0.9)).toBe(40);
+    expect(rerankForRecall(0.95)).toBe(40);
+    expect(rerankForRecall(0.99)).toBe(80);
+    const wide = planExpressionSearch(bq, 'cosine', 10, 0.95);
+    expect(wide.plan).toEqual({ expression: 'binary_quantize', candidates: 400 });
+    expect(wide.warnings[0]).toMatch(/candidates 40× k \(400\) instead of the default 10×/);
+    expect(planExpressionSearch(bq, 'cosine', 10, 0.7)).toEqual({
+      plan: { expression: 'binary_quantize', candidates: 100 },
+      warnings: [],
+    });
+    expect(planExpressionSearch(bq, 'cosine', 50, 0.99).plan?.candidates).toBe(1000);
+    const given = big({ indexExpression: 'binary_quantize', rerank: 12 });
+    expect(planExpressionSearch(given, 'cosine', 10, 0.99)).toEqual({
+      plan: { expression: 'binary_quantize', candidates: 120 },
+      warnings: [],
+    });
+    expect(planExpressionSearch(big({ indexExpression: 'halfvec' }), 'cosine', 10, 0.99).plan).toEqual({
+      expression: 'halfvec',
+      candidates: 10,
     });
   });
 
