@@ -13,6 +13,7 @@ import {
   metadataJsonExpression,
   metadataNumberExpression,
   metadataTextExpression,
+  textExpressionKeyPath,
 } from '../../src/core/filter-expressions.js';
 import { thrown } from '../support/pg-vector-error.js';
 
@@ -96,6 +97,46 @@ describe('compileFilter: in / nin', () => {
   it('makes in: [] match nothing and nin: [] everything', () => {
     expect(compile({ type: { in: [] } })).toEqual({ text: 'FALSE', values: [] });
     expect(compile({ type: { nin: [] } })).toEqual({ text: 'TRUE', values: [] }); // folded: it means every row
+  });
+});
+
+describe('compileFilter: text equality on keys with a B-tree on their text', () => {
+  const textKeys: CompileFilterOptions = {
+    ...withArticleIndex,
+    textIndexKeys: new Set(['tenant', 'a.b', 'type', 'a key']),
+  };
+  it('writes eq / in of strings as text equality plus a type test; other values keep the containment', () => {
+    expect(compile({ tenant: 't7' }, textKeys)).toEqual({
+      text: `(("metadata" ->> 'tenant') = $1::text AND jsonb_typeof(("metadata" -> 'tenant')) = 'string')`,
+      values: ['t7'],
+    });
+    expect(compile({ 'a.b': { in: ['x', 'y'] } }, textKeys)).toEqual({
+      text: `(("metadata" #>> '{a,b}') = ANY($1::text[]) AND jsonb_typeof(("metadata" #> '{a,b}')) = 'string')`,
+      values: [['x', 'y']],
+    });
+    expect(compile({ tenant: { in: ['x', 1] } }, textKeys).text).toBe('("metadata" @> ANY($1::jsonb[]))');
+    expect(compile({ tenant: 7 }, textKeys).text).toBe('("metadata" @> $1::jsonb)');
+    expect(compile({ other: 'x' }, textKeys).text).toBe('("metadata" @> $1::jsonb)');
+    // A key that must stay bound is never written as text equality, even if named.
+    expect(compile({ 'a key': 'x' }, textKeys).text).toBe('("metadata" @> $1::jsonb)');
+    expect(compile({ tenant: { nin: ['t7'] } }, textKeys).text).toBe(
+      `((("metadata" ->> 'tenant') = $1::text AND jsonb_typeof(("metadata" -> 'tenant')) = 'string') IS NOT TRUE)`,
+    );
+    // A configured partial-index predicate keeps its literal form.
+    expect(compile({ type: 'article' }, textKeys).text).toBe(
+      `(("metadata" ->> 'type'::text) = 'article'::text)`,
+    );
+  });
+
+  it('reads the key path from the server’s deparsed index expression', () => {
+    expect(textExpressionKeyPath('metadata', "(metadata ->> 'tenant'::text)")).toEqual(['tenant']);
+    expect(textExpressionKeyPath('metadata', "(metadata #>> '{a,b}'::text[])")).toEqual(['a', 'b']);
+    expect(textExpressionKeyPath('Meta', `("Meta" ->> 'x'::text)`)).toEqual(['x']);
+    expect(textExpressionKeyPath('metadata', "(metadata -> 'x'::text)")).toBeUndefined();
+    expect(textExpressionKeyPath('metadata', "lower((metadata ->> 'x'::text))")).toBeUndefined();
+    expect(textExpressionKeyPath('metadata', "(metadata ->> 'a b'::text)")).toBeUndefined();
+    expect(textExpressionKeyPath('metadata', "(metadata #>> '{a,null}'::text[])")).toBeUndefined();
+    expect(textExpressionKeyPath('other', "(metadata ->> 'x'::text)")).toBeUndefined();
   });
 });
 
