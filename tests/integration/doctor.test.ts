@@ -9,6 +9,7 @@ import { adviseFilterIndexes } from '../../src/indexes/filter-advice.js';
 import { filterIndexDdl } from '../../src/indexes/filter-index.js';
 import { formatBytes } from '../../src/ops/checks/util.js';
 import { type DoctorCheckId, type DoctorOptions, type DoctorReport, doctor } from '../../src/ops/doctor.js';
+import { serializeRecallProfile } from '../../src/store/recall-profile.js';
 import { createTestRole, openTestDatabase, type TestDatabase } from '../support/database.js';
 import { itOnly } from '../support/engines.js';
 import { readServerFacts, type ServerFacts } from '../support/server-facts.js';
@@ -305,6 +306,32 @@ describe('ef-search', () => {
     expect(belowK.message).toMatch(/is 40 .* k = 50: .* fewer than k rows/);
 
     expect(check(await run(['documents'], { efSearchExpected: 64 }), 'ef-search').status).toBe('pass');
+
+    // Tuned per index (`tune --persist index`): a recall profile on the HNSW index passes; a malformed one not.
+    const line = serializeRecallProfile({
+      version: 1,
+      index: 'documents_embedding_hnsw_idx',
+      rows: 1000,
+      measuredAt: '2026-12-01T00:00:00.000Z',
+      entries: [{ k: 10, strategy: 'index', efSearch: 80, recall: 0.97, recallLow: 0.95, queries: 200 }],
+    });
+    const comment = (text: string | null) =>
+      client.query(
+        `COMMENT ON INDEX "documents_embedding_hnsw_idx" IS ${text === null ? 'NULL' : `'${text.replaceAll("'", "''")}'`}`,
+      );
+    try {
+      await comment(line);
+      const profiled = check(await run(['documents']), 'ef-search');
+      expect(profiled.status).toBe('pass');
+      expect(profiled.message).toMatch(
+        /documents_embedding_hnsw_idx carries a recall profile \(1 entry, measured 2026-12-01\)/,
+      );
+      expect(check(await run(['documents'], { k: 50 }), 'ef-search').status).toBe('fail');
+      await comment('prisma-pgvector:recall-profile {"version":1');
+      expect(check(await run(['documents']), 'ef-search').status).toBe('warn');
+    } finally {
+      await comment(null);
+    }
 
     // A role of its own: on an external server, role settings reach every database and test file.
     const role = await createTestRole(db);

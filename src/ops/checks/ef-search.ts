@@ -1,10 +1,12 @@
 /**
- * Check `ef-search`: `hnsw.ef_search` was tuned (set per database or role, in the server's configuration, or
- * by the application per query) and is at least k.
+ * Check `ef-search`: `hnsw.ef_search` was tuned (set per database or role, in the server's configuration, by
+ * the application per query, or per index: a recall profile from `tune --persist index` on the HNSW index)
+ * and is at least k.
  */
 
 import { quoteIdentifier } from '../../indexes/index-spec.js';
-import type { DoctorCheck, DoctorFinding } from './types.js';
+import { parseRecallProfile, type RecallProfile } from '../../store/recall-profile.js';
+import type { DoctorCheck, DoctorContext, DoctorFinding, IndexInfo } from './types.js';
 import { finding } from './util.js';
 
 /** pgvector's default `hnsw.ef_search`. */
@@ -50,6 +52,23 @@ FROM pg_db_role_setting s CROSS JOIN LATERAL unnest(s.setconfig) AS cfg
 WHERE s.setdatabase IN (0, (SELECT oid FROM pg_database WHERE datname = current_database()))
   AND s.setrole IN (0, (SELECT oid FROM pg_roles WHERE rolname = current_user))
   AND cfg LIKE 'hnsw.ef\\_search=%'`;
+
+/** The first whole-table HNSW index whose comment holds a valid recall profile (`tune --persist index`). */
+async function profiledIndex(
+  client: DoctorContext['client'],
+  hnsw: readonly IndexInfo[],
+): Promise<{ index: string; profile: RecallProfile } | undefined> {
+  for (const index of hnsw) {
+    if (index.predicate !== undefined) continue;
+    const { rows } = await client.query<{ comment: string | null }>(
+      `SELECT obj_description($1::regclass, 'pg_class') AS "comment"`,
+      [index.sql],
+    );
+    const profile = parseRecallProfile(rows[0]?.comment);
+    if (profile !== undefined) return { index: index.label, profile };
+  }
+  return undefined;
+}
 
 /** The `ef-search` check. */
 export const efSearchCheck: DoctorCheck = {
@@ -102,6 +121,7 @@ export const efSearchCheck: DoctorCheck = {
     );
     const tune = `npx prisma-pgvector tune --table ${first.table.name} --column ${column ?? 'embedding'} --metric ${context.options.metric} --k ${k} --persist database`;
     const findings: DoctorFinding[] = [];
+    let profiled: { index: string; profile: RecallProfile } | undefined;
     if (status === 'fail') {
       findings.push(
         finding(
@@ -109,6 +129,15 @@ export const efSearchCheck: DoctorCheck = {
           'hnsw.ef_search',
           `hnsw.ef_search is ${setting.value} (${setting.source}) but searches ask for k = ${k}: an HNSW scan returns at most ef_search rows, so queries return fewer than k rows`,
           `${tune}\n-- or at least: ALTER DATABASE ${db} SET hnsw.ef_search = ${Math.max(k, PGVECTOR_DEFAULT_EF_SEARCH)};`,
+        ),
+      );
+    } else if (status === 'warn' && (profiled = await profiledIndex(context.client, hnsw)) !== undefined) {
+      // `tune --persist index` tunes per index: a store with a recall target reads its ef_search there.
+      findings.push(
+        finding(
+          'pass',
+          'hnsw.ef_search',
+          `hnsw.ef_search is ${setting.value} (${setting.source === 'default' ? "pgvector's default" : 'set in this session only'}), and ${profiled.index} carries a recall profile (${profiled.profile.entries.length} ${profiled.profile.entries.length === 1 ? 'entry' : 'entries'}, measured ${profiled.profile.measuredAt.slice(0, 10)}): searches with a recall target take their ef_search from it, and every search raises ef_search to at least k`,
         ),
       );
     } else if (status === 'warn') {
