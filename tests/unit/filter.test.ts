@@ -106,21 +106,29 @@ describe('compileFilter: text equality on keys with a B-tree on their text', () 
     textIndexKeys: new Set(['tenant', 'a.b', 'type', 'a key']),
   };
   it('writes eq / in of strings as text equality plus a type test; other values keep the containment', () => {
+    // 't7' can only be the string "t7": no type test.
     expect(compile({ tenant: 't7' }, textKeys)).toEqual({
-      text: `(("metadata" ->> 'tenant') = $1::text AND jsonb_typeof(("metadata" -> 'tenant')) = 'string')`,
+      text: `(("metadata" ->> 'tenant') = $1::text)`,
       values: ['t7'],
     });
     expect(compile({ 'a.b': { in: ['x', 'y'] } }, textKeys)).toEqual({
-      text: `(("metadata" #>> '{a,b}') = ANY($1::text[]) AND jsonb_typeof(("metadata" #> '{a,b}')) = 'string')`,
+      text: `(("metadata" #>> '{a,b}') = ANY($1::text[]))`,
       values: [['x', 'y']],
     });
+    // '7', 'true', '[1]', '{}' are also the text of a number, a boolean, an array, an object: typed.
+    for (const value of ['7', '-0.5', 'true', '[1]', '{"a": 1}']) {
+      expect(compile({ tenant: { in: ['x', value] } }, textKeys).text).toBe(
+        `(("metadata" ->> 'tenant') = ANY($1::text[]) AND jsonb_typeof(("metadata" -> 'tenant')) = 'string')`,
+      );
+    }
+    expect(compile({ tenant: 'null' }, textKeys).text).toBe(`(("metadata" ->> 'tenant') = $1::text)`);
     expect(compile({ tenant: { in: ['x', 1] } }, textKeys).text).toBe('("metadata" @> ANY($1::jsonb[]))');
     expect(compile({ tenant: 7 }, textKeys).text).toBe('("metadata" @> $1::jsonb)');
     expect(compile({ other: 'x' }, textKeys).text).toBe('("metadata" @> $1::jsonb)');
     // A key that must stay bound is never written as text equality, even if named.
     expect(compile({ 'a key': 'x' }, textKeys).text).toBe('("metadata" @> $1::jsonb)');
     expect(compile({ tenant: { nin: ['t7'] } }, textKeys).text).toBe(
-      `((("metadata" ->> 'tenant') = $1::text AND jsonb_typeof(("metadata" -> 'tenant')) = 'string') IS NOT TRUE)`,
+      `((("metadata" ->> 'tenant') = $1::text) IS NOT TRUE)`,
     );
     // A configured partial-index predicate keeps its literal form.
     expect(compile({ type: 'article' }, textKeys).text).toBe(
