@@ -297,7 +297,16 @@ export async function prepareScaleTable(
     log(`${table}: building ${index.step}…`);
     await client.query(`DROP INDEX IF EXISTS "${index.name}"`);
     const started = performance.now();
-    await client.query(index.sql);
+    // No statement timeout for a build (the run's own is for searches): 1M rows at m 32 take over 10 min.
+    const { rows: timeout } = await client.query<{ t: string }>(
+      `SELECT current_setting('statement_timeout') AS t`,
+    );
+    await client.query('SET statement_timeout = 0');
+    try {
+      await client.query(index.sql);
+    } finally {
+      await client.query(`SELECT set_config('statement_timeout', $1, false)`, [timeout[0]?.t ?? '0']);
+    }
     const seconds = (performance.now() - started) / 1000;
     const { rows } = await client.query<{ size: string }>(
       `SELECT pg_relation_size('"${index.name}"'::regclass)::text AS size`,
