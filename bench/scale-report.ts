@@ -39,6 +39,8 @@ export interface ScaleRun {
   readonly addMany?: { rows: number; seconds: number; rowsPerSecond: number; method: string };
   readonly notes?: readonly string[];
   readonly seconds?: number;
+  /** Tables measured again later (`--merge`), with when. */
+  readonly remeasured?: readonly { readonly table: string; readonly at: string }[];
 }
 
 export const SCALE_BEGIN =
@@ -211,6 +213,12 @@ export function scaleSection(run: ScaleRun): string {
     'and its indexes are prewarmed (`pg_prewarm`) before its cases.',
     '',
     `**Goals:** ${stores.map((s) => `${s}: ${summary(s)}`).join('; ')}.`,
+    ...(run.remeasured === undefined || run.remeasured.length === 0
+      ? []
+      : [
+          '',
+          `**Re-measured later** (\`--sizes … --merge\`, same cluster and tables, after a change that moved only these tables' plans): ${run.remeasured.map((r) => `\`${r.table}\` at ${r.at.slice(0, 16).replace('T', ' ')} UTC`).join(', ')}.`,
+        ]),
     '',
     '### Tables and builds',
     '',

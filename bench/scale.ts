@@ -10,9 +10,10 @@
  *   npm run bench -- --scale                       # 100k / 300k / 1M × 384, 200k × 1536, 100k × 3072
  *   npm run bench -- --scale --quick               # smoke run: 20k × 384, 5k × 3072, throwaway cluster
  *   npm run bench -- --scale --sizes 384x100k,384x300k --queries 50
+ *   npm run bench -- --scale --sizes 384x1m --merge  # re-measure one table into the latest full run (+ docs)
  */
 
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type pg from 'pg';
 import type { NativeServer } from '../src/embedded/native-server.js';
@@ -35,7 +36,7 @@ import {
   scaleTableName,
   scaleTableSql,
 } from './scale-data.js';
-import { renderScaleDocs } from './scale-report.js';
+import { latestScaleRun, renderScaleDocs } from './scale-report.js';
 import { fmt, roundOrder, summarize } from './stats.js';
 
 /** Recall every case should reach, and the latency bounds of the goals. */
@@ -1005,6 +1006,7 @@ export async function runScale(argv: readonly string[]): Promise<void> {
       'no-docs': { type: 'boolean', default: false },
       'skip-extras': { type: 'boolean', default: false },
       'truth-only': { type: 'boolean', default: false },
+      merge: { type: 'boolean', default: false },
     },
   });
   const quick = values.quick === true;
@@ -1084,11 +1086,43 @@ export async function runScale(argv: readonly string[]): Promise<void> {
       const written = renderScaleDocs(out as never);
       log(`docs: ${written.join(', ')}`);
     }
+    if (!full && !quick && values.merge === true) {
+      const merged = mergeIntoFull(tableResults);
+      log(`merged ${tableResults.map((t) => t.table).join(', ')} into ${merged}`);
+      if (values['no-docs'] !== true) log(`docs: ${renderScaleDocs(latestScaleRun() as never).join(', ')}`);
+    }
   } finally {
     await client.end();
     if (quick) await server.destroy();
   }
   log(`scale bench done in ${((performance.now() - started) / 60000).toFixed(1)} min`);
+}
+
+/**
+ * `--merge` (with `--sizes`): the tables just measured replace their entries in the newest full run's
+ * results, which record when (`remeasured`), so that the docs show one table per size — e.g. after a change
+ * that only moves one table's plans. The other tables keep their figures and their run's date.
+ */
+function mergeIntoFull(tables: readonly TableResult[]): string {
+  const dir = new URL('./results/', import.meta.url).pathname;
+  const latest = readdirSync(dir)
+    .filter((n) => /^\d{4}-\d{2}-\d{2}-scale\.json$/.test(n))
+    .sort()
+    .at(-1);
+  if (latest === undefined) throw new Error('--merge: no full scale run in bench/results/ to merge into');
+  const run = JSON.parse(readFileSync(`${dir}${latest}`, 'utf8')) as {
+    tables: TableResult[];
+    remeasured?: { table: string; at: string }[];
+  };
+  const at = new Date().toISOString();
+  for (const t of tables) {
+    const i = run.tables.findIndex((x) => x.table === t.table);
+    if (i >= 0) run.tables[i] = t;
+    else run.tables.push(t);
+    run.remeasured = [...(run.remeasured ?? []).filter((r) => r.table !== t.table), { table: t.table, at }];
+  }
+  writeFileSync(`${dir}${latest}`, `${JSON.stringify(run, null, 1)}\n`);
+  return `bench/results/${latest}`;
 }
 
 function saveResults(out: Record<string, unknown>, quick: boolean, full: boolean, partial: boolean): string {
