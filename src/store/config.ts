@@ -165,7 +165,7 @@ export interface VectorStoreConfig<T extends VectorType = VectorType> {
    * The per-query planner of filtered searches (see `search-plan.ts` and docs/STORE.md):
    * - `exactRows`: a filter matching at most this many rows is ranked exactly (recall 1). Default 3,000 up
    *   to 768 dimensions, less above (`defaultExactRows`: 1,500 at 1,536), on a table of 100,000 rows, growing
-   *   with the table above (`exactRowsFor`: 11,900 at 1,000,000 rows, at most 7×); a figure given here holds at
+   *   with the table above (`exactRowsFor`: × √(rows / 100,000), 9,500 at 1,000,000 rows, at most 7×); a figure given here holds at
    *   every size; 0 turns exact plans off.
    * - `estimateCacheMs`: how long a filter's row estimate is reused. Default 30,000; 0: never.
    * - `exactFallbackRows`: a search still short after its iterative retry runs exactly when at most this many

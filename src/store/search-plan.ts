@@ -120,22 +120,24 @@ export function defaultExactRows(dimensions: number): number {
 /** Table rows at which the default `exactRows` is {@link defaultExactRows}; it grows above. */
 export const EXACT_ROWS_REFERENCE_TABLE = 100_000;
 /** Exponent of the growth of the default `exactRows` with the table's rows. */
-export const EXACT_ROWS_GROWTH = 0.6;
+export const EXACT_ROWS_GROWTH = 0.5;
 /** The default `exactRows` grows to at most this multiple of its 100,000-row figure. */
 export const EXACT_ROWS_MAX_GROWTH = 7;
 
 /**
  * The `exactRows` a search uses on a table of `tableRows` rows: the given figure when `exactRows` was set,
- * else the default grown with the table, `exactRows × (tableRows / 100,000)^0.6`, from 1× up to 7×
- * (3,000 → 5,800 at 300,000 rows, 11,900 at 1,000,000, 21,000 from 2.6 million on). Why: an exact
- * ranking costs the rows it ranks, an iterative scan of an HNSW graph walks more of a larger graph for the
- * same recall — on 1,000,000 × 384 clustered rows (PostgreSQL 17, pgvector 0.8.0) exact over a B-tree's
- * 10,000 rows took 30 ms at recall 1.0 where iterative scans took 29–48 ms at recall 0.86–0.93 (see
- * docs/BENCHMARKS.md, "Search at scale").
+ * else the default grown with the table, `exactRows × √(tableRows / 100,000)`, from 1× up to 7× (3,000 →
+ * 5,200 at 300,000 rows, 9,500 at 1,000,000, 21,000 from 4.9 million on). Why: an exact ranking costs the
+ * rows it ranks, an iterative scan walks more of a larger graph for the same recall. Measured on
+ * PostgreSQL 17 + pgvector 0.8.0, clustered 384-dim rows (docs/BENCHMARKS.md, "Search at scale"): at
+ * 300,000 rows exact over 3,000 B-tree rows took 7.0 ms against 7.4–8.7 ms for iterative scans; at
+ * 1,000,000 rows (HNSW m 32 / ef_construction 128) exact over 10,000 rows took 22 ms against 16–20 ms
+ * iterative at recall 0.98–0.99 — the crossover near 7,500 — and on the default graph (m 16) 30 ms against
+ * 29–48 ms at recall 0.86–0.93. At 200,000 × 1536 exact over 2,000 rows took 14.6 ms.
  *
  * ### Examples
  * ```ts
- * exactRowsFor({ exactRows: 3000, exactRowsScale: 'table', … }, 1_000_000); // 11943
+ * exactRowsFor({ exactRows: 3000, exactRowsScale: 'table', … }, 1_000_000); // 9487
  * exactRowsFor({ exactRows: 3000, exactRowsScale: 'fixed', … }, 1_000_000); // 3000
  * ```
  */

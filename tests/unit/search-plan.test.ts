@@ -98,18 +98,18 @@ describe('sizes', () => {
     expect(conservativeEfSearch(600, 0.99)).toBe(1000);
   });
 
-  it('the default exactRows grows with the table (exponent 0.6, at most 7×); a given one does not', () => {
+  it('the default exactRows grows with the square root of the table (at most 7×); a given one does not', () => {
     const grown = resolveStoreConfig({ dimensions: 384 }).planner;
     expect(exactRowsFor(grown, null)).toBe(3000);
     expect(exactRowsFor(grown, 50_000)).toBe(3000);
     expect(exactRowsFor(grown, 100_000)).toBe(3000);
-    expect(exactRowsFor(grown, 300_000)).toBe(Math.round(3000 * 3 ** 0.6));
-    expect(exactRowsFor(grown, 1_000_000)).toBe(11_943);
+    expect(exactRowsFor(grown, 300_000)).toBe(Math.round(3000 * Math.sqrt(3)));
+    expect(exactRowsFor(grown, 1_000_000)).toBe(9487);
     expect(exactRowsFor(grown, 100_000_000)).toBe(21_000);
     const given = resolveStoreConfig({ dimensions: 384, planner: { exactRows: 3000 } }).planner;
     expect(exactRowsFor(given, 1_000_000)).toBe(3000);
     expect(exactRowsFor(resolveStoreConfig({ dimensions: 1536 }).planner, 200_000)).toBe(
-      Math.round(1500 * 2 ** 0.6),
+      Math.round(1500 * Math.sqrt(2)),
     );
   });
 
