@@ -358,6 +358,34 @@ describe('search plans', () => {
     }
   });
 
+  it('B-tree-served ranges above exactRows are planned from the planner’s figure, without a count', async () => {
+    const nExpr = `(CASE WHEN jsonb_typeof((metadata -> 'n')) = 'number' THEN (metadata -> 'n')::numeric END)`;
+    await pgc.query(`CREATE INDEX plan_items_n ON plan_items ((${nExpr}))`);
+    await pgc.query(`CREATE INDEX plan_items_tenant_range ON plan_items ((metadata ->> 'tenant'))`);
+    try {
+      await pgc.query('ANALYZE plan_items');
+      const s = store(); // exactRows 100
+      const q = queries[3] as number[];
+      const wide = await s.search(q, { k: 10, filter: { n: { gte: 0, lt: 1500 } } });
+      expect(wide.plan).toMatchObject({ strategy: 'iterative', estimateSource: 'planner' });
+      expect(wide.results).toHaveLength(10);
+      expect(wide.results.every((h) => (h.metadata as Meta).n < 1500)).toBe(true);
+      const narrow = await s.search(q, { k: 10, filter: { n: { gte: 0, lt: 50 } } });
+      expect(narrow.plan).toMatchObject({ strategy: 'exact', estimatedRows: 50, estimateSource: 'count' });
+      expect(narrow.results.map((h) => h.id)).toEqual(exactIds(q, 10, (m) => m.n < 50));
+      // A text range: its type test is left out of the estimate (PostgreSQL would guess 0.5% of rows).
+      const text = await s.search(q, { k: 10, filter: { tenant: { gte: 'a', lt: 'c' } } });
+      expect(text.plan.estimateSource).toBe('planner');
+      expect(text.plan.estimatedRows).toBeGreaterThan(2000);
+      expect(text.plan.strategy).toBe('iterative');
+      expect(text.results.every((h) => (h.metadata as Meta).tenant === 'big')).toBe(true);
+    } finally {
+      await pgc.query('DROP INDEX plan_items_n');
+      await pgc.query('DROP INDEX plan_items_tenant_range');
+      await pgc.query('ANALYZE plan_items');
+    }
+  });
+
   it('each forced strategy returns the exact answer on a small table', async () => {
     const s = store();
     for (const q of queries) {

@@ -136,6 +136,19 @@ describe('compileFilter: text equality on keys with a B-tree on their text', () 
     );
   });
 
+  it('estimateWhere: the same filter without the type tests beside index conditions (planner estimates)', () => {
+    const a = analyzeFilter({ day: { gte: '2024-01-01', lt: '2024-02-01' }, price: { gt: 3 } }, textKeys);
+    expect(a.where.text).toContain(`jsonb_typeof(("metadata" -> 'day')) = 'string'`);
+    expect(a.estimateWhere.text).not.toContain(`jsonb_typeof(("metadata" -> 'day'))`);
+    expect(a.estimateWhere.text).toContain(`("metadata" ->> 'day') >= $1::text`);
+    expect(a.estimateWhere.text).toContain(`jsonb_typeof(("metadata" -> 'price')) = 'number'`); // the indexed CASE
+    expect(a.estimateWhere.values).toEqual(a.where.values);
+    const typed = analyzeFilter({ tenant: { in: ['7'] } }, textKeys);
+    expect(typed.estimateWhere.text).toBe(`(("metadata" ->> 'tenant') = $1::text)`);
+    const plain = analyzeFilter({ tenant: 't7' }, textKeys);
+    expect(plain.estimateWhere).toBe(plain.where);
+  });
+
   it('reads the key path from the server’s deparsed index expression', () => {
     expect(textExpressionKeyPath('metadata', "(metadata ->> 'tenant'::text)")).toEqual(['tenant']);
     expect(textExpressionKeyPath('metadata', "(metadata #>> '{a,b}'::text[])")).toEqual(['a', 'b']);

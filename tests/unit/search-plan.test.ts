@@ -214,6 +214,20 @@ describe('estimates', () => {
       source: 'planner',
     });
     expect(ran).toHaveLength(1);
+    // B-tree statistics (no containment): above the threshold the planner's figure is enough; below it
+    // the count still runs. The EXPLAIN reads `estimateWhere`, the count the filter itself.
+    const estimateWhere = raw("(\"metadata\" ->> 't') = 'a'");
+    ran.length = 0;
+    expect(
+      await estimateRows(where, 100, run(101, true, 0), statements, { estimateWhere, trusted: true }),
+    ).toMatchObject({ rows: 101, source: 'planner' });
+    expect(ran).toHaveLength(1);
+    expect(ran[0]).toContain(`("metadata" ->> 't') = 'a'`);
+    ran.length = 0;
+    expect(
+      await estimateRows(where, 100, run(100, true, 42), statements, { estimateWhere, trusted: true }),
+    ).toMatchObject({ rows: 42, source: 'count', exact: true });
+    expect(ran[1]).toContain('"metadata" @>');
   });
 
   it('caches with a time to live, least recently used out first', () => {
