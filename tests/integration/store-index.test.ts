@@ -68,7 +68,7 @@ describe('plans', () => {
     expect(settings).toEqual(facts.iterativeScan ? { efSearch: 40, iterativeScan: 'off' } : { efSearch: 40 });
   });
 
-  it('a { type: "article" } search uses the partial index, inside the relaxed-order re-sort', async () => {
+  it('a { type: "article" } search scans the partial index, without an iterative scan (every row of it matches)', async () => {
     const { indexes, plan, settings, choice } = await store.explainSearch(query, {
       k: 10,
       filter: { type: 'article' },
@@ -77,14 +77,23 @@ describe('plans', () => {
     });
     expect(choice.strategy).toBe('partial');
     expect(indexes).toEqual(['documents_embedding_article_hnsw_idx']);
+    // The filter is the predicate itself: no continuation past ef_search is needed, so no relaxed order
+    // and no re-sort (on pgvector < 0.8, which has no iterative scan, no raised ef_search either).
+    expect(settings).toEqual(facts.iterativeScan ? { efSearch: 40, iterativeScan: 'off' } : { efSearch: 40 });
+    expect(plan[0]).toMatch(/^Limit/);
+    expect(plan.join('\n')).not.toMatch(/Sort Key/);
+    // With another condition beside the predicate the partial scan is iterative, re-sorted.
+    const both = await store.explainSearch(query, {
+      k: 10,
+      filter: { type: 'article', lang: { in: ['en', 'de'] } } as never,
+      strategy: 'partial',
+      efSearch: 40,
+    });
     if (facts.iterativeScan) {
-      expect(settings).toEqual({ efSearch: 40, iterativeScan: 'relaxed_order', maxScanTuples: 20_000 });
-      expect(plan[0]).toMatch(/^Sort/);
-      expect(plan[1]).toMatch(/Sort Key: \(\(s\.distance \+ '0'::double precision\)\)/);
+      expect(both.settings).toEqual({ efSearch: 40, iterativeScan: 'relaxed_order', maxScanTuples: 20_000 });
+      expect(both.plan[1]).toMatch(/Sort Key: \(\(s\.distance \+ '0'::double precision\)\)/);
     } else {
-      // pgvector < 0.8: no iterative scan; ef_search = 10 × k instead, and no re-sort.
-      expect(settings).toEqual({ efSearch: 100 });
-      expect(plan[0]).toMatch(/^Limit/);
+      expect(both.settings).toEqual({ efSearch: 100 });
     }
   });
 
