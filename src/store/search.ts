@@ -144,7 +144,10 @@ export async function executeSearch<M extends object>(
   const guard = prepared.plan.guard;
   if (guard !== undefined && Number(run.rows[0]?._n ?? 0) > guard) {
     // More rows match than the guard ranked: this form is not small for these values; plan from an estimate.
+    // Its counts are near or across the threshold: no guard for it again until the shape cache's entry
+    // expires, even when a later count is small (a failed guard costs a whole exact ranking).
     shapeCache(ctx).set(prepared.where.text, false);
+    overflowCache(ctx).set(prepared.where.text, true);
     prepared = await prepareSearch(ctx, query, options, { noGuard: true });
     run = await runGated(ctx, prepared);
   }
@@ -347,6 +350,12 @@ async function cachedEstimate(
 function shapeCache(ctx: StoreContext): TtlCache<boolean> {
   ctx.shared.shapes ??= new TtlCache<boolean>(ctx.config.planner.estimateCacheMs);
   return ctx.shared.shapes as TtlCache<boolean>;
+}
+
+/** Filter forms whose guarded exact run overflowed (more rows matched): not guarded again for a while. */
+function overflowCache(ctx: StoreContext): TtlCache<boolean> {
+  ctx.shared.overflowed ??= new TtlCache<boolean>(ctx.config.planner.estimateCacheMs);
+  return ctx.shared.overflowed as TtlCache<boolean>;
 }
 
 function estimateCache(ctx: StoreContext): TtlCache<RowEstimate> {
@@ -657,7 +666,7 @@ async function planStrategy(
     planner.exactRows,
     filter.estimateWhere,
   );
-  if (!cached)
+  if (!cached && overflowCache(ctx).get(shape) !== true)
     shapes.set(shape, estimate.indexServed && estimate.exact && estimate.rows <= planner.exactRows);
   let predicateRows: number | undefined;
   const [predicate] = predicates;

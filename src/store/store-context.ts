@@ -33,6 +33,8 @@ export interface SharedState {
   estimates?: TtlCache<RowEstimate>;
   /** Per filter form (SQL text without values): whether its last count was at most `exactRows`. */
   shapes?: TtlCache<boolean>;
+  /** Filter forms whose guarded exact run found more rows than its guard: not guarded for a while. */
+  overflowed?: TtlCache<boolean>;
   /** The recall profile of the store's vector index, read once (see `VectorStore.refreshRecallProfile`). */
   recallProfile?: Promise<RecallProfile | undefined> | undefined;
   /** Metadata key paths with a B-tree on their text, read once (see `textIndexKeysOf` in search.ts). */

@@ -317,9 +317,12 @@ describe('search plans', () => {
     expect(third.plan.estimateSource).toMatch(/^(count|planner)$/);
     expect(third.results).toHaveLength(5);
     expect(third.results.every((h) => many.includes((h.metadata as Meta).n))).toBe(true);
-    // …and the form is no longer guarded.
+    // …and the form is no longer guarded, even after a small count: its guard failed once.
     const fourth = await s.search(q, { k: 5, filter: { n: { in: range(2100, 20) } } });
     expect(fourth.plan.estimateSource).toBe('count');
+    const fifth = await s.search(q, { k: 5, filter: { n: { in: range(2200, 20) } } });
+    expect(fifth.plan.estimateSource).toBe('count');
+    expect(fifth.results.map((h) => h.id)).toEqual(exactIds(q, 5, (m) => m.n >= 2200 && m.n < 2220));
   });
 
   it('a B-tree on a key’s text serves equality and `in` of strings once the store has read it', async () => {
