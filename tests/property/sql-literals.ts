@@ -13,7 +13,7 @@ export interface SqlTextRules {
   readonly keys?: readonly string[];
 }
 
-const TYPE_NAMES = new Set(['number', 'string']);
+const TYPE_NAMES = new Set(['number', 'string', 'boolean', 'object', 'array', 'null']);
 
 /** Every token the compiler writes outside literals, identifiers and `$n` parameters. */
 const VOCABULARY = new Set([
@@ -33,6 +33,8 @@ const VOCABULARY = new Set([
     'THEN',
     'END',
     'jsonb_typeof',
+    'IN',
+    ',',
   ],
 ]);
 
