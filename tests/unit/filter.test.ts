@@ -138,7 +138,9 @@ describe('compileFilter: text equality on keys with a B-tree on their text', () 
 
   it('estimateWhere: the same filter without the type tests beside index conditions (planner estimates)', () => {
     const a = analyzeFilter({ day: { gte: '2024-01-01', lt: '2024-02-01' }, price: { gt: 3 } }, textKeys);
-    expect(a.where.text).toContain(`jsonb_typeof(("metadata" -> 'day')) NOT IN ('number', 'boolean', 'object', 'array', 'null')`);
+    expect(a.where.text).toContain(
+      `jsonb_typeof(("metadata" -> 'day')) NOT IN ('number', 'boolean', 'object', 'array', 'null')`,
+    );
     expect(a.estimateWhere.text).not.toContain(`jsonb_typeof(("metadata" -> 'day'))`);
     expect(a.estimateWhere.text).toContain(`("metadata" ->> 'day') >= $1::text`);
     expect(a.estimateWhere.text).toContain(`jsonb_typeof(("metadata" -> 'price')) = 'number'`); // the indexed CASE

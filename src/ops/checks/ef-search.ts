@@ -121,7 +121,7 @@ export const efSearchCheck: DoctorCheck = {
     );
     const tune = `npx prisma-pgvector tune --table ${first.table.name} --column ${column ?? 'embedding'} --metric ${context.options.metric} --k ${k} --persist database`;
     const findings: DoctorFinding[] = [];
-    let profiled: { index: string; profile: RecallProfile } | undefined;
+    const profiled = status === 'warn' ? await profiledIndex(context.client, hnsw) : undefined;
     if (status === 'fail') {
       findings.push(
         finding(
@@ -131,7 +131,7 @@ export const efSearchCheck: DoctorCheck = {
           `${tune}\n-- or at least: ALTER DATABASE ${db} SET hnsw.ef_search = ${Math.max(k, PGVECTOR_DEFAULT_EF_SEARCH)};`,
         ),
       );
-    } else if (status === 'warn' && (profiled = await profiledIndex(context.client, hnsw)) !== undefined) {
+    } else if (profiled !== undefined) {
       // `tune --persist index` tunes per index: a store with a recall target reads its ef_search there.
       findings.push(
         finding(
