@@ -521,6 +521,8 @@ class Compiler {
   private readonly predicates: readonly PartialIndexPredicate[];
   private readonly textKeys: ReadonlySet<string>;
   private readonly typeTests: boolean;
+  /** Whether a type test beside a text condition was written (the estimate form then differs). */
+  wroteTypeTest = false;
   private conditions = 0;
   private readonly open = new Set<object>();
 
@@ -688,6 +690,7 @@ class Compiler {
    */
   private textEquality(segments: string[], values: readonly string[]): Sql {
     const typed = this.typeTests && values.some((v) => !onlyAStringReadsAs(v));
+    if (typed) this.wroteTypeTest = true;
     const isString = typed ? sql` AND ${notAnotherType(this.json(segments))}` : sql``;
     return values.length === 1
       ? sql`(${this.text(segments)} = ${values[0]}::text${isString})`
@@ -735,9 +738,9 @@ class Compiler {
       checkText(operand, path, 'value');
       if (column !== undefined) {
         // `->>` never fails, so the type test can be a plain conjunct (the B-tree serves the first one).
-        return this.typeTests
-          ? sql`(${this.text(segments)} ${cmp} ${operand}::text AND ${notAnotherType(this.json(segments))})`
-          : sql`(${this.text(segments)} ${cmp} ${operand}::text)`;
+        if (!this.typeTests) return sql`(${this.text(segments)} ${cmp} ${operand}::text)`;
+        this.wroteTypeTest = true;
+        return sql`(${this.text(segments)} ${cmp} ${operand}::text AND ${notAnotherType(this.json(segments))})`;
       }
       return sql`(CASE WHEN jsonb_typeof(${this.json(segments)}) = 'string' THEN ${this.text(segments)} ${cmp} ${operand}::text END)`;
     }
@@ -868,10 +871,9 @@ export function analyzeFilter<M extends object = Record<string, unknown>>(
   const tree = filter === undefined ? CONST_TRUE : compiler.filter(filter, 'filter', 0);
   const where = nodeSql(tree);
   // Validated above: the second pass only writes the same conditions without their type tests.
-  const estimateWhere =
-    options.typeTests === false || !where.text.includes('jsonb_typeof')
-      ? where
-      : nodeSql(new Compiler({ ...options, typeTests: false }).filter(filter, 'filter', 0));
+  const estimateWhere = !compiler.wroteTypeTest
+    ? where
+    : nodeSql(new Compiler({ ...options, typeTests: false }).filter(filter, 'filter', 0));
   return {
     where,
     estimateWhere,

@@ -71,7 +71,7 @@ import {
   type SettingEntry,
   settingEntries,
 } from './sql.js';
-import { checkParameterCount, type RawRow, type StoreContext } from './store-context.js';
+import { checkParameterCount, type RawRow, type ShapeSize, type StoreContext } from './store-context.js';
 import type { SearchOptions, SearchPlan, SearchResult } from './types.js';
 
 const SEARCH_OPTION_KEYS = [
@@ -146,8 +146,7 @@ export async function executeSearch<M extends object>(
     // More rows match than the guard ranked: this form is not small for these values; plan from an estimate.
     // Its counts are near or across the threshold: no guard for it again until the shape cache's entry
     // expires, even when a later count is small (a failed guard costs a whole exact ranking).
-    shapeCache(ctx).set(prepared.where.text, false);
-    overflowCache(ctx).set(prepared.where.text, true);
+    shapeCache(ctx).set(prepared.where.text, 'overflowed');
     prepared = await prepareSearch(ctx, query, options, { noGuard: true });
     run = await runGated(ctx, prepared);
   }
@@ -347,15 +346,9 @@ async function cachedEstimate(
  * seen once with a few hundred rows makes the next tenant's search one guarded exact statement instead of
  * an EXPLAIN, a bounded count and the search.
  */
-function shapeCache(ctx: StoreContext): TtlCache<boolean> {
-  ctx.shared.shapes ??= new TtlCache<boolean>(ctx.config.planner.estimateCacheMs);
-  return ctx.shared.shapes as TtlCache<boolean>;
-}
-
-/** Filter forms whose guarded exact run overflowed (more rows matched): not guarded again for a while. */
-function overflowCache(ctx: StoreContext): TtlCache<boolean> {
-  ctx.shared.overflowed ??= new TtlCache<boolean>(ctx.config.planner.estimateCacheMs);
-  return ctx.shared.overflowed as TtlCache<boolean>;
+function shapeCache(ctx: StoreContext): TtlCache<ShapeSize> {
+  ctx.shared.shapes ??= new TtlCache<ShapeSize>(ctx.config.planner.estimateCacheMs);
+  return ctx.shared.shapes as TtlCache<ShapeSize>;
 }
 
 function estimateCache(ctx: StoreContext): TtlCache<RowEstimate> {
@@ -415,8 +408,12 @@ async function readProfile(ctx: StoreContext): Promise<RecallProfile | undefined
  * `in` of strings on those keys are written for that B-tree (see `CompileFilterOptions.textIndexKeys`).
  * None when the table cannot be read (the containment form is always correct).
  */
-export function textIndexKeysOf(ctx: StoreContext): Promise<ReadonlySet<string>> {
-  ctx.shared.textIndexKeys ??= (async () => {
+export async function textIndexKeysOf(ctx: StoreContext): Promise<ReadonlySet<string>> {
+  const known = ctx.shared.textIndexKeys;
+  if (known !== undefined) return known;
+  // Declared first: the reading compares itself with the shared state (a refresh may replace it).
+  let reading: Promise<ReadonlySet<string>> | undefined;
+  reading = (async () => {
     const rows = await estimateRunner(ctx)(buildExpressionIndexesSql(ctx.config), 'text indexes');
     const keys = new Set<string>();
     for (const row of rows) {
@@ -426,12 +423,15 @@ export function textIndexKeysOf(ctx: StoreContext): Promise<ReadonlySet<string>>
           : undefined;
       if (path !== undefined) keys.add(path.join('.'));
     }
+    // Kept as the set itself once read: the next searches compile their filter once, with no await.
+    if (ctx.shared.textIndexKeys === reading) ctx.shared.textIndexKeys = keys;
     return keys;
   })().catch((error: unknown) => {
-    ctx.shared.textIndexKeys = undefined;
+    if (ctx.shared.textIndexKeys === reading) ctx.shared.textIndexKeys = undefined;
     throw error;
   });
-  return ctx.shared.textIndexKeys;
+  ctx.shared.textIndexKeys = reading;
+  return reading;
 }
 
 /** A search's options checked, its strategy chosen, turned into its statement, index settings and warnings. */
@@ -484,9 +484,11 @@ async function prepareSearch<M extends object>(
   const fields = checkSelect(options.select);
   const maxDistance = maxDistanceOf(ctx, options, metric);
   const vector = vectorSql(c, query, 'query', ctx.vectorEncoding, metric === 'cosine');
-  // Validated first (a bad filter never reaches the database), then written for the table's text indexes.
-  let filter = ctx.compile(options.filter);
-  if (!filter.everyRow && !filter.noRow) {
+  // Written for the table's text indexes once they are known; before the first read, validated first (a
+  // bad filter never reaches the database), then written again for them.
+  const knownKeys = ctx.shared.textIndexKeys instanceof Set ? ctx.shared.textIndexKeys : undefined;
+  let filter = ctx.compile(options.filter, knownKeys);
+  if (knownKeys === undefined && !filter.everyRow && !filter.noRow) {
     const textKeys = await textIndexKeysOf(ctx);
     if (textKeys.size > 0) filter = ctx.compile(options.filter, textKeys);
   }
@@ -649,7 +651,7 @@ async function planStrategy(
   const shapes = shapeCache(ctx);
   const shape = filter.where.text;
   const cachedFigure = estimateCache(ctx).get(`${planner.exactRows}\u0000${estimateKey(filter.where)}`);
-  if (allowGuard && cachedFigure === undefined && predicates.length === 0 && shapes.get(shape) === true) {
+  if (allowGuard && cachedFigure === undefined && predicates.length === 0 && shapes.get(shape) === 'small') {
     return {
       strategy: 'exact',
       estimatedRows: null,
@@ -666,8 +668,10 @@ async function planStrategy(
     planner.exactRows,
     filter.estimateWhere,
   );
-  if (!cached && overflowCache(ctx).get(shape) !== true)
-    shapes.set(shape, estimate.indexServed && estimate.exact && estimate.rows <= planner.exactRows);
+  if (!cached && shapes.get(shape) !== 'overflowed') {
+    const small = estimate.indexServed && estimate.exact && estimate.rows <= planner.exactRows;
+    shapes.set(shape, small ? 'small' : 'large');
+  }
   let predicateRows: number | undefined;
   const [predicate] = predicates;
   if (predicate !== undefined && estimate.rows > planner.exactRows) {

@@ -20,6 +20,13 @@ import type { MaintenanceResult, VectorStoreClient } from './types.js';
 
 /** Driver adapters known to send `Uint8Array` parameters in binary format (so `$1::vector` runs `vector_recv`). */
 const BINARY_ADAPTERS = ['@prisma/adapter-pg'];
+/**
+ * What the planner knows of a filter form: its last count was at most `exactRows` (`'small'`: guarded exact
+ * plans), above it (`'large'`), or its guarded exact run found more rows than its guard (`'overflowed'`: not
+ * guarded again, whatever later counts say, until the entry expires).
+ */
+export type ShapeSize = 'small' | 'large' | 'overflowed';
+
 /** What a store and the stores derived from it with `withClient` share. */
 export interface SharedState {
   readonly config: ResolvedStoreConfig;
@@ -31,14 +38,15 @@ export interface SharedState {
   poolTypes?: PoolQuery['types'];
   /** The search planner's row estimates (per filter) and the table's rows, with their time to live. */
   estimates?: TtlCache<RowEstimate>;
-  /** Per filter form (SQL text without values): whether its last count was at most `exactRows`. */
-  shapes?: TtlCache<boolean>;
-  /** Filter forms whose guarded exact run found more rows than its guard: not guarded for a while. */
-  overflowed?: TtlCache<boolean>;
+  /** Per filter form (SQL text without values): how its last count compared with `exactRows`. */
+  shapes?: TtlCache<ShapeSize>;
   /** The recall profile of the store's vector index, read once (see `VectorStore.refreshRecallProfile`). */
   recallProfile?: Promise<RecallProfile | undefined> | undefined;
-  /** Metadata key paths with a B-tree on their text, read once (see `textIndexKeysOf` in search.ts). */
-  textIndexKeys?: Promise<ReadonlySet<string>> | undefined;
+  /**
+   * Metadata key paths with a B-tree on their text, read once (see `textIndexKeysOf` in search.ts): the
+   * reading while it runs, then the set.
+   */
+  textIndexKeys?: Promise<ReadonlySet<string>> | ReadonlySet<string> | undefined;
 }
 
 /** A row as the store's SELECTs and RETURNING clauses name its columns. */
