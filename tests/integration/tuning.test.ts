@@ -253,7 +253,9 @@ describe('tune on HNSW', () => {
     // At k 50 no ladder value ≥ 50: no recommendation, nothing for the database.
     expect(raised.perK[1]!.recommended).toBeUndefined();
     expect(raised.recommended).toBeUndefined();
-    const one = await tune(client, { table: 'tune_hnsw', column: 'e', k: 10, sample: 20, target: 0.3 });
+    // Target 0.2: the m 4 graph's levels are random per build, and at ef_search 10 the lower bound of 20
+    // queries ranged 0.44–0.57 over five builds, and once fell below 0.3 in CI (then 20 was recommended).
+    const one = await tune(client, { table: 'tune_hnsw', column: 'e', k: 10, sample: 20, target: 0.2 });
     expect(one.perK[0]!.recommended).toBe(10);
     expect(one.recommended).toBe(40);
     expect(one.raised?.reason).toMatch(/raised from 10 to pgvector's default 40/);
