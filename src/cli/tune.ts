@@ -7,7 +7,9 @@ import type { Command } from './command.js';
 
 const help = `Usage: prisma-pgvector tune [--url URL] [--table documents] [--column embedding] [--metric cosine]
                             [--k 10,50] [--sample 200] [--queries FILE.json] [--filter JSON|SQL]…
-                            [--target 0.95] [--ladder 10,20,40,…] [--persist index,database|role] [--json]
+                            [--partial-index KEY=VALUE]…
+                            [--target 0.95] [--ladder 10,20,40,…] [--no-refine]
+                            [--persist index,database|role] [--json]
 
 Measures recall@k and latency of the vector index against exact results (index scans off) for each value
 of a ladder of hnsw.ef_search (or ivfflat.probes when the index is IVFFlat), at each k the application
@@ -24,7 +26,8 @@ Options:
   --metric NAME        metric the application searches with (default cosine)
   --k LIST             rows per query: the k values the application uses, comma-separated (default 10)
   --sample N           query vectors sampled from the table (default 200; the 95% interval is about
-                       +-0.01 wide at recall 0.95 with 200)
+                       +-0.01 wide at recall 0.95 with 200 on uniform data, +-0.02 on clustered data: a
+                       few hundred more narrow it, and so lower the recommendation)
   --queries FILE       JSON array of query vectors to use instead of sampling
   --filter F           a filter sample, repeatable: the store's filter language as JSON, e.g.
                        '{"type":"article"}' (compiled as the store compiles it; createdAt bounds as ISO
@@ -32,9 +35,18 @@ Options:
                        never user input). Each query vector runs with each sample, iterative scans on
                        (pgvector >= 0.8); the measurements are those of the filtered (iterative) strategy
   --metadata-column C  the jsonb column of JSON filters (default metadata)
+  --partial-index K=V  repeatable: a partial vector index's predicate, as the store's
+                       partialIndexPredicates; a JSON filter with that equality is then compiled in the
+                       index's form, the partial index serves it, and --persist index writes that
+                       index's own recall profile (e.g. --partial-index type=article
+                       --filter '{"type":"article"}' --persist index)
   --target R           recall to reach, in (0, 1] (default 0.95)
   --ladder LIST        comma-separated values to try (default 10,20,40,80,160,320,640,1000 for ef_search,
                        1,2,4,…,1024 for probes)
+  --no-refine          measure the default ladder only; by default, where the value that reached the
+                       target is more than 1.25x the one below it (the default ladder doubles), up to 4
+                       values in between are measured too, so that the recommendation is not up to 2x
+                       what is needed (a --ladder of your own is measured as given)
   --persist SCOPES     comma-separated: index (the measured recall profile as the vector index's COMMENT,
                        read by a store created with { recall: 0.95 }; measurements of other k values and
                        of the other strategy already there are kept), database (ALTER DATABASE … SET) or
@@ -42,6 +54,13 @@ Options:
   --json               machine-readable result
 
 Exit code: 1 when no ladder value reaches the target at some k, else 0.`;
+
+/** `--partial-index key=value`: a partial vector index's predicate, as the store's `partialIndexPredicates`. */
+function partialPredicate(text: string): { key: string; value: string } {
+  const at = text.indexOf('=');
+  if (at <= 0 || at === text.length - 1) throw new Error(`--partial-index takes KEY=VALUE, got "${text}"`);
+  return { key: text.slice(0, at), value: text.slice(at + 1) };
+}
 
 function number(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
@@ -109,8 +128,10 @@ export const tuneCommand: Command = {
         queries: { type: 'string' },
         filter: { type: 'string', multiple: true },
         'metadata-column': { type: 'string' },
+        'partial-index': { type: 'string', multiple: true },
         target: { type: 'string' },
         ladder: { type: 'string' },
+        'no-refine': { type: 'boolean', default: false },
         persist: { type: 'string' },
         json: { type: 'boolean', default: false },
       },
@@ -141,9 +162,11 @@ export const tuneCommand: Command = {
       queries: values.queries === undefined ? undefined : readQueries(values.queries),
       filters: values.filter?.map(filterSample),
       metadataColumn: values['metadata-column'],
+      partialIndexPredicates: values['partial-index']?.map(partialPredicate),
       target: number(values.target, 'target'),
       efSearchLadder: ladder,
       probesLadder: ladder,
+      refine: values['no-refine'] === true ? false : undefined,
       persist: persist as PersistScope[] | undefined,
     });
     console.log(values.json ? JSON.stringify(result, null, 2) : formatTuneResult(result));

@@ -32,7 +32,7 @@
 import { raw } from '@prisma/client/runtime/client';
 import type pg from 'pg';
 import { PgVectorError } from '../core/errors.js';
-import { compileFilter, type Filter } from '../core/filter.js';
+import { compileFilter, type Filter, type PartialIndexPredicate } from '../core/filter.js';
 import { type Metric, operatorFor, parseMetric } from '../core/metric.js';
 import { encodeVectorText } from '../core/vector.js';
 import { quoteIdentifier } from '../indexes/index-spec.js';
@@ -56,6 +56,10 @@ export const DEFAULT_TUNE_SAMPLE = 200;
 export const PGVECTOR_DEFAULT_EF_SEARCH = 40;
 /** Above this ef_search the tuner advises build parameters even when the target is reached (latency). */
 export const HIGH_EF_SEARCH = 200;
+/** {@link TuneOptions.refine} measures between two ladder values further apart than this ratio. */
+export const REFINE_RATIO = 1.25;
+/** At most this many values are added per k by {@link TuneOptions.refine}. */
+export const REFINE_MAX_VALUES = 4;
 /** Bootstrap resamples for the confidence interval of a recall. */
 export const BOOTSTRAP_RESAMPLES = 2000;
 
@@ -95,6 +99,13 @@ export interface TuneOptions {
    * store compiles it, its values bound. With `filter`, that predicate comes first.
    */
   readonly filters?: readonly (string | Filter)[] | undefined;
+  /**
+   * The partial vector indexes' predicates, as the store's `partialIndexPredicates`: a filter sample of the
+   * store's language with such an equality is compiled as the store compiles it then — in the index's own
+   * form — so that the partial index serves it, and `persist: 'index'` writes that index's own recall
+   * profile (read by stores with a recall target for searches the partial index serves).
+   */
+  readonly partialIndexPredicates?: readonly PartialIndexPredicate[] | undefined;
   /** The metadata (`jsonb`) column the store's filters read. Default `metadata`. */
   readonly metadataColumn?: string | undefined;
   /** The creation-time column of `createdAt` filters. Default `created_at`. */
@@ -103,6 +114,13 @@ export interface TuneOptions {
   readonly efSearchLadder?: readonly number[] | undefined;
   /** probes values to try for IVFFlat, ascending. Default {@link DEFAULT_PROBES_LADDER}. */
   readonly probesLadder?: readonly number[] | undefined;
+  /**
+   * Measure more values where the ladder is coarse: between the last value whose recall missed the target
+   * and the first that reached it, when they are more than {@link REFINE_RATIO} apart, at most
+   * {@link REFINE_MAX_VALUES} values spaced evenly on a log scale (see {@link refinementValues}). Default: true
+   * with the default ladder, false with a ladder of one's own.
+   */
+  readonly refine?: boolean | undefined;
   /** Recall@k to reach, in (0, 1], by the lower bound of its 95% interval. Default 0.95. */
   readonly target?: number | undefined;
   /** Persist: the setting for the database or the current role, the profile on the index. Default: nothing. */
@@ -248,6 +266,51 @@ export function recommendValue(
   return [...steps]
     .sort((a, b) => a.value - b.value)
     .find((s) => s.value >= k && (s.recallLow ?? s.recall) >= target)?.value;
+}
+
+/**
+ * The values {@link TuneOptions.refine} adds: per k, between the largest measured value below the recommended
+ * one (by {@link recommendValue}'s rule) and the recommended one, when their ratio is above
+ * {@link REFINE_RATIO}: evenly spaced on a log scale, rounded (to 10 from 100 on), not below k (HNSW: a scan
+ * returns at most ef_search rows) and not already measured. Nothing for a k without a recommendation.
+ *
+ * ### Examples
+ * ```ts
+ * // k 10: 160 missed (lower bound 0.93), 320 reached (0.951)
+ * refinementValues(new Map([[10, [{ value: 160, recall: 0.953, recallLow: 0.93 }, { value: 320, recall: 0.965, recallLow: 0.951 }]]]), 0.95, 1, 1000);
+ * // [190, 230, 270]
+ * ```
+ */
+export function refinementValues(
+  stepsByK: ReadonlyMap<
+    number,
+    readonly (Pick<TuneStep, 'value' | 'recall'> & { readonly recallLow?: number })[]
+  >,
+  target: number,
+  kFloor: 0 | 1,
+  max: number,
+): number[] {
+  const measured = new Set<number>();
+  for (const steps of stepsByK.values()) for (const s of steps) measured.add(s.value);
+  const added = new Set<number>();
+  for (const [k, steps] of stepsByK) {
+    const floor = kFloor === 1 ? k : 1;
+    const hit = recommendValue(steps, target, floor);
+    if (hit === undefined) continue;
+    const below = steps.filter((s) => s.value < hit).map((s) => s.value);
+    if (below.length === 0) continue;
+    const from = Math.max(Math.max(...below), floor);
+    const ratio = hit / from;
+    if (!(ratio > REFINE_RATIO)) continue;
+    const n = Math.min(REFINE_MAX_VALUES + 1, Math.ceil(Math.log(ratio) / Math.log(REFINE_RATIO)));
+    for (let i = 1; i < n; i++) {
+      const raw = from * ratio ** (i / n);
+      const value = raw >= 100 ? Math.round(raw / 10) * 10 : Math.round(raw);
+      if (value > from && value < hit && value >= floor && value <= max && !measured.has(value))
+        added.add(value);
+    }
+  }
+  return [...added].sort((a, b) => a - b);
 }
 
 /** A small seeded PRNG (mulberry32): the bootstrap is repeatable for a given seed. */
@@ -629,7 +692,7 @@ export async function tune(target: DatabaseTarget, options: TuneOptions): Promis
     }
     const runs: number[][] = iterativeScan === undefined ? [ks] : ks.map((k) => [k]);
     const stepsByK = new Map<number, TuneStep[]>(ks.map((k) => [k, []]));
-    for (const value of values) {
+    const measureValue = async (value: number) => {
       await client.query(setup(setting, value, method, false));
       let chosen: PlanNode[];
       try {
@@ -666,6 +729,20 @@ export async function tune(target: DatabaseTarget, options: TuneOptions): Promis
           });
         }
       }
+    };
+    for (const value of values) await measureValue(value);
+    // 4b. Refine: between the last value that missed the target and the first that reached it, when they
+    // are far apart (the default ladder doubles), so that the recommendation is not up to twice the needed value.
+    const ownLadder = method === 'hnsw' ? options.efSearchLadder : options.probesLadder;
+    if (options.refine ?? ownLadder === undefined) {
+      const extra = refinementValues(
+        stepsByK,
+        recallTarget,
+        method === 'hnsw' ? 1 : 0,
+        method === 'hnsw' ? 1000 : lists,
+      );
+      for (const value of extra) await measureValue(value);
+      for (const steps of stepsByK.values()) steps.sort((a, b) => a.value - b.value);
     }
     const perK: TuneForK[] = ks.map((k) => {
       const steps = stepsByK.get(k)!;
@@ -831,7 +908,13 @@ function compileFilterSamples(options: TuneOptions): FilterSample[] {
       return { label: f.trim(), sql: f.trim(), values: [] };
     }
     // The store's compiler (its values bound); its `$n` placeholders move up one for the query vector.
-    const compiled = compileFilter(f, { metadataColumn, createdAtColumn });
+    const compiled = compileFilter(f, {
+      metadataColumn,
+      createdAtColumn,
+      ...(options.partialIndexPredicates === undefined
+        ? {}
+        : { partialIndexPredicates: options.partialIndexPredicates }),
+    });
     const sql = compiled.text.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + 1}`);
     return { label: JSON.stringify(f), sql, values: compiled.values };
   });

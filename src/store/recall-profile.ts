@@ -232,6 +232,8 @@ export interface RecallProfileRow {
   readonly method: string;
   readonly partial: boolean;
   readonly comment: string | null;
+  /** A partial index's predicate as PostgreSQL prints it (`pg_get_expr`); `null` for a whole-table index. */
+  readonly predicate?: string | null;
 }
 
 /**
@@ -262,7 +264,7 @@ export interface RecallProfileRow {
 export function recallProfileSql(target: RecallProfileTarget): ProfileQuery {
   return {
     text: `SELECT c.relname AS "index", am.amname AS "method", (i.indpred IS NOT NULL) AS "partial",
-       obj_description(c.oid, 'pg_class') AS "comment"
+       obj_description(c.oid, 'pg_class') AS "comment", pg_get_expr(i.indpred, i.indrelid) AS "predicate"
   FROM pg_index i
   JOIN pg_class c ON c.oid = i.indexrelid
   JOIN pg_am am ON am.oid = c.relam
@@ -285,12 +287,27 @@ export interface LoadedRecallProfile {
   readonly index: string | undefined;
   /** Why there is no profile (no index, no comment, a malformed one). */
   readonly reason?: string | undefined;
+  /**
+   * The profiles of partial vector indexes (measured by `tune` with a filter that the index's predicate
+   * serves), keyed by the predicate as {@link predicateKey} writes it. A partial index is a graph of its own,
+   * far smaller than the table's: its ef_search for a recall is its own.
+   */
+  readonly partials?: ReadonlyMap<string, RecallProfile>;
+}
+
+/**
+ * A partial index predicate, compared loosely: without double quotes (PostgreSQL prints an identifier
+ * unquoted when it may), whitespace and parentheses, e.g. `((metadata ->> 's1'::text) = 'y'::text)` and
+ * `(("metadata" ->> 's1'::text) = 'y'::text)` both give `metadata->>'s1'::text='y'::text`.
+ */
+export function predicateKey(predicate: string): string {
+  return predicate.replace(/["()\s]/g, '');
 }
 
 /**
  * Reads the recall profile of the table's whole-table vector index through `query` (any client: `pg`, a
- * pool, `$queryRawUnsafe` with the constant text and bind values). Never throws for a missing or malformed
- * profile (a failing query rejects as the client does).
+ * pool, `$queryRawUnsafe` with the constant text and bind values), and those of its partial vector indexes
+ * (`partials`). Never throws for a missing or malformed profile (a failing query rejects as the client does).
  *
  * ### Examples
  * ```ts
@@ -304,19 +321,32 @@ export async function loadRecallProfile(
 ): Promise<LoadedRecallProfile> {
   const { text, values } = recallProfileSql(target);
   const rows = await query(text, values);
+  const partials = new Map<string, RecallProfile>();
+  for (const other of rows) {
+    if (!other.partial || typeof other.predicate !== 'string') continue;
+    const own = readRecallProfile(other.comment).profile;
+    if (own !== undefined && own.index === other.index) partials.set(predicateKey(other.predicate), own);
+  }
   const row = rows.find((r) => !r.partial);
   if (row === undefined)
-    return { profile: undefined, index: undefined, reason: 'the table has no whole-table vector index' };
+    return {
+      profile: undefined,
+      index: undefined,
+      reason: 'the table has no whole-table vector index',
+      partials,
+    };
   const reading = readRecallProfile(row.comment);
-  if (reading.profile === undefined) return { profile: undefined, index: row.index, reason: reading.reason };
+  if (reading.profile === undefined)
+    return { profile: undefined, index: row.index, reason: reading.reason, partials };
   if (reading.profile.index !== row.index) {
     return {
       profile: undefined,
       index: row.index,
       reason: `the recall profile was measured on index ${reading.profile.index}, not ${row.index}`,
+      partials,
     };
   }
-  return { profile: reading.profile, index: row.index };
+  return { profile: reading.profile, index: row.index, partials };
 }
 
 /** The ef_search {@link efSearchForRecall} chose, and where it comes from. */

@@ -5,6 +5,7 @@
 
 import { type Sql, sqltag } from '@prisma/client/runtime/client';
 import pg from 'pg';
+import { partialIndexPredicateSql } from '../core/filter.js';
 import { textExpressionKeyPath } from '../core/filter-expressions.js';
 import { describeValue } from '../core/input-checks.js';
 import {
@@ -26,6 +27,7 @@ import { buildExpressionSearchSql, planExpressionSearch } from './quantized-sql.
 import {
   efSearchForRecall,
   loadRecallProfile,
+  predicateKey,
   type RecallProfile,
   type SearchStrategy,
 } from './recall-profile.js';
@@ -71,7 +73,13 @@ import {
   type SettingEntry,
   settingEntries,
 } from './sql.js';
-import { checkParameterCount, type RawRow, type ShapeSize, type StoreContext } from './store-context.js';
+import {
+  checkParameterCount,
+  type RawRow,
+  type ShapeSize,
+  type StoreContext,
+  type StoreRecallProfiles,
+} from './store-context.js';
 import type { SearchOptions, SearchPlan, SearchResult } from './types.js';
 
 const SEARCH_OPTION_KEYS = [
@@ -372,19 +380,26 @@ async function tableRows(ctx: StoreContext, onlyCached: boolean): Promise<number
  * The store's recall profile, read once per store (and the stores derived with `withClient`) from the
  * comment of its vector index (see `recall-profile.ts`); `store.refreshRecallProfile()` reads it again.
  */
-export function recallProfileOf(ctx: StoreContext): Promise<RecallProfile | undefined> {
-  ctx.shared.recallProfile ??= readProfile(ctx).catch((error: unknown) => {
-    ctx.shared.recallProfile = undefined;
-    throw error;
-  });
-  return ctx.shared.recallProfile;
+export async function recallProfileOf(ctx: StoreContext): Promise<RecallProfile | undefined> {
+  return (await recallProfilesOf(ctx)).main;
 }
 
-async function readProfile(ctx: StoreContext): Promise<RecallProfile | undefined> {
+/** The recall profiles of the store's vector index and its partial indexes (see {@link recallProfileOf}). */
+function recallProfilesOf(ctx: StoreContext): Promise<StoreRecallProfiles> {
+  ctx.shared.recallProfiles ??= readProfiles(ctx).catch((error: unknown) => {
+    ctx.shared.recallProfiles = undefined;
+    throw error;
+  });
+  return ctx.shared.recallProfiles;
+}
+
+async function readProfiles(ctx: StoreContext): Promise<StoreRecallProfiles> {
   const c = ctx.config;
   const run = estimateRunner(ctx);
   const [located] = await run(buildTableSchemaSql(c), 'recall profile');
-  if (typeof located?.schema !== 'string' || typeof located.table !== 'string') return undefined;
+  if (typeof located?.schema !== 'string' || typeof located.table !== 'string') {
+    return { main: undefined, partials: new Map() };
+  }
   const opclasses = [opclassFor(c.metric, c.vectorType, c.indexMethod)];
   if (c.vectorType === 'vector' && c.metric !== 'hamming' && c.metric !== 'jaccard') {
     opclasses.push(opclassFor(c.metric, 'halfvec', c.indexMethod));
@@ -399,7 +414,7 @@ async function readProfile(ctx: StoreContext): Promise<RecallProfile | undefined
     },
     { schema: located.schema, table: located.table, column: c.columnNames.embedding, opclasses },
   );
-  return loaded.profile;
+  return { main: loaded.profile, partials: loaded.partials ?? new Map() };
 }
 
 /**
@@ -517,12 +532,10 @@ async function prepareSearch<M extends object>(
   // ef_search: the search's own, else the one its recall target needs, else k (the server's when higher).
   let efSearch = options.efSearch;
   if (efSearch === undefined && recall !== undefined && hnsw && !exact) {
-    // A partial index is a graph of its own, much smaller than the one the profile was measured on (at
-    // 1M rows the whole index's ef_search 1000 made a 10k-row partial scan 5× slower than ef 40, both at
-    // recall 1.0): it gets the conservative value instead.
+    // A partial index is a graph of its own: its own profile, not the table index's.
     efSearch =
       strategy === 'partial'
-        ? conservativeEfSearch(k, recall)
+        ? await partialEfSearchFor(ctx, filter, k, recall, warnings)
         : await efSearchFor(ctx, k, recall, strategy, warnings);
   }
   // A filter that is exactly a partial index's predicate: every row of that index matches, so its scan
@@ -581,8 +594,12 @@ async function prepareSearch<M extends object>(
       ? buildSearchSql(c, spec)
       : buildExpressionSearchSql(c, spec, expression.plan);
   // Also for expression searches: with a filter, PostgreSQL chose a sequential scan that casts every
-  // matching row to halfvec (3.5× slower than exact search at 20k × 3072).
-  const pinned = strategy === 'partial' || (strategy === 'iterative' && !plannerOwnEstimate);
+  // matching row to halfvec (3.5× slower than exact search at 20k × 3072). Not a filter that is exactly a
+  // partial index's predicate: PostgreSQL itself prefers that index (the same order from a smaller graph;
+  // checked on PostgreSQL 17 + pgvector 0.8.0 from 100k to 1M rows), or, on a table small enough, a
+  // sequential scan and a sort, which is exact — one gated statement instead of a transaction of three.
+  const pinned =
+    (strategy === 'partial' && !wholePartial) || (strategy === 'iterative' && !plannerOwnEstimate);
   const entries = [
     ...settingEntries(tuning.settings, c.indexMethod, tuning.floors),
     ...(pinned ? PIN_VECTOR_INDEX : []),
@@ -722,6 +739,42 @@ async function efSearchFor(
   if (!choice.reached) {
     warnings.push(
       `the recall profile has no ef_search reaching recall ${recall} at k ${k}${choice.reason === undefined ? '' : ` (${choice.reason})`}: used ${choice.efSearch}`,
+    );
+  }
+  return choice.efSearch;
+}
+
+/**
+ * The ef_search a recall target needs on the partial index a filter's plan scans: from that index's own
+ * recall profile (`tune --filter '{"key":"value"}' --persist index` writes it on the partial index), else the
+ * conservative default, with a warning. Not the table index's profile: a partial index is a graph of its own,
+ * much smaller (at 1M rows the whole index's ef_search 1000 made a 10k-row partial scan 5× slower than ef
+ * 40, both at recall 1.0).
+ */
+async function partialEfSearchFor(
+  ctx: StoreContext,
+  filter: ReturnType<StoreContext['compile']>,
+  k: number,
+  recall: number,
+  warnings: string[],
+): Promise<number> {
+  const [predicate] = impliedPredicates(filter);
+  const profiles = await recallProfilesOf(ctx);
+  const key =
+    predicate === undefined
+      ? undefined
+      : predicateKey(partialIndexPredicateSql(ctx.config.columns.metadata, predicate).text);
+  const profile = key === undefined ? undefined : profiles.partials.get(key);
+  if (profile === undefined) {
+    warnings.push(
+      `no recall profile on the partial index of ${predicate === undefined ? 'the filter' : `${predicate.key} = '${predicate.value}'`}; run prisma-pgvector tune --partial-index ${predicate?.key ?? 'key'}=${predicate?.value ?? 'value'} --filter '{"${predicate?.key ?? 'key'}":"${predicate?.value ?? 'value'}"}' --persist index (ef_search was chosen by the conservative default)`,
+    );
+    return conservativeEfSearch(k, recall);
+  }
+  const choice = efSearchForRecall(profile, k, recall, 'iterative');
+  if (!choice.reached) {
+    warnings.push(
+      `the partial index's recall profile has no ef_search reaching recall ${recall} at k ${k}${choice.reason === undefined ? '' : ` (${choice.reason})`}: used ${choice.efSearch}`,
     );
   }
   return choice.efSearch;

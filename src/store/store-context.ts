@@ -27,6 +27,13 @@ const BINARY_ADAPTERS = ['@prisma/adapter-pg'];
  */
 export type ShapeSize = 'small' | 'large' | 'overflowed';
 
+/** The recall profiles a store searches with: its vector index's, and its partial indexes' by predicate. */
+export interface StoreRecallProfiles {
+  readonly main: RecallProfile | undefined;
+  /** Keyed by the partial index's predicate (`predicateKey` of `pg_get_expr`). */
+  readonly partials: ReadonlyMap<string, RecallProfile>;
+}
+
 /** What a store and the stores derived from it with `withClient` share. */
 export interface SharedState {
   readonly config: ResolvedStoreConfig;
@@ -40,8 +47,11 @@ export interface SharedState {
   estimates?: TtlCache<RowEstimate>;
   /** Per filter form (SQL text without values): how its last count compared with `exactRows`. */
   shapes?: TtlCache<ShapeSize>;
-  /** The recall profile of the store's vector index, read once (see `VectorStore.refreshRecallProfile`). */
-  recallProfile?: Promise<RecallProfile | undefined> | undefined;
+  /**
+   * The recall profiles of the store's vector index and of its partial vector indexes, read once (see
+   * `VectorStore.refreshRecallProfile`).
+   */
+  recallProfiles?: Promise<StoreRecallProfiles> | undefined;
   /**
    * Metadata key paths with a B-tree on their text, read once (see `textIndexKeysOf` in search.ts): the
    * reading while it runs, then the set.

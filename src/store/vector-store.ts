@@ -424,7 +424,7 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
    * indexes (`obj_description`, see `recallProfileSql`).
    */
   async refreshRecallProfile(): Promise<RecallProfile | undefined> {
-    this.context.shared.recallProfile = undefined;
+    this.context.shared.recallProfiles = undefined;
     this.context.shared.textIndexKeys = undefined;
     return recallProfileOf(this.context);
   }

@@ -491,8 +491,63 @@ describe('recall targets', () => {
       });
       expect(p.plan.strategy).toBe('partial');
       expect(p.settings.efSearch).toBe(100);
+      expect(p.warnings.join('\n')).toMatch(
+        /no recall profile on the partial index of type = 'article'; run prisma-pgvector tune --partial-index type=article/,
+      );
     } finally {
       await pgc.query('COMMENT ON INDEX plan_items_hnsw IS NULL');
+    }
+  });
+
+  it('a partial index with a recall profile of its own: its ef_search, for the filter that is its predicate and for narrower ones', async () => {
+    const own = {
+      version: 1,
+      index: 'plan_items_article_hnsw',
+      rows: ROWS,
+      measuredAt: '2026-12-01T00:00:00.000Z',
+      entries: [
+        { k: 10, strategy: 'iterative', efSearch: 10, recall: 0.9, recallLow: 0.85, queries: 100 },
+        { k: 10, strategy: 'iterative', efSearch: 24, recall: 0.98, recallLow: 0.96, queries: 100 },
+      ],
+    };
+    // A profile measured on another index is not this one's.
+    const foreign = { ...own, index: 'plan_items_hnsw' };
+    await pgc.query(
+      `COMMENT ON INDEX plan_items_article_hnsw IS 'prisma-pgvector:recall-profile ${JSON.stringify(foreign)}'`,
+    );
+    try {
+      const s = store({ recall: 0.95 });
+      await s.refreshRecallProfile();
+      const before = await s.search(queries[0] as number[], { k: 10, filter: { type: 'article' } });
+      expect(before.plan.strategy).toBe('partial');
+      expect(before.settings.efSearch).toBe(100);
+      await pgc.query(
+        `COMMENT ON INDEX plan_items_article_hnsw IS 'prisma-pgvector:recall-profile ${JSON.stringify(own)}'`,
+      );
+      // Read once per store: the new comment counts after a refresh.
+      expect(
+        (await s.search(queries[0] as number[], { k: 10, filter: { type: 'article' } })).settings.efSearch,
+      ).toBe(100);
+      await s.refreshRecallProfile();
+      for (const filter of [{ type: 'article' }, { type: 'article', tenant: { contains: 'big' } }] as const) {
+        const r = await s.search(queries[0] as number[], { k: 10, filter });
+        expect(r.plan.strategy, JSON.stringify(filter)).toBe('partial');
+        expect(r.settings.efSearch, JSON.stringify(filter)).toBe(24);
+        expect(r.warnings, JSON.stringify(filter)).toEqual([]);
+        expect(r.results.length).toBe(10);
+      }
+      // Recall 0.99: no measured value reaches it, the largest one is used, with a warning.
+      const high = await s.search(queries[0] as number[], {
+        k: 10,
+        filter: { type: 'article' },
+        recall: 0.99,
+      });
+      expect(high.settings.efSearch).toBe(24);
+      expect(high.warnings.join('\n')).toMatch(
+        /the partial index's recall profile has no ef_search reaching recall 0\.99/,
+      );
+    } finally {
+      await pgc.query('COMMENT ON INDEX plan_items_article_hnsw IS NULL');
     }
   });
 });

@@ -8,14 +8,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isPgVectorError } from '../../src/core/errors.js';
 import {
   adviseBuildParameters,
+  DEFAULT_EF_SEARCH_LADDER,
   DEFAULT_TUNE_SAMPLE,
   formatTuneResult,
   persistedEfSearch,
   recallAtK,
   recallInterval,
   recommendValue,
+  refinementValues,
   type TuneForK,
   type TuneResult,
+  type TuneStep,
   tune,
 } from '../../src/ops/tuning.js';
 import { efSearchForRecall, loadRecallProfile } from '../../src/store/recall-profile.js';
@@ -166,6 +169,41 @@ describe('recall and recommendation rules', () => {
     expect(adviseBuildParameters({ m: 4, efConstruction: 8 })).toEqual({ m: 16, efConstruction: 128 });
     expect(adviseBuildParameters({ m: 48, efConstruction: 200 })).toEqual({ m: 64, efConstruction: 400 });
   });
+
+  it('refines between the value that reached the target and the one below it, per k, not below k', () => {
+    const step = (value: number, recall: number, recallLow: number) => ({ value, recall, recallLow });
+    const k10 = [step(80, 0.92, 0.9), step(160, 0.953, 0.93), step(320, 0.965, 0.951), step(640, 0.97, 0.96)];
+    // 160 → 320: four intervals of 2^(1/4) ≈ 1.19 (≤ 1.25), rounded to 10 from 100 on.
+    expect(refinementValues(new Map([[10, k10]]), 0.95, 1, 1000)).toEqual([190, 230, 270]);
+    // Below 100: whole numbers; k 50 with 40 below it: from k (50) up to 80, in three intervals of ≈ 1.17.
+    const k50 = [step(40, 0.7, 0.69), step(80, 0.96, 0.955)];
+    expect(refinementValues(new Map([[50, k50]]), 0.95, 1, 1000)).toEqual([58, 68]);
+    // Several k: the union, sorted, without values measured already (for any k).
+    expect(
+      refinementValues(
+        new Map([
+          [10, k10],
+          [50, [step(160, 0.9, 0.89), step(190, 0.96, 0.955)]],
+        ]),
+        0.95,
+        1,
+        1000,
+      ),
+    ).toEqual([230, 270]);
+    // Close enough already (ratio ≤ 1.25), nothing reached, or reached at the first value: nothing.
+    expect(
+      refinementValues(new Map([[10, [step(80, 0.9, 0.9), step(100, 0.96, 0.96)]]]), 0.95, 1, 1000),
+    ).toEqual([]);
+    expect(refinementValues(new Map([[10, k10]]), 0.99, 1, 1000)).toEqual([]);
+    expect(refinementValues(new Map([[10, k10]]), 0.5, 1, 1000)).toEqual([]);
+    // At most four values, however far apart (probes: no k floor, capped at the lists).
+    expect(
+      refinementValues(new Map([[10, [step(1, 0.2, 0.1), step(1000, 1, 1)]]]), 0.95, 0, 1000),
+    ).toHaveLength(4);
+    expect(
+      refinementValues(new Map([[10, [step(16, 0.9, 0.9), step(30, 0.99, 0.97)]]]), 0.95, 0, 30),
+    ).toEqual([20, 24]);
+  });
 });
 
 describe('tune on HNSW', () => {
@@ -200,8 +238,14 @@ describe('tune on HNSW', () => {
     expect(result.plans.exact.join(' > ')).not.toMatch(/Index/);
     expect(result.plans.approximate.join(' > ')).toContain('Index Scan using tune_hnsw_idx');
     expect(result.perK.map((p) => p.k)).toEqual([10, 50]);
+    // The default ladder, and between the recommended value and the one below it, the refinement values.
+    const coarse = (steps: readonly TuneStep[]) =>
+      steps.filter((s) => DEFAULT_EF_SEARCH_LADDER.includes(s.value));
+    const extra = refinementValues(new Map(result.perK.map((p) => [p.k, coarse(p.steps)])), 0.85, 1, 1000);
     for (const p of result.perK) {
-      expect(p.steps.map((s) => s.value)).toEqual([10, 20, 40, 80, 160, 320, 640, 1000]);
+      expect(p.steps.map((s) => s.value)).toEqual(
+        [...DEFAULT_EF_SEARCH_LADDER, ...extra].sort((a, b) => a - b),
+      );
       for (const s of p.steps) {
         expect(s.p95Ms).toBeGreaterThanOrEqual(s.p50Ms);
         expect(s.recallLow).toBeLessThanOrEqual(s.recall);
@@ -479,7 +523,10 @@ describe('tune on IVFFlat', () => {
     const result = await tune(client, { table: 'tune_ivf', column: 'e', k: 10, sample: 100, target: 0.95 });
     console.log(formatTuneResult(result));
     expect(result).toMatchObject({ method: 'ivfflat', setting: 'ivfflat.probes', index: 'tune_ivf_idx' });
-    expect(result.steps.map((s) => s.value)).toEqual([1, 2, 4, 8, 16, 30]);
+    // Probes up to the lists (30), and the refinement values below the recommended one, if any.
+    const coarse = result.steps.filter((s) => [1, 2, 4, 8, 16, 30].includes(s.value));
+    const extra = refinementValues(new Map([[10, coarse]]), 0.95, 0, 30);
+    expect(result.steps.map((s) => s.value)).toEqual([1, 2, 4, 8, 16, 30, ...extra].sort((a, b) => a - b));
     expect(result.steps.at(-1)!.recall).toBe(1);
     expect(result.recommended).toBe(recommendValue(result.steps, 0.95));
     expect(result.steps[0]!.recall).toBeLessThan(0.95);

@@ -3,6 +3,7 @@ import {
   efSearchForRecall,
   loadRecallProfile,
   parseRecallProfile,
+  predicateKey,
   RECALL_PROFILE_MARKER,
   type RecallProfile,
   type RecallProfileEntry,
@@ -240,7 +241,8 @@ describe('recallProfileSql / loadRecallProfile', () => {
       return rows;
     }, target);
     expect(seen[0]).toBe(recallProfileSql(target).text);
-    expect(loaded).toEqual({ profile, index: 'documents_embedding_hnsw_idx' });
+    // The partial index's comment holds a profile measured on another index, and it has no predicate: none.
+    expect(loaded).toEqual({ profile, index: 'documents_embedding_hnsw_idx', partials: new Map() });
 
     const other = await loadRecallProfile(
       async () => [{ index: 'renamed_idx', method: 'hnsw', partial: false, comment: line }],
@@ -257,5 +259,37 @@ describe('recallProfileSql / loadRecallProfile', () => {
       target,
     );
     expect(bad.reason).toMatch(/not JSON/);
+  });
+
+  it('reads each partial index’s own profile, keyed by its predicate as PostgreSQL prints it', async () => {
+    const own = { ...profile, index: 'documents_embedding_article_hnsw_idx' };
+    const rows = [
+      {
+        index: 'documents_embedding_article_hnsw_idx',
+        method: 'hnsw',
+        partial: true,
+        comment: serializeRecallProfile(own),
+        predicate: "((metadata ->> 'type'::text) = 'article'::text)",
+      },
+      {
+        index: 'documents_embedding_note_hnsw_idx',
+        method: 'hnsw',
+        partial: true,
+        // Measured on the article index: not this one's.
+        comment: serializeRecallProfile(own),
+        predicate: "((metadata ->> 'type'::text) = 'note'::text)",
+      },
+    ];
+    const loaded = await loadRecallProfile(async () => rows, target);
+    // No whole-table index: no main profile, the partial one all the same.
+    expect(loaded.profile).toBeUndefined();
+    expect([...(loaded.partials?.keys() ?? [])]).toEqual([predicateKey(rows[0]!.predicate)]);
+    // The store's literal form of the predicate (quoted column) finds it.
+    expect(loaded.partials?.get(predicateKey(`(("metadata" ->> 'type'::text) = 'article'::text)`))).toEqual(
+      own,
+    );
+    expect(predicateKey("((metadata ->> 'type'::text) = 'note'::text)")).not.toBe(
+      predicateKey(rows[0]!.predicate),
+    );
   });
 });
