@@ -14,7 +14,7 @@ import {
 } from './index-options.js';
 
 const help = `Usage: prisma-pgvector migration index --name N --column embedding [options]
-       prisma-pgvector migration index --kind gin|text|number|created-at [--key K] [options]
+       prisma-pgvector migration index --kind gin|string|text|number|created-at [--key K] [options]
 
 Writes prisma/migrations/<UTC timestamp>_<name>/migration.sql creating a vector index, and prints the
 @@index line that mirrors it in schema.prisma (inserted into the model with --apply), so that
@@ -30,17 +30,21 @@ then mark the migration applied: prisma migrate resolve --applied <migration fol
 Filter indexes (--kind), for the store's metadata filters:
   gin         USING gin ("metadata" jsonb_path_ops): equality, in, contains on any key
               schema.prisma: @@index([metadata(ops: JsonbPathOps)], map: "…", type: Gin)
-  text        B-tree on ("metadata" ->> 'K'): text equality and ranges (ISO dates) on key K
+  string      B-tree on the key's text when it is a JSON string (NULL otherwise): string equality,
+              in and ranges (ISO dates) on key K, exact with no per-row type test (advised for ranges)
+  text        B-tree on ("metadata" ->> 'K'): text equality and ranges on key K; a condition on it
+              carries a per-row type test (->> also reads numbers and booleans as text)
   number      B-tree on the key's numeric value (NULL unless a JSON number): numeric ranges on key K
-              text, number: no @@index line (Prisma's introspection ignores expression indexes;
-              a line would make migrate dev create a plain B-tree)
+              string, text, number: no @@index line (Prisma's introspection ignores expression
+              indexes; a line would make migrate dev create a plain B-tree)
   created-at  B-tree on created_at: createdAt ranges; schema.prisma: @@index([createdAt], map: "…")
-The name defaults to <table>_<column>_gin_idx, _<key>_idx, _<key>_num_idx, <table>_created_at_idx.
+The name defaults to <table>_<column>_gin_idx, _<key>_str_idx, _<key>_idx, _<key>_num_idx,
+<table>_created_at_idx.
 
 Options:
   --name N                 index name, also the migration folder's suffix (required for vector indexes)
-  --kind K                 vector (default) | gin | text | number | created-at
-  --key K                  text/number: the metadata key (a.b for a nested one)
+  --kind K                 vector (default) | gin | string | text | number | created-at
+  --key K                  string/text/number: the metadata key (a.b for a nested one)
   --column C               the field (or @map column): default embedding, metadata, or createdAt
   --table T                model or table, when several models have the column
   --method hnsw|ivfflat    default hnsw
@@ -61,7 +65,7 @@ function kindOption(text: string | undefined): FilterIndexKind | 'vector' {
   if ((FILTER_INDEX_KINDS as readonly string[]).includes(text) && text !== 'createdAt') {
     return text as FilterIndexKind;
   }
-  throw new UsageError(`--kind must be vector, gin, text, number or created-at, got "${text}"`);
+  throw new UsageError(`--kind must be vector, gin, string, text, number or created-at, got "${text}"`);
 }
 
 export const migrationCommand: Command = {
@@ -119,7 +123,7 @@ export const migrationCommand: Command = {
         );
         return 0;
       }
-      if (values.key !== undefined) throw new UsageError('--key is for --kind text or number');
+      if (values.key !== undefined) throw new UsageError('--key is for --kind string, text or number');
       if (values.name === undefined) throw new UsageError('--name is required');
       const result = await createIndexMigration({
         name: values.name,

@@ -15,6 +15,7 @@
  * | equality, `in`, `contains` | `"metadata" @> $1::jsonb` (key inside the bound JSON) | `USING gin ("metadata" jsonb_path_ops)` |
  * | text equality, `in`, ranges (ISO dates too) | `("metadata" ->> 'price')` | `((("metadata" ->> 'price')))` B-tree |
  * | numeric ranges | `(CASE WHEN jsonb_typeof(("metadata" -> 'price')) = 'number' THEN ("metadata" -> 'price')::numeric END)` | the same expression, B-tree |
+ * | string equality, `in`, ranges, with no per-row type test | `(CASE WHEN jsonb_typeof(("metadata" -> 'day')) = 'string' THEN ("metadata" ->> 'day') END)` | the same expression, B-tree |
  */
 
 /** Characters a key (or path segment) may have to be written as a literal: letters, digits, `_ - : @ /`. */
@@ -56,6 +57,17 @@ export function metadataNumberExpression(column: string, segments: readonly stri
 }
 
 /**
+ * The value at a key path as text, NULL unless it is a JSON string:
+ * `(CASE WHEN jsonb_typeof(("metadata" -> 'k')) = 'string' THEN ("metadata" ->> 'k') END)`. Immutable, so it
+ * can be indexed; a string condition on it needs no type test of its own (`->>` alone also reads numbers,
+ * booleans, objects and arrays as text, so a condition on it carries a per-row `jsonb_typeof` test).
+ */
+export function metadataStringExpression(column: string, segments: readonly string[]): string {
+  const json = metadataJsonExpression(column, segments);
+  return `(CASE WHEN jsonb_typeof(${json}) = 'string' THEN ${metadataTextExpression(column, segments)} END)`;
+}
+
+/**
  * True when the literal of a key path means that path: {@link isLiteralKeyPath}, and, for a path of several
  * segments, no segment that an array literal reads as NULL (`'{a,null}'` is `ARRAY['a', NULL]`, any case:
  * `#>` with it is always NULL, so the expression would never see the key `null`). Such a path stays a bound
@@ -79,4 +91,29 @@ export function textExpressionKeyPath(column: string, deparsed: string): string[
   const segments =
     one !== null ? [one[1] as string] : many !== null ? (many[1] as string).split(',') : undefined;
   return segments !== undefined && isIndexableKeyPath(segments) ? segments : undefined;
+}
+
+/**
+ * The key path of a string expression ({@link metadataStringExpression}) as `pg_get_indexdef(index, 1, true)`
+ * deparses it for the metadata column named `column` (whitespace aside): `CASE WHEN jsonb_typeof(metadata ->
+ * 'day'::text) = 'string'::text THEN metadata ->> 'day'::text ELSE NULL::text END` → `['day']`; `undefined`
+ * for any other expression.
+ */
+export function stringExpressionKeyPath(column: string, deparsed: string): string[] | undefined {
+  const name = /^[a-z_][a-z0-9_$]*$/.test(column) ? column : `"${column.replaceAll('"', '""')}"`;
+  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const flat = deparsed
+    .replace(/\s+/g, ' ')
+    .trim()
+    .replace(/^\( ?(.*?) ?\)$/, '$1');
+  const one = new RegExp(
+    `^CASE WHEN jsonb_typeof\\(${escaped} -> '([^']*)'::text\\) = 'string'::text THEN ${escaped} ->> '([^']*)'::text ELSE NULL::text END$`,
+  ).exec(flat);
+  const many = new RegExp(
+    `^CASE WHEN jsonb_typeof\\(${escaped} #> '\\{([^'}]*)\\}'::text\\[\\]\\) = 'string'::text THEN ${escaped} #>> '\\{([^'}]*)\\}'::text\\[\\] ELSE NULL::text END$`,
+  ).exec(flat);
+  const match = one ?? many;
+  if (match === null || match[1] !== match[2]) return undefined;
+  const segments = one !== null ? [match[1] as string] : (match[1] as string).split(',');
+  return isIndexableKeyPath(segments) ? segments : undefined;
 }

@@ -15,6 +15,11 @@
 import { raw } from '@prisma/client/runtime/client';
 import type pg from 'pg';
 import { compileFilter, type Filter, partialIndexPredicateSql } from '../core/filter.js';
+import {
+  metadataTextExpression,
+  stringExpressionKeyPath,
+  textExpressionKeyPath,
+} from '../core/filter-expressions.js';
 import { SMALL_TABLE_ROWS } from './advisor.js';
 import {
   type FilterIndexKind,
@@ -169,9 +174,20 @@ async function plannerIndexes(
   metadata: string,
   createdAt: string,
 ): Promise<string[]> {
+  // As the store compiles it on this table: for the keys with a text or string B-tree.
+  const { rows: expressions } = await client.query<{ expression: string }>(
+    `SELECT pg_get_indexdef(i.indexrelid, 1, true) AS "expression" FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+       JOIN pg_am am ON am.oid = c.relam
+      WHERE i.indrelid = '${tableSql.replaceAll("'", "''")}'::regclass AND i.indisvalid AND i.indpred IS NULL
+        AND am.amname = 'btree' AND i.indkey[0] = 0`,
+  );
+  const keys = (read: (column: string, deparsed: string) => string[] | undefined) =>
+    new Set(expressions.flatMap((e) => read(metadata, e.expression)?.join('.') ?? []));
   const where = compileFilter(filter as Filter, {
     metadataColumn: raw(quoteIdentifier(metadata)),
     createdAtColumn: raw(quoteIdentifier(createdAt)),
+    textIndexKeys: keys(textExpressionKeyPath),
+    stringIndexKeys: keys(stringExpressionKeyPath),
   });
   await client.query('BEGIN');
   try {
@@ -278,7 +294,14 @@ export async function adviseFilterIndexes(
       };
       for (const [k, spec] of specs) {
         const key = spec.keySql;
-        const forms = spec.kind === 'gin' ? [key, quoteIdentifier(spec.column)] : [key]; // jsonb_ops serves `@>` too
+        // jsonb_ops serves `@>` too; a B-tree on the key's text serves string conditions too (with a
+        // per-row type test beside them), so an existing one counts as serving a string range.
+        const forms =
+          spec.kind === 'gin'
+            ? [key, quoteIdentifier(spec.column)]
+            : spec.kind === 'string' && spec.key !== undefined
+              ? [key, `(${metadataTextExpression(quoteIdentifier(spec.column), spec.key)})`]
+              : [key];
         const out: string[] = [];
         for (const form of forms) {
           const d = await probe(`CREATE INDEX __NAME__ ON ${PROBE} USING ${spec.method} (${form})`);

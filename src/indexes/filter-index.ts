@@ -7,7 +7,8 @@
  * | kind | DDL (table `documents`, key `price`) | serves | schema.prisma |
  * |---|---|---|---|
  * | `gin` | `USING gin ("metadata" jsonb_path_ops)` | equality, `in`, `contains` on any key (`"metadata" @> $1::jsonb`) | `@@index([metadata(ops: JsonbPathOps)], map: "…", type: Gin)` |
- * | `text` | `USING btree ((("metadata" ->> 'price')))` | text equality, `in`, ranges (ISO dates) on that key | none (Prisma ignores expression indexes) |
+ * | `string` | `USING btree (((CASE WHEN jsonb_typeof(("metadata" -> 'day')) = 'string' THEN ("metadata" ->> 'day') END)))` | string equality, `in`, ranges (ISO dates) on that key, with no per-row type test | none (Prisma ignores expression indexes) |
+ * | `text` | `USING btree ((("metadata" ->> 'price')))` | text equality, `in`, ranges on that key (with a per-row type test beside the condition) | none |
  * | `number` | `USING btree (((CASE WHEN jsonb_typeof(("metadata" -> 'price')) = 'number' THEN ("metadata" -> 'price')::numeric END)))` | numeric ranges on that key | none |
  * | `createdAt` | `USING btree ("created_at")` | `createdAt` ranges | `@@index([createdAt], map: "…")` |
  *
@@ -24,12 +25,13 @@ import { PgVectorError } from '../core/errors.js';
 import {
   isIndexableKeyPath,
   metadataNumberExpression,
+  metadataStringExpression,
   metadataTextExpression,
 } from '../core/filter-expressions.js';
 import { MAX_IDENTIFIER_BYTES, qualifiedTable, quoteIdentifier } from './index-spec.js';
 
 /** The filter index kinds; see the table above. */
-export const FILTER_INDEX_KINDS = ['gin', 'text', 'number', 'createdAt'] as const;
+export const FILTER_INDEX_KINDS = ['gin', 'string', 'text', 'number', 'createdAt'] as const;
 export type FilterIndexKind = (typeof FILTER_INDEX_KINDS)[number];
 
 /** A filter index, as configuration. */
@@ -91,6 +93,7 @@ function nameSafe(text: string): string {
  * defaultFilterIndexName({ table: 'documents', kind: 'gin' });                       // 'documents_metadata_gin_idx'
  * defaultFilterIndexName({ table: 'documents', kind: 'number', key: 'price' });      // 'documents_metadata_price_num_idx'
  * defaultFilterIndexName({ table: 'documents', kind: 'text', key: 'author.name' });  // 'documents_metadata_author_name_h…_idx'
+ * defaultFilterIndexName({ table: 'documents', kind: 'string', key: 'day' });        // 'documents_metadata_day_str_idx'
  * ```
  */
 export function defaultFilterIndexName(
@@ -101,7 +104,7 @@ export function defaultFilterIndexName(
   if (spec.kind === 'gin') return `${head}_gin_idx`;
   if (spec.kind === 'createdAt') return `${head}_idx`;
   const key = spec.key ?? '';
-  const tail = spec.kind === 'number' ? '_num_idx' : '_idx';
+  const tail = spec.kind === 'number' ? '_num_idx' : spec.kind === 'string' ? '_str_idx' : '_idx';
   const plain = nameSafe(key);
   const name = `${head}_${plain}${tail}`;
   if (plain === key && Buffer.byteLength(name) <= MAX_IDENTIFIER_BYTES) return name;
@@ -111,7 +114,7 @@ export function defaultFilterIndexName(
 }
 
 /**
- * Checks a filter index spec and fills in the defaults. Throws `INVALID_ARGUMENT` for a `text`/`number`
+ * Checks a filter index spec and fills in the defaults. Throws `INVALID_ARGUMENT` for a `string`/`text`/`number`
  * index without a key, or with a key that cannot be written as an SQL literal (`isIndexableKeyPath`: letters,
  * digits and `_ - : @ /` per segment) — such keys stay bound parameters in queries, so no expression index
  * could ever match them — and `INVALID_CONFIG` for names over 63 bytes.
@@ -126,7 +129,7 @@ export function resolveFilterIndexSpec(spec: FilterIndexSpec): ResolvedFilterInd
   const col = quoteIdentifier(column, 'column name');
   let key: string[] | undefined;
   let keySql: string;
-  if (spec.kind === 'text' || spec.kind === 'number') {
+  if (spec.kind === 'string' || spec.kind === 'text' || spec.kind === 'number') {
     if (spec.key === undefined || spec.key === '') {
       throw argumentError(`a ${spec.kind} index needs the metadata key`, 'pass the key (--key price)');
     }
@@ -138,7 +141,11 @@ export function resolveFilterIndexSpec(spec: FilterIndexSpec): ResolvedFilterInd
       );
     }
     const expression =
-      spec.kind === 'text' ? metadataTextExpression(col, key) : metadataNumberExpression(col, key);
+      spec.kind === 'text'
+        ? metadataTextExpression(col, key)
+        : spec.kind === 'string'
+          ? metadataStringExpression(col, key)
+          : metadataNumberExpression(col, key);
     keySql = `(${expression})`;
   } else {
     if (spec.key !== undefined) {
@@ -317,7 +324,8 @@ export function filterIndexNeeds(filter: unknown): FilterIndexAnalysis {
             unserved.push(`${key}.${op} (the key cannot be indexed as an expression)`);
             continue;
           }
-          add({ kind: typeof operand === 'number' ? 'number' : 'text', key, operators: [op], inOr });
+          // Strings: the string expression, exact on its own (the text form needs a per-row type test).
+          add({ kind: typeof operand === 'number' ? 'number' : 'string', key, operators: [op], inOr });
         } else {
           unserved.push(`${key}.${op}`);
         }

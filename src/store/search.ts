@@ -6,7 +6,7 @@
 import { type Sql, sqltag } from '@prisma/client/runtime/client';
 import pg from 'pg';
 import { partialIndexPredicateSql } from '../core/filter.js';
-import { textExpressionKeyPath } from '../core/filter-expressions.js';
+import { stringExpressionKeyPath, textExpressionKeyPath } from '../core/filter-expressions.js';
 import { describeValue } from '../core/input-checks.js';
 import {
   distanceToSimilarity,
@@ -75,6 +75,7 @@ import {
 } from './sql.js';
 import {
   checkParameterCount,
+  type FilterIndexKeys,
   type RawRow,
   type ShapeSize,
   type StoreContext,
@@ -418,34 +419,38 @@ async function readProfiles(ctx: StoreContext): Promise<StoreRecallProfiles> {
 }
 
 /**
- * The metadata key paths with a valid, non-partial B-tree on their text (`(("metadata" ->> 'k'))`), read
- * once per store from the table's indexes (`store.refreshRecallProfile()` reads them again): equality and
- * `in` of strings on those keys are written for that B-tree (see `CompileFilterOptions.textIndexKeys`).
- * None when the table cannot be read (the containment form is always correct).
+ * The metadata key paths with a valid, non-partial B-tree on their text (`(("metadata" ->> 'k'))`) or on
+ * their string expression (`metadataStringExpression`), read once per store from the table's indexes
+ * (`store.refreshRecallProfile()` reads them again): equality, `in` and ranges of strings on those keys are
+ * written for that B-tree (see `CompileFilterOptions.textIndexKeys` / `stringIndexKeys`). None when the
+ * table cannot be read (the containment form is always correct).
  */
-export async function textIndexKeysOf(ctx: StoreContext): Promise<ReadonlySet<string>> {
-  const known = ctx.shared.textIndexKeys;
+export async function filterIndexKeysOf(ctx: StoreContext): Promise<FilterIndexKeys> {
+  const known = ctx.shared.filterIndexKeys;
   if (known !== undefined) return known;
   // Declared first: the reading compares itself with the shared state (a refresh may replace it).
-  let reading: Promise<ReadonlySet<string>> | undefined;
+  let reading: Promise<FilterIndexKeys> | undefined;
   reading = (async () => {
     const rows = await estimateRunner(ctx)(buildExpressionIndexesSql(ctx.config), 'text indexes');
-    const keys = new Set<string>();
+    const text = new Set<string>();
+    const string = new Set<string>();
+    const column = ctx.config.columnNames.metadata;
     for (const row of rows) {
-      const path =
-        typeof row.expression === 'string'
-          ? textExpressionKeyPath(ctx.config.columnNames.metadata, row.expression)
-          : undefined;
-      if (path !== undefined) keys.add(path.join('.'));
+      if (typeof row.expression !== 'string') continue;
+      const plain = textExpressionKeyPath(column, row.expression);
+      if (plain !== undefined) text.add(plain.join('.'));
+      const typed = stringExpressionKeyPath(column, row.expression);
+      if (typed !== undefined) string.add(typed.join('.'));
     }
-    // Kept as the set itself once read: the next searches compile their filter once, with no await.
-    if (ctx.shared.textIndexKeys === reading) ctx.shared.textIndexKeys = keys;
+    const keys: FilterIndexKeys = { text, string };
+    // Kept as the sets themselves once read: the next searches compile their filter once, with no await.
+    if (ctx.shared.filterIndexKeys === reading) ctx.shared.filterIndexKeys = keys;
     return keys;
   })().catch((error: unknown) => {
-    if (ctx.shared.textIndexKeys === reading) ctx.shared.textIndexKeys = undefined;
+    if (ctx.shared.filterIndexKeys === reading) ctx.shared.filterIndexKeys = undefined;
     throw error;
   });
-  ctx.shared.textIndexKeys = reading;
+  ctx.shared.filterIndexKeys = reading;
   return reading;
 }
 
@@ -501,11 +506,12 @@ async function prepareSearch<M extends object>(
   const vector = vectorSql(c, query, 'query', ctx.vectorEncoding, metric === 'cosine');
   // Written for the table's text indexes once they are known; before the first read, validated first (a
   // bad filter never reaches the database), then written again for them.
-  const knownKeys = ctx.shared.textIndexKeys instanceof Set ? ctx.shared.textIndexKeys : undefined;
+  const shared = ctx.shared.filterIndexKeys;
+  const knownKeys = shared === undefined || shared instanceof Promise ? undefined : shared;
   let filter = ctx.compile(options.filter, knownKeys);
   if (knownKeys === undefined && !filter.everyRow && !filter.noRow) {
-    const textKeys = await textIndexKeysOf(ctx);
-    if (textKeys.size > 0) filter = ctx.compile(options.filter, textKeys);
+    const keys = await filterIndexKeysOf(ctx);
+    if (keys.text.size > 0 || keys.string.size > 0) filter = ctx.compile(options.filter, keys);
   }
   const where = filter.where;
   const version = await ctx.pgvectorVersion();

@@ -582,8 +582,9 @@ export function buildTableSchemaSql(config: ResolvedStoreConfig): Sql {
 
 /**
  * The first key expression of each valid, non-partial B-tree index of the table, as the server deparses it
- * (`(metadata ->> 'tenant'::text)`): where the filter compiler can write text equality that such an index
- * serves (see `textIndexKeysOf` in search.ts).
+ * (`(metadata ->> 'tenant'::text)`, or a string expression's `CASE WHEN jsonb_typeof(…) = 'string'::text
+ * THEN … END`): where the filter compiler can write conditions that such an index serves (see
+ * `filterIndexKeysOf` in search.ts).
  *
  * The generated SQL (PostgreSQL):
  * ```sql

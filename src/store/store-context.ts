@@ -27,6 +27,15 @@ const BINARY_ADAPTERS = ['@prisma/adapter-pg'];
  */
 export type ShapeSize = 'small' | 'large' | 'overflowed';
 
+/**
+ * The metadata key paths (segments joined by `.`) with a B-tree a filter can be written for: on their text
+ * (`CompileFilterOptions.textIndexKeys`) or on their string expression (`…stringIndexKeys`).
+ */
+export interface FilterIndexKeys {
+  readonly text: ReadonlySet<string>;
+  readonly string: ReadonlySet<string>;
+}
+
 /** The recall profiles a store searches with: its vector index's, and its partial indexes' by predicate. */
 export interface StoreRecallProfiles {
   readonly main: RecallProfile | undefined;
@@ -53,10 +62,10 @@ export interface SharedState {
    */
   recallProfiles?: Promise<StoreRecallProfiles> | undefined;
   /**
-   * Metadata key paths with a B-tree on their text, read once (see `textIndexKeysOf` in search.ts): the
-   * reading while it runs, then the set.
+   * Metadata key paths with a text or string B-tree, read once (see `filterIndexKeysOf` in search.ts): the
+   * reading while it runs, then the sets.
    */
-  textIndexKeys?: Promise<ReadonlySet<string>> | ReadonlySet<string> | undefined;
+  filterIndexKeys?: Promise<FilterIndexKeys> | FilterIndexKeys | undefined;
 }
 
 /** A row as the store's SELECTs and RETURNING clauses name its columns. */
@@ -188,17 +197,17 @@ export class StoreContext {
     return prepareRow(this.config, doc, path, this.vectorEncoding, requireId);
   }
 
-  /** `textIndexKeys`: see `CompileFilterOptions.textIndexKeys` (searches pass the table's, see search.ts). */
-  compile<M extends object>(
-    filter: Filter<M> | undefined,
-    textIndexKeys?: ReadonlySet<string>,
-  ): AnalyzedFilter {
+  /**
+   * `keys`: the keys with a text or string B-tree (`CompileFilterOptions.textIndexKeys` / `stringIndexKeys`;
+   * searches pass the table's, see search.ts).
+   */
+  compile<M extends object>(filter: Filter<M> | undefined, keys?: FilterIndexKeys): AnalyzedFilter {
     const c = this.config;
     return analyzeFilter<M>(filter, {
       metadataColumn: c.columns.metadata,
       createdAtColumn: c.columns.createdAt,
       partialIndexPredicates: c.partialIndexPredicates,
-      ...(textIndexKeys === undefined ? {} : { textIndexKeys }),
+      ...(keys === undefined ? {} : { textIndexKeys: keys.text, stringIndexKeys: keys.string }),
     });
   }
 

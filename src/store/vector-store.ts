@@ -425,7 +425,7 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
    */
   async refreshRecallProfile(): Promise<RecallProfile | undefined> {
     this.context.shared.recallProfiles = undefined;
-    this.context.shared.textIndexKeys = undefined;
+    this.context.shared.filterIndexKeys = undefined;
     return recallProfileOf(this.context);
   }
 

@@ -4,7 +4,11 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { metadataNumberExpression, metadataTextExpression } from '../../src/core/filter-expressions.js';
+import {
+  metadataNumberExpression,
+  metadataStringExpression,
+  metadataTextExpression,
+} from '../../src/core/filter-expressions.js';
 import { adviseFilterIndexes } from '../../src/indexes/filter-advice.js';
 import { filterIndexDdl } from '../../src/indexes/filter-index.js';
 import { formatBytes } from '../../src/ops/checks/util.js';
@@ -510,7 +514,7 @@ describe("filter-index (sample filters in the store's language)", () => {
       [['gin', 'missing', `npx prisma-pgvector migration index --kind gin --table ${T}`]],
       [['gin', 'missing', `npx prisma-pgvector migration index --kind gin --table ${T}`]],
       [['number', 'missing', `npx prisma-pgvector migration index --kind number --key price --table ${T}`]],
-      [['text', 'missing', `npx prisma-pgvector migration index --kind text --key day --table ${T}`]],
+      [['string', 'missing', `npx prisma-pgvector migration index --kind string --key day --table ${T}`]],
       [['createdAt', 'missing', `npx prisma-pgvector migration index --kind created-at --table ${T}`]],
       [],
     ]);
@@ -537,7 +541,7 @@ describe("filter-index (sample filters in the store's language)", () => {
       `npx prisma-pgvector migration index --kind gin --table ${T}`,
       expect.stringContaining("--where \"(metadata ->> 'type') = 'note'\""),
       `npx prisma-pgvector migration index --kind number --key price --table ${T}`,
-      `npx prisma-pgvector migration index --kind text --key day --table ${T}`,
+      `npx prisma-pgvector migration index --kind string --key day --table ${T}`,
       `npx prisma-pgvector migration index --kind created-at --table ${T}`,
     ]);
     expect(c.message).toContain('price gte/lt (number): no index serves it on 2000 rows');
@@ -585,5 +589,24 @@ describe("filter-index (sample filters in the store's language)", () => {
     expect(await plan(`${metadataTextExpression(col, ['day'])} >= '2026-06-01'`)).toContain('hand_day');
     expect(await plan(`${metadataNumberExpression(col, ['price'])} >= 10`)).toContain('hand_price');
     expect(await plan(`created_at >= '2026-01-01'`)).toContain('hand_created');
+  });
+
+  it('a string index (the text of JSON strings only) serves the string range, and the compiled filter is written for it', async () => {
+    await client.query('DROP INDEX hand_day');
+    await client.query(filterIndexDdl({ table: T, kind: 'string', key: 'day', name: 'hand_day_str' }));
+    try {
+      const a = await advise();
+      expect(a.filters[3]?.items.map((i) => [i.spec.kind, i.status, i.existing])).toEqual([
+        ['string', 'served', ['hand_day_str']],
+      ]);
+      expect(a.filters[3]?.plannerIndexes).toEqual(['hand_day_str']);
+      const col = 'metadata';
+      expect(await plan(`${metadataStringExpression(col, ['day'])} >= '2026-06-01'`)).toContain(
+        'hand_day_str',
+      );
+    } finally {
+      await client.query('DROP INDEX hand_day_str');
+      await client.query(`CREATE INDEX hand_day ON ${T} ((metadata->>'day'))`);
+    }
   });
 });

@@ -361,6 +361,37 @@ describe('search plans', () => {
     }
   });
 
+  it('a B-tree on a key’s string expression serves string ranges, equality and `in` with no type test', async () => {
+    const s = store();
+    const q = queries[4] as number[];
+    const stringExpr = `(CASE WHEN jsonb_typeof((metadata -> 'tenant')) = 'string' THEN (metadata ->> 'tenant') END)`;
+    await pgc.query(`CREATE INDEX plan_items_tenant_str ON plan_items ((${stringExpr}))`);
+    try {
+      await pgc.query('ANALYZE plan_items');
+      await s.refreshRecallProfile();
+      const isTiny = (m: Meta) => m.tenant === 'tiny';
+      for (const filter of [
+        { tenant: { gte: 'tiny', lt: 'tinz' } },
+        { tenant: { in: ['tiny', '7'] } },
+        { tenant: 'tiny' },
+      ] as const) {
+        const explained = await s.explainSearch(q, { k: 5, filter });
+        const plan = explained.plan.join('\n');
+        expect(explained.indexes, plan).toContain('plan_items_tenant_str');
+        // The string expression is NULL unless the value is a JSON string: no test of its own beside it.
+        expect(plan.match(/jsonb_typeof/g)?.length ?? 0, plan).toBeLessThanOrEqual(2);
+        expect(plan).not.toMatch(/NOT IN|<> ALL/);
+        const r = await s.search(q, { k: 5, filter });
+        expect(r.plan.strategy).toBe('exact');
+        expect(r.results.map((h) => h.id)).toEqual(exactIds(q, 5, isTiny));
+      }
+    } finally {
+      await pgc.query('DROP INDEX plan_items_tenant_str');
+      await pgc.query('ANALYZE plan_items');
+      await s.refreshRecallProfile();
+    }
+  });
+
   it('B-tree-served ranges above exactRows are planned from the planner’s figure, without a count', async () => {
     const nExpr = `(CASE WHEN jsonb_typeof((metadata -> 'n')) = 'number' THEN (metadata -> 'n')::numeric END)`;
     await pgc.query(`CREATE INDEX plan_items_n ON plan_items ((${nExpr}))`);

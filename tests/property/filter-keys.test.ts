@@ -205,7 +205,15 @@ function checkText(where: Sql, filter: unknown): void {
 let db: TestDatabase;
 let client: pg.Client;
 let facts: ReferenceFacts;
-const tally = { cases: 0, literalKeys: 0, boundKeys: 0, rowsSelected: 0, viaPrisma: 0, textForms: 0 };
+const tally = {
+  cases: 0,
+  literalKeys: 0,
+  boundKeys: 0,
+  rowsSelected: 0,
+  viaPrisma: 0,
+  textForms: 0,
+  stringForms: 0,
+};
 
 beforeAll(async () => {
   db = await openTestDatabase({ migrate: false });
@@ -265,10 +273,13 @@ describe('filter keys as SQL literals (issue 10)', () => {
     await fc.assert(
       fc.asyncProperty(scenario, async ({ keys, rows, filter, viaPrisma }) => {
         // As compiled for a table with a B-tree on every key's text too (equality and `in` of strings are
-        // then text equality plus a type test): the same rows either way.
-        const forms = [options, { ...options, textIndexKeys: new Set(keys) }].map(
-          (o) => analyzeFilter(filter as LooseFilter, o).where,
-        );
+        // then text equality plus a type test), and on every key's string expression (string equality,
+        // `in` and ranges on it, no type test): the same rows every way.
+        const forms = [
+          options,
+          { ...options, textIndexKeys: new Set(keys) },
+          { ...options, stringIndexKeys: new Set(keys) },
+        ].map((o) => analyzeFilter(filter as LooseFilter, o).where);
         for (const where of forms) await selectsAsReference(where, keys, rows, filter, viaPrisma);
       }),
       { seed: SEED + 2, numRuns: runs(600) },
@@ -277,6 +288,7 @@ describe('filter keys as SQL literals (issue 10)', () => {
     expect(tally.boundKeys).toBeGreaterThan(0);
     expect(tally.rowsSelected).toBeGreaterThan(0);
     expect(tally.textForms).toBeGreaterThan(0);
+    expect(tally.stringForms).toBeGreaterThan(0);
   });
 
   async function selectsAsReference(
@@ -288,6 +300,9 @@ describe('filter keys as SQL literals (issue 10)', () => {
   ): Promise<void> {
     checkText(where, filter);
     if (/->> '[^']*'\) = (ANY\()?\$/.test(where.text)) tally.textForms++;
+    if (/= 'string' THEN \("metadata" #?>> '[^']*'\) END\) (=|>|<|>=|<=) (ANY\()?\$/.test(where.text)) {
+      tally.stringForms++;
+    }
     for (const k of keys) {
       if (isIndexableKeyPath(k.split('.'))) tally.literalKeys++;
       else tally.boundKeys++;

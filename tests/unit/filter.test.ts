@@ -12,7 +12,9 @@ import {
 import {
   metadataJsonExpression,
   metadataNumberExpression,
+  metadataStringExpression,
   metadataTextExpression,
+  stringExpressionKeyPath,
   textExpressionKeyPath,
 } from '../../src/core/filter-expressions.js';
 import { thrown } from '../support/pg-vector-error.js';
@@ -160,6 +162,61 @@ describe('compileFilter: text equality on keys with a B-tree on their text', () 
     expect(textExpressionKeyPath('metadata', "(metadata ->> 'a b'::text)")).toBeUndefined();
     expect(textExpressionKeyPath('metadata', "(metadata #>> '{a,null}'::text[])")).toBeUndefined();
     expect(textExpressionKeyPath('other', "(metadata ->> 'x'::text)")).toBeUndefined();
+  });
+});
+
+describe('compileFilter: string conditions on keys with a B-tree on their string expression', () => {
+  const DAY = `(CASE WHEN jsonb_typeof(("metadata" -> 'day')) = 'string' THEN ("metadata" ->> 'day') END)`;
+  const keys: CompileFilterOptions = {
+    ...withArticleIndex,
+    textIndexKeys: new Set(['day', 'tenant']),
+    stringIndexKeys: new Set(['day', 'a.b', 'type', 'a key']),
+  };
+  it('writes ranges, eq and in of strings on the string expression, with no type test; it wins over the text form', () => {
+    expect(metadataStringExpression('"metadata"', ['day'])).toBe(DAY);
+    expect(compile({ day: { gte: '2026-01-01', lt: '2026-01-12' } }, keys)).toEqual({
+      text: `((${DAY} >= $1::text) AND (${DAY} < $2::text))`,
+      values: ['2026-01-01', '2026-01-12'],
+    });
+    // '7' could be a number's text: the string expression is NULL for numbers, so still no type test.
+    expect(compile({ day: { in: ['7', 'x'] } }, keys)).toEqual({
+      text: `(${DAY} = ANY($1::text[]))`,
+      values: [['7', 'x']],
+    });
+    expect(compile({ day: '7' }, keys)).toEqual({ text: `(${DAY} = $1::text)`, values: ['7'] });
+    expect(compile({ 'a.b': { lt: 'm' } }, keys).text).toBe(
+      `((CASE WHEN jsonb_typeof(("metadata" #> '{a,b}')) = 'string' THEN ("metadata" #>> '{a,b}') END) < $1::text)`,
+    );
+    // Numbers keep the numeric form and the containment; a bound key never uses the expression.
+    expect(compile({ day: { gte: 3 } }, keys).text).toBe(
+      `((CASE WHEN jsonb_typeof(("metadata" -> 'day')) = 'number' THEN ("metadata" -> 'day')::numeric END) >= $1::numeric)`,
+    );
+    expect(compile({ day: 7 }, keys).text).toBe('("metadata" @> $1::jsonb)');
+    expect(compile({ 'a key': { gte: 'x' } }, keys).text).toBe(
+      `(CASE WHEN jsonb_typeof(("metadata" -> $1::text)) = 'string' THEN ("metadata" ->> $2::text) >= $3::text END)`,
+    );
+    // Only the text form: the type test stays.
+    expect(compile({ tenant: { in: ['7'] } }, keys).text).toContain('NOT IN');
+    // A configured partial-index predicate keeps its literal form (the string equality beside it is exact).
+    expect(compile({ type: 'article' }, keys).text).toBe(`(("metadata" ->> 'type'::text) = 'article'::text)`);
+    const analyzed = analyzeFilter({ day: { gte: '2026-01-01' } }, keys);
+    expect(analyzed.estimateWhere).toBe(analyzed.where);
+  });
+
+  it('reads the key path from the server’s deparsed string expression (pretty-printed on several lines)', () => {
+    const one =
+      "(\nCASE\n    WHEN jsonb_typeof(metadata -> 'day'::text) = 'string'::text THEN metadata ->> 'day'::text\n    ELSE NULL::text\nEND)";
+    const many =
+      "(\nCASE\n    WHEN jsonb_typeof(metadata #> '{a,b}'::text[]) = 'string'::text THEN metadata #>> '{a,b}'::text[]\n    ELSE NULL::text\nEND)";
+    expect(stringExpressionKeyPath('metadata', one)).toEqual(['day']);
+    expect(stringExpressionKeyPath('metadata', many)).toEqual(['a', 'b']);
+    expect(stringExpressionKeyPath('Meta', one.replaceAll('metadata', '"Meta"'))).toEqual(['day']);
+    expect(stringExpressionKeyPath('other', one)).toBeUndefined();
+    // Another type, or the test of one key with the text of another: not the string expression.
+    expect(stringExpressionKeyPath('metadata', one.replace("= 'string'", "= 'number'"))).toBeUndefined();
+    expect(stringExpressionKeyPath('metadata', one.replace("->> 'day'", "->> 'night'"))).toBeUndefined();
+    expect(stringExpressionKeyPath('metadata', "(metadata ->> 'day'::text)")).toBeUndefined();
+    expect(textExpressionKeyPath('metadata', one)).toBeUndefined();
   });
 });
 

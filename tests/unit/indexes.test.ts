@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isPgVectorError, type PgVectorError } from '../../src/core/errors.js';
-import { metadataTextExpression } from '../../src/core/filter-expressions.js';
+import { metadataStringExpression, metadataTextExpression } from '../../src/core/filter-expressions.js';
 import {
   adviseIndex,
   checkIvfflatTraining,
@@ -448,6 +448,9 @@ describe('filter index specs', () => {
     expect(filterIndexDdl({ table: 'documents', kind: 'text', key: 'author.name', name: 'by_author' })).toBe(
       `CREATE INDEX "by_author" ON "documents" USING btree ((("metadata" #>> '{author,name}')))`,
     );
+    expect(filterIndexDdl({ table: 'documents', kind: 'string', key: 'day' })).toBe(
+      `CREATE INDEX "documents_metadata_day_str_idx" ON "documents" USING btree ((${metadataStringExpression('"metadata"', ['day'])}))`,
+    );
     expect(filterIndexDdl({ table: 'documents', kind: 'createdAt' })).toBe(
       'CREATE INDEX "documents_created_at_idx" ON "documents" USING btree ("created_at")',
     );
@@ -484,7 +487,7 @@ describe('filter index specs', () => {
     );
     expect(
       thrown(() => resolveFilterIndexSpec({ table: 'documents', kind: 'hash' as 'gin' })).message,
-    ).toContain('valid: gin, text, number, createdAt');
+    ).toContain('valid: gin, string, text, number, createdAt');
   });
 
   it('writes the @@index line Prisma needs: GIN and created_at natively, none for expressions', () => {
@@ -513,7 +516,7 @@ describe('filter index specs', () => {
     expect(a.needs).toEqual([
       { kind: 'gin', operators: ['eq', 'contains', 'in'], inOr: false },
       { kind: 'number', key: 'price', operators: ['gte', 'lt'], inOr: false },
-      { kind: 'text', key: 'day', operators: ['gte'], inOr: false },
+      { kind: 'string', key: 'day', operators: ['gte'], inOr: false },
       { kind: 'createdAt', operators: ['gte'], inOr: false },
     ]);
     expect(a.partialCandidates).toEqual([{ key: 'tenant', value: 't7' }]);
