@@ -155,6 +155,12 @@ export function scaleCases(queries: number): ScaleCase[] {
         filter: { day: { gte: lo, lt: hi } },
         forms: [
           { name: 'btree', where: `${EXPR.day} >= $2::text AND ${EXPR.day} < $3::text`, params: [lo, hi] },
+          // The string index (`advise` recommends it for string ranges; the store then writes this form).
+          {
+            name: 'string',
+            where: `${EXPR.dayString} >= $2::text AND ${EXPR.dayString} < $3::text`,
+            params: [lo, hi],
+          },
         ],
       };
     },

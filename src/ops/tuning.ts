@@ -272,7 +272,8 @@ export function recommendValue(
  * The values {@link TuneOptions.refine} adds: per k, between the largest measured value below the recommended
  * one (by {@link recommendValue}'s rule) and the recommended one, when their ratio is above
  * {@link REFINE_RATIO}: evenly spaced on a log scale, rounded (to 10 from 100 on), not below k (HNSW: a scan
- * returns at most ef_search rows) and not already measured. Nothing for a k without a recommendation.
+ * returns at most ef_search rows) and not within 5% of a value measured or added already. Nothing for a k
+ * without a recommendation.
  *
  * ### Examples
  * ```ts
@@ -306,8 +307,9 @@ export function refinementValues(
     for (let i = 1; i < n; i++) {
       const raw = from * ratio ** (i / n);
       const value = raw >= 100 ? Math.round(raw / 10) * 10 : Math.round(raw);
-      if (value > from && value < hit && value >= floor && value <= max && !measured.has(value))
-        added.add(value);
+      // Not within 5% of a value measured or added already (two k's brackets often overlap).
+      const near = [...measured, ...added].some((v) => Math.abs(v - value) <= 0.05 * value);
+      if (value > from && value < hit && value >= floor && value <= max && !near) added.add(value);
     }
   }
   return [...added].sort((a, b) => a - b);

@@ -178,6 +178,20 @@ describe('recall and recommendation rules', () => {
     // Below 100: whole numbers; k 50 with 40 below it: from k (50) up to 80, in three intervals of ≈ 1.17.
     const k50 = [step(40, 0.7, 0.69), step(80, 0.96, 0.955)];
     expect(refinementValues(new Map([[50, k50]]), 0.95, 1, 1000)).toEqual([58, 68]);
+    // Overlapping brackets: k 50's 58 and 68 are within 5% of k 10's 57 and 67 (40 → 80 for both).
+    const k10b = [step(40, 0.947, 0.93), step(80, 0.98, 0.969)];
+    const k50b = [step(40, 0.77, 0.75), step(80, 0.978, 0.967)];
+    expect(
+      refinementValues(
+        new Map([
+          [10, k10b],
+          [50, k50b],
+        ]),
+        0.95,
+        1,
+        1000,
+      ),
+    ).toEqual([48, 57, 67]);
     // Several k: the union, sorted, without values measured already (for any k).
     expect(
       refinementValues(
