@@ -1,7 +1,11 @@
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { metadataNumberExpression, metadataTextExpression } from '../../src/core/filter-expressions.js';
+import {
+  metadataNumberExpression,
+  metadataStringExpression,
+  metadataTextExpression,
+} from '../../src/core/filter-expressions.js';
 import { checkDrift } from '../../src/schema/drift.js';
 import {
   createExternalDatabase,
@@ -216,6 +220,12 @@ describe('migration index', () => {
     const human = await run(['migration', 'index', '--kind', 'text', '--key', 'day']);
     expect(human.code, human.stderr).toBe(0);
     expect(human.stdout).toContain('schema.prisma: no @@index line');
+    const str = await json(['--kind', 'string', '--key', 'day']);
+    expect(str.code, str.stderr).toBe(0);
+    expect(str.out.prismaLine).toBeUndefined();
+    expect(str.out.ddl).toBe(
+      `CREATE INDEX "documents_metadata_day_str_idx" ON "documents" USING btree ((${metadataStringExpression('"metadata"', ['day'])}))`,
+    );
 
     const deploy = await runPrisma(['migrate', 'deploy'], { databaseUrl: db.url, cwd: project });
     expect(deploy.code, deploy.stdout + deploy.stderr).toBe(0);
@@ -245,6 +255,9 @@ describe('migration index', () => {
       );
       expect(await plan(`${metadataNumberExpression(col, ['price'])} < 20`)).toContain(
         'documents_metadata_price_num_idx',
+      );
+      expect(await plan(`${metadataStringExpression(col, ['day'])} >= '2026-01-01'`)).toContain(
+        'documents_metadata_day_str_idx',
       );
       expect(await plan(`"created_at" >= now() - interval '1 day'`)).toContain('documents_created_at_idx');
       expect(await plan(`${col} @> '{"tenant":"t7"}'::jsonb`)).toContain('documents_metadata_gin_idx');
