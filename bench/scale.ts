@@ -64,6 +64,8 @@ export interface ContenderResult {
   readonly short: number;
   /** Store only: strategies the results reported, with counts. */
   readonly strategies?: Record<string, number>;
+  /** Store only: where the plans' estimates came from (`plan.estimateSource`), with counts. */
+  readonly sources?: Record<string, number>;
   readonly error?: string;
 }
 
@@ -111,7 +113,7 @@ type Vector = Float32Array;
 interface Contender {
   readonly name: string;
   readonly kind: 'store' | 'sql';
-  run(q: Vector, cq: CaseQuery, k: number): Promise<{ ids: string[]; strategy?: string }>;
+  run(q: Vector, cq: CaseQuery, k: number): Promise<{ ids: string[]; strategy?: string; source?: string }>;
 }
 
 const log = (line: string) => console.log(line);
@@ -304,6 +306,7 @@ interface Sample {
   rows: number[];
   short: number;
   strategies: Record<string, number>;
+  sources: Record<string, number>;
   error?: string;
 }
 
@@ -316,7 +319,7 @@ async function measure(
   tableRows: number,
 ): Promise<ContenderResult[]> {
   const samples = new Map<string, Sample>(
-    contenders.map((x) => [x.name, { ms: [], recall: [], rows: [], short: 0, strategies: {} }]),
+    contenders.map((x) => [x.name, { ms: [], recall: [], rows: [], short: 0, strategies: {}, sources: {} }]),
   );
   const warm = Math.min(5, queries.length);
   for (let i = 0; i < warm; i++)
@@ -336,6 +339,7 @@ async function measure(
         s.rows.push(r.ids.length);
         if (r.ids.length < Math.min(c.k, matching)) s.short++;
         if (r.strategy !== undefined) s.strategies[r.strategy] = (s.strategies[r.strategy] ?? 0) + 1;
+        if (r.source !== undefined) s.sources[r.source] = (s.sources[r.source] ?? 0) + 1;
       } catch (error) {
         s.error = error instanceof Error ? error.message : String(error);
         log(`  ${x.name}: ${s.error}`);
@@ -354,7 +358,7 @@ async function measure(
       recall: s.recall.length === 0 ? Number.NaN : s.recall.reduce((a, b) => a + b, 0) / s.recall.length,
       minRows: s.rows.length === 0 ? Number.NaN : Math.min(...s.rows),
       short: s.short,
-      ...(x.kind === 'store' ? { strategies: s.strategies } : {}),
+      ...(x.kind === 'store' ? { strategies: s.strategies, sources: s.sources } : {}),
       ...(s.error === undefined ? {} : { error: s.error }),
     };
   });
@@ -532,7 +536,12 @@ function storeContender(h: StoreHandle, forced?: Record<string, unknown>): Conte
         select: [],
         ...forced,
       } as never);
-      return { ids: r.results.map((x) => String((x as { id: unknown }).id)), strategy: strategyOf(r) };
+      const source = (r as { plan?: { estimateSource?: unknown } }).plan?.estimateSource;
+      return {
+        ids: r.results.map((x) => String((x as { id: unknown }).id)),
+        strategy: strategyOf(r),
+        ...(typeof source === 'string' ? { source } : {}),
+      };
     },
   };
 }
@@ -866,7 +875,13 @@ function printCase(r: CaseResult, seconds: number): void {
         ? ''
         : ` [${Object.entries(c.strategies)
             .map(([s, n]) => `${s} ${n}`)
-            .join(', ')}]`;
+            .join(', ')}${
+            c.sources === undefined || Object.keys(c.sources).length === 0
+              ? ''
+              : `; from ${Object.entries(c.sources)
+                  .map(([s, n]) => `${s} ${n}`)
+                  .join(', ')}`
+          }]`;
     log(
       `     ${c.kind === 'store' ? '*' : ' '} ${c.name.padEnd(46)} p50 ${fmt(c.p50).padStart(8)} ms  p99 ${fmt(c.p99).padStart(8)} ms  recall ${fmt(c.recall, 3)}  min rows ${c.minRows}${strategies}${c.error === undefined ? '' : `  ERROR ${c.error}`}`,
     );

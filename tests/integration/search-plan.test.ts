@@ -290,6 +290,34 @@ describe('search plans', () => {
     );
     const explained = await s.explainSearch(q, { k: 10, filter: { type: 'article' } });
     expect(explained.indexes).toEqual(['plan_items_article_hnsw']);
+    // Not pinned: PostgreSQL picks that index itself, so the search is one statement that applies its own
+    // settings — no transaction.
+    const sent: string[] = [];
+    const recording = {
+      query: (query: pg.QueryConfig) => pool.query(query),
+      connect: async () => {
+        const client = await pool.connect();
+        return new Proxy(client, {
+          get(target, key, receiver) {
+            if (key !== 'query') return Reflect.get(target, key, receiver);
+            return (query: string | pg.QueryConfig, ...rest: unknown[]) => {
+              sent.push(typeof query === 'string' ? query : query.text);
+              return (target.query as (...a: unknown[]) => unknown)(query, ...rest);
+            };
+          },
+        });
+      },
+    };
+    const rs = store({ pool: recording });
+    await rs.search(q, { k: 10, filter: { type: 'article' } }); // reads the version, the estimate
+    sent.length = 0;
+    const gated = await rs.search(q, { k: 10, filter: { type: 'article' } });
+    expect(gated.plan.strategy).toBe('partial');
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).not.toMatch(/BEGIN|enable_seqscan/);
+    expect(gated.results.map((h) => h.id)).toEqual(
+      (await s.search(q, { k: 10, filter: { type: 'article' } })).results.map((h) => h.id),
+    );
 
     const u = await s.search(q, { k: 10 });
     expect(u.plan).toMatchObject({ strategy: 'index', estimateSource: 'none' });
