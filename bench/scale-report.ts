@@ -8,6 +8,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import type { CaseResult, ContenderResult, TableResult, Verdict } from './scale.js';
+import { TUNE_QUERIES } from './scale-data.js';
 import { fmt } from './stats.js';
 
 export interface ScaleRun {
@@ -197,8 +198,15 @@ export function scaleSection(run: ScaleRun): string {
     '(at 1M × 384 m 32 / ef_construction 128, what `tune` advised there: on the default graph no ef_search reached 0.95, ef 1000',
     'gave 0.934 with a lower bound of 0.915; `mainHnswBuild` in bench/scale-data.ts),',
     "a partial HNSW index `WHERE ((\"metadata\" ->> 's1'::text) = 'y'::text)` (the store is configured with that predicate),",
-    'GIN `jsonb_path_ops`, B-trees on the exact expressions of src/core/filter-expressions.ts (tenant and day as text, price as',
-    'the numeric CASE expression) and on `created_at`; for 3072 dims a `halfvec` expression HNSW index and a `binary_quantize` one.',
+    'GIN `jsonb_path_ops`, B-trees on the exact expressions of src/core/filter-expressions.ts (tenant and day as text, day also',
+    'as a string index — the text of JSON strings only, `migration index --kind string`, what `advise` recommends for string',
+    'ranges — and price as the numeric CASE expression) and on `created_at`; for 3072 dims a `halfvec` expression HNSW index',
+    'and a `binary_quantize` one.',
+    '',
+    `**Recall profiles.** Before its cases each 384/1536-dim table is tuned as a user would (\`tune --k 10,50 --persist index\`,`,
+    `${TUNE_QUERIES} query vectors of the same mixture, not the cases' own; the ladder refined where it doubles past 0.95), and so`,
+    'is its partial index (`--partial-index s1=y --filter \'{"s1":"y"}\'`): the store with `recall: 0.95` picks its',
+    '`ef_search` from these profiles, on the lower bound of their 95% intervals.',
     '',
     `**Method.** ${run.queries} queries per case (fresh mixture draws; filter operands drawn per query, seeded). Every`,
     'contender runs each query in turn, the order shuffled per query. Recall is against exact filtered search (no vector index,',

@@ -35,6 +35,7 @@ import {
   scaleRows,
   scaleTableName,
   scaleTableSql,
+  TUNE_QUERIES,
 } from './scale-data.js';
 import { latestScaleRun, renderScaleDocs } from './scale-report.js';
 import { fmt, roundOrder, summarize } from './stats.js';
@@ -43,12 +44,6 @@ import { fmt, roundOrder, summarize } from './stats.js';
 export const RECALL_TARGET = 0.95;
 export const FILTERED_BOUND = 1.2;
 export const UNFILTERED_BOUND = 1.1;
-/**
- * Query vectors the tuner measures per table (after the cases' own): on this clustered data 200 gave 95%
- * intervals of ±0.02 at recall 0.95, and the store, which picks ef_search on the lower bound, paid up to 2×
- * the ef_search the mean needed; 600 narrow them to about ±0.012.
- */
-export const TUNE_QUERIES = 600;
 
 /** One contender's figures in a case. */
 export interface ContenderResult {
