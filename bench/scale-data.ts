@@ -144,6 +144,8 @@ export const S1_PREDICATE = `(("metadata" ->> 's1'::text) = 'y'::text)`;
  * the ef_search the mean needed; 600 narrow them to about ±0.012.
  */
 export const TUNE_QUERIES = 600;
+/** Query vectors of the filtered (`s10 = 'y'`, iterative) tune: fewer, as each is an iterative scan per k. */
+export const TUNE_FILTERED_QUERIES = 200;
 export const HNSW_WITH = 'WITH (m = 16, ef_construction = 64)';
 
 /**

@@ -52,7 +52,7 @@ export interface SearchSpec {
    * rows come through whatever index serves the filter). See {@link buildSearchSql}.
    */
   readonly exact?: boolean;
-  /** With `exact`: rank at most `guard + 1` of the filter's rows, and count them in a `"_n"` column. */
+  /** With `exact`: rank at most `guard + 1` of the filter's rows, and number them in a `"_n"` column (the row numbered `guard + 1`, if any, first). */
   readonly guard?: number;
   /**
    * The settings applied by the statement itself (see {@link buildSettingsGate}): a one-time filter that
@@ -305,10 +305,13 @@ export function buildSearchSql(config: ResolvedStoreConfig, spec: SearchSpec): S
     // the outer ORDER BY … LIMIT is a top-N sort over them — the planner cannot use the HNSW ordering.
     if (spec.guard !== undefined && spec.maxDistance === undefined) {
       // At most guard + 1 of the filter's rows (the LIMIT also keeps the subquery from being flattened),
-      // counted over all of them (window functions run before ORDER BY … LIMIT): "_n" > guard means that
-      // more rows match and the answer may be incomplete.
+      // numbered as they stream by (`row_number()` buffers nothing; `count(*) OVER ()` kept every row in a
+      // tuplestore: 0.2 ms per 1,000 rows on PostgreSQL 17), and the row numbered guard + 1, when there is
+      // one, sorted first: "_n" > guard on the first row means that more rows match and the answer may be
+      // incomplete; otherwise the rows are the k nearest.
       const rows = raw(String(spec.guard + 1));
-      return sql`SELECT *, count(*) OVER () AS "_n" FROM (SELECT ${columns} LIMIT ${rows}) AS s ORDER BY s."distance" LIMIT ${limit}`;
+      const bound = raw(String(spec.guard));
+      return sql`SELECT * FROM (SELECT *, row_number() OVER () AS "_n" FROM (SELECT ${columns} LIMIT ${rows}) AS s) AS s ORDER BY (s."_n" > ${bound}) DESC, s."distance" LIMIT ${limit}`;
     }
     return sql`SELECT * FROM (SELECT ${columns} OFFSET 0) AS s${within} ORDER BY s."distance" LIMIT ${limit}`;
   }

@@ -353,6 +353,22 @@ describe('search plans', () => {
     expect(fifth.results.map((h) => h.id)).toEqual(exactIds(q, 5, (m) => m.n >= 2200 && m.n < 2220));
   });
 
+  it('the guard at its bound: exactly exactRows rows stay guarded and exact, one more re-plans', async () => {
+    const s = store(); // exactRows 100
+    const q = queries[2] as number[];
+    const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
+    await s.search(q, { k: 5, filter: { n: { in: range(0, 30) } } }); // counted small: the form is guarded
+    const full = range(300, 100);
+    const atBound = await s.search(q, { k: 5, filter: { n: { in: full } } });
+    expect(atBound.plan).toMatchObject({ strategy: 'exact', estimateSource: 'guard', guard: 100 });
+    expect(atBound.results.map((h) => h.id)).toEqual(exactIds(q, 5, (m) => full.includes(m.n)));
+    const over = range(600, 101);
+    const above = await s.search(q, { k: 5, filter: { n: { in: over } } });
+    expect(above.plan.estimateSource).not.toBe('guard');
+    expect(above.results).toHaveLength(5);
+    expect(above.results.every((h) => over.includes((h.metadata as Meta).n))).toBe(true);
+  });
+
   it('a B-tree on a key’s text serves equality and `in` of strings once the store has read it', async () => {
     const s = store();
     const q = queries[2] as number[];
@@ -566,7 +582,8 @@ describe('recall targets', () => {
       measuredAt: '2026-12-01T00:00:00.000Z',
       entries: [
         { k: 10, strategy: 'iterative', efSearch: 10, recall: 0.9, recallLow: 0.85, queries: 100 },
-        { k: 10, strategy: 'iterative', efSearch: 24, recall: 0.98, recallLow: 0.96, queries: 100 },
+        { k: 10, strategy: 'iterative', efSearch: 24, recall: 0.94, recallLow: 0.93, queries: 100 },
+        { k: 10, strategy: 'iterative', efSearch: 64, recall: 0.98, recallLow: 0.96, queries: 100 },
       ],
     };
     // A profile measured on another index is not this one's.
@@ -591,7 +608,7 @@ describe('recall targets', () => {
       for (const filter of [{ type: 'article' }, { type: 'article', tenant: { contains: 'big' } }] as const) {
         const r = await s.search(queries[0] as number[], { k: 10, filter });
         expect(r.plan.strategy, JSON.stringify(filter)).toBe('partial');
-        expect(r.settings.efSearch, JSON.stringify(filter)).toBe(24);
+        expect(r.settings.efSearch, JSON.stringify(filter)).toBe(64);
         expect(r.warnings, JSON.stringify(filter)).toEqual([]);
         expect(r.results.length).toBe(10);
       }
@@ -601,10 +618,14 @@ describe('recall targets', () => {
         filter: { type: 'article' },
         recall: 0.99,
       });
-      expect(high.settings.efSearch).toBe(24);
+      expect(high.settings.efSearch).toBe(64);
       expect(high.warnings.join('\n')).toMatch(
         /the partial index's recall profile has no ef_search reaching recall 0\.99/,
       );
+      // Recall 0.8: 10 reaches it on the profile, but a target never lowers ef_search below pgvector's 40.
+      const low = await s.search(queries[0] as number[], { k: 10, filter: { type: 'article' }, recall: 0.8 });
+      expect(low.settings.efSearch).toBe(40);
+      expect(low.warnings).toEqual([]);
     } finally {
       await pgc.query('COMMENT ON INDEX plan_items_article_hnsw IS NULL');
     }

@@ -228,6 +228,28 @@ describe('estimates', () => {
       await estimateRows(where, 100, run(100, true, 42), statements, { estimateWhere, trusted: true }),
     ).toMatchObject({ rows: 42, source: 'count', exact: true });
     expect(ran[1]).toContain('"metadata" @>');
+    // A form that straddles the threshold (its guard overflowed): above half the threshold the B-tree figure
+    // is taken as is; at half or below, or without B-tree statistics, the count still runs.
+    const straddling = { estimateWhere, trusted: true, straddles: true };
+    ran.length = 0;
+    expect(await estimateRows(where, 100, run(51, true, 42), statements, straddling)).toEqual({
+      rows: 51,
+      exact: false,
+      indexServed: true,
+      source: 'planner',
+    });
+    expect(ran).toHaveLength(1);
+    ran.length = 0;
+    expect(await estimateRows(where, 100, run(50, true, 42), statements, straddling)).toMatchObject({
+      rows: 42,
+      source: 'count',
+    });
+    expect(ran).toHaveLength(2);
+    ran.length = 0;
+    expect(
+      await estimateRows(where, 100, run(90, true, 42), statements, { ...straddling, trusted: false }),
+    ).toMatchObject({ rows: 42, source: 'count' });
+    expect(ran).toHaveLength(2);
   });
 
   it('caches with a time to live, least recently used out first', () => {
