@@ -364,8 +364,9 @@ export interface EstimateOptions {
    */
   readonly trusted?: boolean;
   /**
-   * The filter's form overflowed its guard before (its counts straddle the threshold): with `trusted`, a
-   * planner figure above {@link NEAR_THRESHOLD_FACTOR} × the threshold is taken as is, not counted.
+   * The filter's form was above the threshold before (its last estimate, or its guard overflowed): its
+   * values straddle the threshold, and with `trusted` a planner figure above {@link NEAR_THRESHOLD_FACTOR} ×
+   * the threshold is taken as is, not counted.
    */
   readonly straddles?: boolean;
 }

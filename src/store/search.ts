@@ -692,7 +692,8 @@ async function planStrategy(
     filter.where,
     planner.exactRows,
     filter.estimateWhere,
-    shapes.get(shape) === 'overflowed',
+    // Counted (or estimated) above the threshold before, or its guard overflowed: near the threshold.
+    shapes.get(shape) === 'overflowed' || shapes.get(shape) === 'large',
   );
   if (!cached && shapes.get(shape) !== 'overflowed') {
     const small = estimate.indexServed && estimate.exact && estimate.rows <= planner.exactRows;
