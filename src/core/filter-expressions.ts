@@ -117,3 +117,40 @@ export function stringExpressionKeyPath(column: string, deparsed: string): strin
   const segments = one !== null ? [match[1] as string] : (match[1] as string).split(',');
   return isIndexableKeyPath(segments) ? segments : undefined;
 }
+
+/**
+ * The first key expression of each valid, non-partial expression B-tree of a table, as the server deparses it
+ * (`pg_get_indexdef(index, 1, true)`); `$1` is the table as `to_regclass` reads it (`'"documents"'`). Where the
+ * filter compiler can write conditions such an index serves: see {@link filterIndexKeys}.
+ */
+export const EXPRESSION_INDEXES_SQL =
+  'SELECT pg_get_indexdef(i.indexrelid, 1, true) AS "expression" FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam WHERE i.indrelid = to_regclass($1) AND i.indisvalid AND i.indpred IS NULL AND am.amname = \'btree\' AND i.indkey[0] = 0';
+
+/**
+ * The metadata key paths (segments joined by `.`) with a B-tree a filter can be written for: on their text
+ * (`CompileFilterOptions.textIndexKeys`) or on their string expression (`…stringIndexKeys`).
+ */
+export interface FilterIndexKeys {
+  readonly text: ReadonlySet<string>;
+  readonly string: ReadonlySet<string>;
+}
+
+/**
+ * The {@link FilterIndexKeys} of the rows of {@link EXPRESSION_INDEXES_SQL} (their `expression`), for the
+ * metadata column named `column` (unquoted name).
+ */
+export function filterIndexKeys(
+  column: string,
+  rows: readonly { readonly expression?: unknown }[],
+): FilterIndexKeys {
+  const text = new Set<string>();
+  const string = new Set<string>();
+  for (const row of rows) {
+    if (typeof row.expression !== 'string') continue;
+    const plain = textExpressionKeyPath(column, row.expression);
+    if (plain !== undefined) text.add(plain.join('.'));
+    const typed = stringExpressionKeyPath(column, row.expression);
+    if (typed !== undefined) string.add(typed.join('.'));
+  }
+  return { text, string };
+}

@@ -16,9 +16,9 @@ import { raw } from '@prisma/client/runtime/client';
 import type pg from 'pg';
 import { compileFilter, type Filter, partialIndexPredicateSql } from '../core/filter.js';
 import {
+  EXPRESSION_INDEXES_SQL,
+  filterIndexKeys,
   metadataTextExpression,
-  stringExpressionKeyPath,
-  textExpressionKeyPath,
 } from '../core/filter-expressions.js';
 import { SMALL_TABLE_ROWS } from './advisor.js';
 import {
@@ -175,19 +175,13 @@ async function plannerIndexes(
   createdAt: string,
 ): Promise<string[]> {
   // As the store compiles it on this table: for the keys with a text or string B-tree.
-  const { rows: expressions } = await client.query<{ expression: string }>(
-    `SELECT pg_get_indexdef(i.indexrelid, 1, true) AS "expression" FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-       JOIN pg_am am ON am.oid = c.relam
-      WHERE i.indrelid = '${tableSql.replaceAll("'", "''")}'::regclass AND i.indisvalid AND i.indpred IS NULL
-        AND am.amname = 'btree' AND i.indkey[0] = 0`,
-  );
-  const keys = (read: (column: string, deparsed: string) => string[] | undefined) =>
-    new Set(expressions.flatMap((e) => read(metadata, e.expression)?.join('.') ?? []));
+  const { rows } = await client.query<{ expression: unknown }>(EXPRESSION_INDEXES_SQL, [tableSql]);
+  const keys = filterIndexKeys(metadata, rows);
   const where = compileFilter(filter as Filter, {
     metadataColumn: raw(quoteIdentifier(metadata)),
     createdAtColumn: raw(quoteIdentifier(createdAt)),
-    textIndexKeys: keys(textExpressionKeyPath),
-    stringIndexKeys: keys(stringExpressionKeyPath),
+    textIndexKeys: keys.text,
+    stringIndexKeys: keys.string,
   });
   await client.query('BEGIN');
   try {

@@ -6,7 +6,7 @@
 import { type Sql, sqltag } from '@prisma/client/runtime/client';
 import pg from 'pg';
 import { partialIndexPredicateSql } from '../core/filter.js';
-import { stringExpressionKeyPath, textExpressionKeyPath } from '../core/filter-expressions.js';
+import { type FilterIndexKeys, filterIndexKeys } from '../core/filter-expressions.js';
 import { describeValue } from '../core/input-checks.js';
 import {
   distanceToSimilarity,
@@ -76,7 +76,6 @@ import {
 } from './sql.js';
 import {
   checkParameterCount,
-  type FilterIndexKeys,
   type RawRow,
   type ShapeSize,
   type StoreContext,
@@ -417,7 +416,14 @@ async function readProfiles(ctx: StoreContext): Promise<StoreRecallProfiles> {
     },
     { schema: located.schema, table: located.table, column: c.columnNames.embedding, opclasses },
   );
-  return { main: loaded.profile, partials: loaded.partials ?? new Map() };
+  // Keyed once by the configured predicates (as the store writes them: the literal form PostgreSQL prints).
+  const partials = new Map<string, RecallProfile>();
+  for (const predicate of c.partialIndexPredicates) {
+    const literal = partialIndexPredicateSql(c.columns.metadata, predicate).text;
+    const profile = loaded.partials?.get(predicateKey(literal));
+    if (profile !== undefined) partials.set(predicateId(predicate), profile);
+  }
+  return { main: loaded.profile, partials };
 }
 
 /**
@@ -434,17 +440,7 @@ export async function filterIndexKeysOf(ctx: StoreContext): Promise<FilterIndexK
   let reading: Promise<FilterIndexKeys> | undefined;
   reading = (async () => {
     const rows = await estimateRunner(ctx)(buildExpressionIndexesSql(ctx.config), 'text indexes');
-    const text = new Set<string>();
-    const string = new Set<string>();
-    const column = ctx.config.columnNames.metadata;
-    for (const row of rows) {
-      if (typeof row.expression !== 'string') continue;
-      const plain = textExpressionKeyPath(column, row.expression);
-      if (plain !== undefined) text.add(plain.join('.'));
-      const typed = stringExpressionKeyPath(column, row.expression);
-      if (typed !== undefined) string.add(typed.join('.'));
-    }
-    const keys: FilterIndexKeys = { text, string };
+    const keys = filterIndexKeys(ctx.config.columnNames.metadata, rows);
     // Kept as the sets themselves once read: the next searches compile their filter once, with no await.
     if (ctx.shared.filterIndexKeys === reading) ctx.shared.filterIndexKeys = keys;
     return keys;
@@ -675,8 +671,9 @@ async function planStrategy(
   const planner = plannerAt(configured, table);
   const shapes = shapeCache(ctx);
   const shape = filter.where.text;
+  const seen = shapes.get(shape);
   const cachedFigure = estimateCache(ctx).get(`${planner.exactRows}\u0000${estimateKey(filter.where)}`);
-  if (allowGuard && cachedFigure === undefined && predicates.length === 0 && shapes.get(shape) === 'small') {
+  if (allowGuard && cachedFigure === undefined && predicates.length === 0 && seen === 'small') {
     return {
       strategy: 'exact',
       estimatedRows: null,
@@ -693,8 +690,9 @@ async function planStrategy(
     planner.exactRows,
     filter.estimateWhere,
     // Counted (or estimated) above the threshold before, or its guard overflowed: near the threshold.
-    shapes.get(shape) === 'overflowed' || shapes.get(shape) === 'large',
+    seen === 'overflowed' || seen === 'large',
   );
+  // Read again: a concurrent search of this form may have overflowed its guard meanwhile.
   if (!cached && shapes.get(shape) !== 'overflowed') {
     const small = estimate.indexServed && estimate.exact && estimate.rows <= planner.exactRows;
     shapes.set(shape, small ? 'small' : 'large');
@@ -740,36 +738,19 @@ async function efSearchFor(
   strategy: SearchStrategy,
   warnings: string[],
 ): Promise<number> {
-  const profile = await recallProfileOf(ctx);
-  if (profile === undefined) {
-    warnings.push(NO_RECALL_PROFILE_WARNING);
-    return conservativeEfSearch(k, recall);
-  }
-  const choice = efSearchForRecall(profile, k, recall, strategy === 'index' ? 'index' : 'iterative');
-  if (!choice.reached) {
-    warnings.push(
-      `the recall profile has no ef_search reaching recall ${recall} at k ${k}${choice.reason === undefined ? '' : ` (${choice.reason})`}: used ${choice.efSearch}`,
-    );
-  }
-  return atLeastDefault(choice.efSearch);
-}
-
-/**
- * A recall target never lowers `ef_search` below pgvector's default 40: a profile can reach its target lower
- * (a small partial index), but on its lower bound over the tuner's queries, not on another sample's. At
- * 100,000 rows the 1% partial index's profile chose 20 (lower bound 0.961 over 600 queries); the bench's
- * own 100 queries then measured 0.945 at 20, and 0.984 at 40, for 0.1 ms more.
- */
-function atLeastDefault(efSearch: number): number {
-  return Math.max(efSearch, DEFAULT_EF_SEARCH);
+  const profile = (await recallProfilesOf(ctx)).main;
+  return efSearchFromProfile(profile, k, recall, strategy === 'index' ? 'index' : 'iterative', warnings, {
+    missing: NO_RECALL_PROFILE_WARNING,
+    whose: 'the recall profile',
+  });
 }
 
 /**
  * The ef_search a recall target needs on the partial index a filter's plan scans: from that index's own
- * recall profile (`tune --filter '{"key":"value"}' --persist index` writes it on the partial index), else the
- * conservative default, with a warning. Not the table index's profile: a partial index is a graph of its own,
- * much smaller (at 1M rows the whole index's ef_search 1000 made a 10k-row partial scan 5× slower than ef
- * 40, both at recall 1.0).
+ * recall profile (`tune --partial-index k=v --filter '{"k":"v"}' --persist index` writes it on the partial
+ * index), else the conservative default, with a warning. Not the table index's profile: a partial index is
+ * a graph of its own, much smaller (at 1M rows the whole index's ef_search 1000 made a 10k-row partial scan
+ * 5× slower than ef 40, both at recall 1.0).
  */
 async function partialEfSearchFor(
   ctx: StoreContext,
@@ -780,24 +761,47 @@ async function partialEfSearchFor(
 ): Promise<number> {
   const [predicate] = impliedPredicates(filter);
   const profiles = await recallProfilesOf(ctx);
-  const key =
-    predicate === undefined
-      ? undefined
-      : predicateKey(partialIndexPredicateSql(ctx.config.columns.metadata, predicate).text);
-  const profile = key === undefined ? undefined : profiles.partials.get(key);
+  const profile = predicate === undefined ? undefined : profiles.partials.get(predicateId(predicate));
+  const key = predicate?.key ?? 'key';
+  const value = predicate?.value ?? 'value';
+  return efSearchFromProfile(profile, k, recall, 'iterative', warnings, {
+    missing: `no recall profile on the partial index of ${predicate === undefined ? 'the filter' : `${key} = '${value}'`}; run prisma-pgvector tune --partial-index ${key}=${value} --filter '{"${key}":"${value}"}' --persist index (ef_search was chosen by the conservative default)`,
+    whose: "the partial index's recall profile",
+  });
+}
+
+/**
+ * The ef_search of a recall target from a profile (see `efSearchForRecall`), never below pgvector's default
+ * 40; without a profile the conservative default. Either way short of the target, a warning says so.
+ */
+function efSearchFromProfile(
+  profile: RecallProfile | undefined,
+  k: number,
+  recall: number,
+  strategy: 'index' | 'iterative',
+  warnings: string[],
+  say: { readonly missing: string; readonly whose: string },
+): number {
   if (profile === undefined) {
-    warnings.push(
-      `no recall profile on the partial index of ${predicate === undefined ? 'the filter' : `${predicate.key} = '${predicate.value}'`}; run prisma-pgvector tune --partial-index ${predicate?.key ?? 'key'}=${predicate?.value ?? 'value'} --filter '{"${predicate?.key ?? 'key'}":"${predicate?.value ?? 'value'}"}' --persist index (ef_search was chosen by the conservative default)`,
-    );
+    warnings.push(say.missing);
     return conservativeEfSearch(k, recall);
   }
-  const choice = efSearchForRecall(profile, k, recall, 'iterative');
+  const choice = efSearchForRecall(profile, k, recall, strategy);
   if (!choice.reached) {
     warnings.push(
-      `the partial index's recall profile has no ef_search reaching recall ${recall} at k ${k}${choice.reason === undefined ? '' : ` (${choice.reason})`}: used ${choice.efSearch}`,
+      `${say.whose} has no ef_search reaching recall ${recall} at k ${k}${choice.reason === undefined ? '' : ` (${choice.reason})`}: used ${choice.efSearch}`,
     );
   }
-  return atLeastDefault(choice.efSearch);
+  // A recall target never lowers ef_search below pgvector's default 40: a profile can reach its target
+  // lower (a small partial index), but on its lower bound over the tuner's queries, not another sample's. At
+  // 100,000 rows the 1% partial index's profile chose 20 (lower bound 0.961 over 600 queries); the bench's
+  // own 100 queries then measured 0.945 at 20, and 0.984 at 40, for 0.1 ms more.
+  return Math.max(choice.efSearch, DEFAULT_EF_SEARCH);
+}
+
+/** The key of a configured partial-index predicate in `StoreRecallProfiles.partials`. */
+function predicateId(predicate: { readonly key: string; readonly value: string }): string {
+  return `${predicate.key}\u0000${predicate.value}`;
 }
 
 /**

@@ -7,6 +7,7 @@
 
 import { empty, join, raw, type Sql, sqltag as sql } from '@prisma/client/runtime/client';
 import { PgVectorError } from '../core/errors.js';
+import { EXPRESSION_INDEXES_SQL } from '../core/filter-expressions.js';
 import { distanceSql, type IndexMethod, type Metric } from '../core/metric.js';
 import type { ResolvedStoreConfig } from './config.js';
 import type { SearchSettings } from './search-settings.js';
@@ -596,5 +597,7 @@ export function buildTableSchemaSql(config: ResolvedStoreConfig): Sql {
  * ```
  */
 export function buildExpressionIndexesSql(config: ResolvedStoreConfig): Sql {
-  return sql`SELECT pg_get_indexdef(i.indexrelid, 1, true) AS "expression" FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am am ON am.oid = c.relam WHERE i.indrelid = to_regclass(${config.table.text}) AND i.indisvalid AND i.indpred IS NULL AND am.amname = 'btree' AND i.indkey[0] = 0`;
+  // The one text the index advice runs too (`EXPRESSION_INDEXES_SQL`), its `$1` bound to the table.
+  const [head = '', tail = ''] = EXPRESSION_INDEXES_SQL.split('$1');
+  return sql([head, tail], config.table.text);
 }

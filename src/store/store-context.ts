@@ -6,6 +6,7 @@
 import type { Sql } from '@prisma/client/runtime/client';
 import { PgVectorError } from '../core/errors.js';
 import { type AnalyzedFilter, analyzeFilter, type Filter } from '../core/filter.js';
+import type { FilterIndexKeys } from '../core/filter-expressions.js';
 import type { Metric } from '../core/metric.js';
 import { EXTENSION_MISSING_FIX, translateDatabaseError } from '../core/translate-error.js';
 import type { VectorEncoding } from '../core/vector.js';
@@ -27,19 +28,10 @@ const BINARY_ADAPTERS = ['@prisma/adapter-pg'];
  */
 export type ShapeSize = 'small' | 'large' | 'overflowed';
 
-/**
- * The metadata key paths (segments joined by `.`) with a B-tree a filter can be written for: on their text
- * (`CompileFilterOptions.textIndexKeys`) or on their string expression (`…stringIndexKeys`).
- */
-export interface FilterIndexKeys {
-  readonly text: ReadonlySet<string>;
-  readonly string: ReadonlySet<string>;
-}
-
 /** The recall profiles a store searches with: its vector index's, and its partial indexes' by predicate. */
 export interface StoreRecallProfiles {
   readonly main: RecallProfile | undefined;
-  /** Keyed by the partial index's predicate (`predicateKey` of `pg_get_expr`). */
+  /** The profiles of the configured partial indexes (`partialIndexPredicates`), keyed `key\u0000value`. */
   readonly partials: ReadonlyMap<string, RecallProfile>;
 }
 

@@ -521,6 +521,11 @@ describe('search plans', () => {
   });
 });
 
+/** A recall profile measured on `index` (the JSON the tuner writes into its comment). */
+function profileOn(index: string, entries: readonly object[]) {
+  return { version: 1, index, rows: ROWS, measuredAt: '2026-12-01T00:00:00.000Z', entries };
+}
+
 describe('recall targets', () => {
   it('without a recall profile: the conservative ef_search and a warning; efSearch wins', async () => {
     const s = store({ recall: 0.95 });
@@ -540,16 +545,10 @@ describe('recall targets', () => {
   });
 
   it('with a recall profile on the index: its ef_search for the k', async () => {
-    const profile = {
-      version: 1,
-      index: 'plan_items_hnsw',
-      rows: ROWS,
-      measuredAt: '2026-12-01T00:00:00.000Z',
-      entries: [
-        { k: 10, strategy: 'index', efSearch: 40, recall: 0.9, recallLow: 0.88, queries: 100 },
-        { k: 10, strategy: 'index', efSearch: 120, recall: 0.97, recallLow: 0.96, queries: 100 },
-      ],
-    };
+    const profile = profileOn('plan_items_hnsw', [
+      { k: 10, strategy: 'index', efSearch: 40, recall: 0.9, recallLow: 0.88, queries: 100 },
+      { k: 10, strategy: 'index', efSearch: 120, recall: 0.97, recallLow: 0.96, queries: 100 },
+    ]);
     await pgc.query(
       `COMMENT ON INDEX plan_items_hnsw IS 'prisma-pgvector:recall-profile ${JSON.stringify(profile)}'`,
     );
@@ -575,17 +574,11 @@ describe('recall targets', () => {
   });
 
   it('a partial index with a recall profile of its own: its ef_search, for the filter that is its predicate and for narrower ones', async () => {
-    const own = {
-      version: 1,
-      index: 'plan_items_article_hnsw',
-      rows: ROWS,
-      measuredAt: '2026-12-01T00:00:00.000Z',
-      entries: [
-        { k: 10, strategy: 'iterative', efSearch: 10, recall: 0.9, recallLow: 0.85, queries: 100 },
-        { k: 10, strategy: 'iterative', efSearch: 24, recall: 0.94, recallLow: 0.93, queries: 100 },
-        { k: 10, strategy: 'iterative', efSearch: 64, recall: 0.98, recallLow: 0.96, queries: 100 },
-      ],
-    };
+    const own = profileOn('plan_items_article_hnsw', [
+      { k: 10, strategy: 'iterative', efSearch: 10, recall: 0.9, recallLow: 0.85, queries: 100 },
+      { k: 10, strategy: 'iterative', efSearch: 24, recall: 0.94, recallLow: 0.93, queries: 100 },
+      { k: 10, strategy: 'iterative', efSearch: 64, recall: 0.98, recallLow: 0.96, queries: 100 },
+    ]);
     // A profile measured on another index is not this one's.
     const foreign = { ...own, index: 'plan_items_hnsw' };
     await pgc.query(
