@@ -178,7 +178,9 @@ export function serializeRecallProfile(profile: RecallProfile): string {
       strategy: e.strategy,
       efSearch: e.efSearch,
       recall: round(e.recall),
-      recallLow: Math.min(round(e.recallLow), round(e.recall)),
+      // A lower bound rounded down: rounded to nearest, 0.79996 became 0.8 and read as reaching a target
+      // of 0.8 that the tuner's own figure did not reach.
+      recallLow: Math.min(roundDown(e.recallLow), round(e.recall)),
       queries: e.queries,
     }));
   const value: RecallProfile = {
@@ -195,6 +197,11 @@ export function serializeRecallProfile(profile: RecallProfile): string {
 
 function round(x: number): number {
   return Math.round(x * 10_000) / 10_000;
+}
+
+/** Down to 4 decimals (the epsilon keeps 0.29, stored as 0.28999…, at 0.29). */
+function roundDown(x: number): number {
+  return Math.floor(x * 10_000 + 1e-9) / 10_000;
 }
 
 /**

@@ -66,6 +66,15 @@ describe('serializeRecallProfile / parseRecallProfile', () => {
       entries: [{ k: 10, strategy: 'index', efSearch: 40, recall: 0.912345678, recallLow: 0.9, queries: 9 }],
     });
     expect(parseRecallProfile(text)?.entries[0]).toMatchObject({ recall: 0.9123, recallLow: 0.9 });
+    // A lower bound is rounded down: 0.79996 must not read as reaching a target of 0.8.
+    const bounds = serializeRecallProfile({
+      ...profile,
+      entries: [
+        { k: 10, strategy: 'index', efSearch: 40, recall: 0.9, recallLow: 0.79996, queries: 9 },
+        { k: 10, strategy: 'index', efSearch: 80, recall: 0.9, recallLow: 0.29, queries: 9 },
+      ],
+    });
+    expect(parseRecallProfile(bounds)?.entries.map((e) => e.recallLow)).toEqual([0.7999, 0.29]);
   });
 
   it('refuses to serialize what it would not parse', () => {
