@@ -100,21 +100,40 @@ export function textExpressionKeyPath(column: string, deparsed: string): string[
  * for any other expression.
  */
 export function stringExpressionKeyPath(column: string, deparsed: string): string[] | undefined {
+  return caseExpressionKeyPath(column, deparsed, 'string');
+}
+
+/**
+ * The key path of a number expression ({@link metadataNumberExpression}) as `pg_get_indexdef(index, 1, true)`
+ * deparses it (whitespace aside): `CASE WHEN jsonb_typeof(metadata -> 'price'::text) = 'number'::text THEN
+ * (metadata -> 'price'::text)::numeric ELSE NULL::numeric END` → `['price']`; `undefined` for any other.
+ */
+export function numberExpressionKeyPath(column: string, deparsed: string): string[] | undefined {
+  return caseExpressionKeyPath(column, deparsed, 'number');
+}
+
+function caseExpressionKeyPath(
+  column: string,
+  deparsed: string,
+  type: 'string' | 'number',
+): string[] | undefined {
   const name = /^[a-z_][a-z0-9_$]*$/.test(column) ? column : `"${column.replaceAll('"', '""')}"`;
-  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const c = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const flat = deparsed
     .replace(/\s+/g, ' ')
     .trim()
     .replace(/^\( ?(.*?) ?\)$/, '$1');
-  const one = new RegExp(
-    `^CASE WHEN jsonb_typeof\\(${escaped} -> '([^']*)'::text\\) = 'string'::text THEN ${escaped} ->> '([^']*)'::text ELSE NULL::text END$`,
-  ).exec(flat);
-  const many = new RegExp(
-    `^CASE WHEN jsonb_typeof\\(${escaped} #> '\\{([^'}]*)\\}'::text\\[\\]\\) = 'string'::text THEN ${escaped} #>> '\\{([^'}]*)\\}'::text\\[\\] ELSE NULL::text END$`,
-  ).exec(flat);
-  const match = one ?? many;
+  const one = "'([^']*)'::text";
+  const many = "'\\{([^'}]*)\\}'::text\\[\\]";
+  const shape = (path: string, get: string, getText: string) =>
+    type === 'string'
+      ? `^CASE WHEN jsonb_typeof\\(${c} ${get} ${path}\\) = 'string'::text THEN ${c} ${getText} ${path} ELSE NULL::text END$`
+      : `^CASE WHEN jsonb_typeof\\(${c} ${get} ${path}\\) = 'number'::text THEN \\(${c} ${get} ${path}\\)::numeric ELSE NULL::numeric END$`;
+  const single = new RegExp(shape(one, '->', '->>')).exec(flat);
+  const nested = new RegExp(shape(many, '#>', '#>>')).exec(flat);
+  const match = single ?? nested;
   if (match === null || match[1] !== match[2]) return undefined;
-  const segments = one !== null ? [match[1] as string] : (match[1] as string).split(',');
+  const segments = single !== null ? [match[1] as string] : (match[1] as string).split(',');
   return isIndexableKeyPath(segments) ? segments : undefined;
 }
 

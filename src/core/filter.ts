@@ -376,7 +376,11 @@ function shownSetting(value: unknown): string {
   return typeof value === 'number' || typeof value === 'boolean' ? String(value) : describeValue(value);
 }
 
+/** Predicates already checked: frozen ones (the store's configuration) cannot change after their check. */
+const CHECKED_PREDICATES = new WeakSet<PartialIndexPredicate>();
+
 function checkPredicate(p: PartialIndexPredicate): void {
+  if (typeof p === 'object' && p !== null && CHECKED_PREDICATES.has(p)) return;
   const key: unknown = p?.key;
   if (typeof key !== 'string' || !PREDICATE_KEY.test(key)) {
     throw new PgVectorError(
@@ -391,6 +395,7 @@ function checkPredicate(p: PartialIndexPredicate): void {
       `partial index value ${shownSetting(value)} for key '${key}' must be 1-200 letters, digits, spaces or _ - : / @ .`,
     );
   }
+  if (Object.isFrozen(p)) CHECKED_PREDICATES.add(p);
 }
 
 /**
@@ -418,15 +423,7 @@ export function partialIndexPredicateSql(metadataColumn: Sql, predicate: Partial
  */
 type FilterNode =
   | { readonly kind: 'const'; readonly value: boolean }
-  | {
-      readonly kind: 'leaf';
-      readonly sql: Sql;
-      readonly id: string;
-      /** The id of the condition this one is the negation of. */
-      readonly negates?: string;
-      /** The configured predicate this condition is written as (an `eq` on a partial index's key). */
-      readonly predicate?: PartialIndexPredicate;
-    }
+  | Leaf
   | { readonly kind: 'and' | 'or'; readonly parts: readonly FilterNode[]; readonly id: string }
   | { readonly kind: 'not'; readonly part: FilterNode; readonly id: string };
 
@@ -453,19 +450,55 @@ function negated(node: FilterNode): string | undefined {
   return undefined;
 }
 
+/**
+ * A condition. Its id (the SQL and values, serialized) is computed when first asked for: a filter of one
+ * condition never needs it, and searches compile their filter each time.
+ */
+class Leaf {
+  readonly kind = 'leaf' as const;
+  private ownId: string | undefined;
+  constructor(
+    readonly sql: Sql,
+    private readonly negatesNode: FilterNode | undefined,
+    /** The configured predicate this condition is written as (an `eq` on a partial index's key). */
+    readonly predicate: PartialIndexPredicate | undefined,
+    /** What the condition asks of one indexable expression, when it is that simple (see {@link StatCondition}). */
+    readonly stat: StatCondition | undefined,
+  ) {}
+
+  get id(): string {
+    this.ownId ??= sqlId(this.sql);
+    return this.ownId;
+  }
+
+  /** The id of the condition this one is the negation of. */
+  get negates(): string | undefined {
+    return this.negatesNode === undefined ? undefined : nodeId(this.negatesNode);
+  }
+}
+
 function leaf(
   s: Sql,
-  about: { readonly negates?: FilterNode; readonly predicate?: PartialIndexPredicate } = {},
+  about: {
+    readonly negates?: FilterNode;
+    readonly predicate?: PartialIndexPredicate;
+    readonly stat?: StatCondition;
+  } = {},
 ): FilterNode {
   if (s === TRUE) return CONST_TRUE;
   if (s === FALSE) return CONST_FALSE;
-  return {
-    kind: 'leaf',
-    sql: s,
-    id: sqlId(s),
-    ...(about.negates === undefined ? {} : { negates: nodeId(about.negates) }),
-    ...(about.predicate === undefined ? {} : { predicate: about.predicate }),
-  };
+  return new Leaf(s, about.negates, about.predicate, about.stat);
+}
+
+/** The conditions of a filter that is one {@link StatCondition} or an `and` of them; else undefined. */
+function statConditions(tree: FilterNode): readonly StatCondition[] | undefined {
+  const parts = tree.kind === 'and' ? tree.parts : [tree];
+  const found: StatCondition[] = [];
+  for (const part of parts) {
+    if (part.kind !== 'leaf' || part.stat === undefined) return undefined;
+    found.push(part.stat);
+  }
+  return found.length === 0 ? undefined : found;
 }
 
 /** The partial-index predicates written as literals among the top-level conjuncts of a filter. */
@@ -482,6 +515,9 @@ function conjunctPredicates(tree: FilterNode): PartialIndexPredicate[] {
 function junction(kind: 'and' | 'or', parts: readonly FilterNode[]): FilterNode {
   // `and`: TRUE is neutral, FALSE absorbs; `or` the other way round.
   const neutral = kind === 'and';
+  const [only] = parts;
+  // One condition (the usual filter of one key): nothing to fold, no id to compute.
+  if (parts.length === 1 && only !== undefined && only.kind !== 'const') return only;
   const kept: FilterNode[] = [];
   const seen = new Set<string>();
   for (const part of parts) {
@@ -621,7 +657,12 @@ class Compiler {
       }
       this.count(at);
       // A copy: the caller's Date could change before the query is sent.
-      parts.push(leaf(sql`(${this.createdAt} ${raw(RANGE_SQL[op])} ${new Date((date as Date).getTime())})`));
+      const copy = new Date((date as Date).getTime());
+      parts.push(
+        leaf(sql`(${this.createdAt} ${raw(RANGE_SQL[op])} ${copy})`, {
+          stat: { kind: 'createdAt', path: '', op, values: [copy] },
+        }),
+      );
     }
     if (parts.length === 0) throw filterError(path, 'expected at least one of gt, gte, lt, lte');
     return parts;
@@ -664,10 +705,12 @@ class Compiler {
         const eq = this.eq(segments, scalar(operand, path));
         return leaf(sql`(${nodeSql(eq)} IS NOT TRUE)`, { negates: eq });
       }
-      case 'in':
-        return leaf(this.in(segments, scalarList(operand, path)));
+      case 'in': {
+        const list = this.in(segments, scalarList(operand, path));
+        return leaf(list.sql, list.stat === undefined ? {} : { stat: list.stat });
+      }
       case 'nin': {
-        const inList = leaf(this.in(segments, scalarList(operand, path)));
+        const inList = leaf(this.in(segments, scalarList(operand, path)).sql);
         return inList.kind === 'const'
           ? negation(inList)
           : leaf(sql`(${nodeSql(inList)} IS NOT TRUE)`, { negates: inList });
@@ -682,8 +725,10 @@ class Compiler {
         const copy = new JsonCopier(path).copy(operand, path, 0);
         return leaf(sql`(${this.m} @> ${JSON.stringify(nest(segments, copy))}::jsonb)`);
       }
-      default:
-        return leaf(this.range(segments, op, operand, path));
+      default: {
+        const range = this.range(segments, op, operand, path);
+        return leaf(range.sql, range.stat === undefined ? {} : { stat: range.stat });
+      }
     }
   }
 
@@ -728,17 +773,24 @@ class Compiler {
 
   private eq(segments: string[], value: JsonScalar): FilterNode {
     const string = typeof value === 'string' ? this.stringIndexed(segments) : undefined;
+    const text = string === undefined && typeof value === 'string' && this.textIndexed(segments);
     const contains =
       string !== undefined
         ? this.stringEquality(string, [value as string])
-        : typeof value === 'string' && this.textIndexed(segments)
-          ? this.textEquality(segments, [value])
+        : text
+          ? this.textEquality(segments, [value as string])
           : sql`(${this.m} @> ${JSON.stringify(nest(segments, value))}::jsonb)`;
     const predicate =
       typeof value === 'string' && segments.length === 1
         ? this.predicates.find((p) => p.key === segments[0] && p.value === value)
         : undefined;
-    if (predicate === undefined) return leaf(contains);
+    if (predicate === undefined) {
+      if (string === undefined && !text) return leaf(contains);
+      const kind = string !== undefined ? 'string' : 'text';
+      return leaf(contains, {
+        stat: { kind, path: segments.join('.'), op: 'eq', values: [value as string] },
+      });
+    }
     // `->>` renders numbers and booleans as text too: where one could read as the value, the containment
     // keeps the equality exact (the planner still proves the partial index from the first conjunct).
     const literal = partialIndexPredicateSql(this.m, predicate);
@@ -747,39 +799,71 @@ class Compiler {
     });
   }
 
-  private in(segments: string[], values: readonly JsonScalar[]): Sql {
-    if (values.length === 0) return FALSE;
+  private in(segments: string[], values: readonly JsonScalar[]): { sql: Sql; stat?: StatCondition } {
+    if (values.length === 0) return { sql: FALSE };
     const strings = values.every((v) => typeof v === 'string');
     const string = strings ? this.stringIndexed(segments) : undefined;
-    if (string !== undefined) return this.stringEquality(string, values as readonly string[]);
+    const stat = (kind: 'text' | 'string'): StatCondition => ({
+      kind,
+      path: segments.join('.'),
+      op: 'in',
+      values: values as readonly string[],
+    });
+    if (string !== undefined) {
+      return { sql: this.stringEquality(string, values as readonly string[]), stat: stat('string') };
+    }
     if (strings && this.textIndexed(segments)) {
-      return this.textEquality(segments, values as readonly string[]);
+      return { sql: this.textEquality(segments, values as readonly string[]), stat: stat('text') };
     }
     const docs = values.map((v) => JSON.stringify(nest(segments, v)));
-    return sql`(${this.m} @> ANY(${docs}::jsonb[]))`;
+    return { sql: sql`(${this.m} @> ANY(${docs}::jsonb[]))` };
   }
 
-  private range(segments: string[], op: RangeOperator, operand: unknown, path: string): Sql {
+  private range(
+    segments: string[],
+    op: RangeOperator,
+    operand: unknown,
+    path: string,
+  ): { sql: Sql; stat?: StatCondition } {
     const cmp = raw(RANGE_SQL[op]);
     const column = this.literalColumn(segments);
+    const stat = (kind: StatCondition['kind'], value: string | number): StatCondition => ({
+      kind,
+      path: segments.join('.'),
+      op,
+      values: [value],
+    });
     if (typeof operand === 'number') {
       if (!Number.isFinite(operand)) throw filterError(path, `${operand} is not a finite number`);
       if (column !== undefined) {
-        return sql`(${raw(metadataNumberExpression(column, segments))} ${cmp} ${operand}::numeric)`;
+        return {
+          sql: sql`(${raw(metadataNumberExpression(column, segments))} ${cmp} ${operand}::numeric)`,
+          stat: stat('number', operand),
+        };
       }
-      return sql`(CASE WHEN jsonb_typeof(${this.json(segments)}) = 'number' THEN ${this.json(segments)}::numeric ${cmp} ${operand}::numeric END)`;
+      return {
+        sql: sql`(CASE WHEN jsonb_typeof(${this.json(segments)}) = 'number' THEN ${this.json(segments)}::numeric ${cmp} ${operand}::numeric END)`,
+      };
     }
     if (typeof operand === 'string') {
       checkText(operand, path, 'value');
       const string = this.stringIndexed(segments);
-      if (string !== undefined) return sql`(${string} ${cmp} ${operand}::text)`;
+      if (string !== undefined)
+        return { sql: sql`(${string} ${cmp} ${operand}::text)`, stat: stat('string', operand) };
       if (column !== undefined) {
         // `->>` never fails, so the type test can be a plain conjunct (the B-tree serves the first one).
-        if (!this.typeTests) return sql`(${this.text(segments)} ${cmp} ${operand}::text)`;
+        if (!this.typeTests) {
+          return { sql: sql`(${this.text(segments)} ${cmp} ${operand}::text)`, stat: stat('text', operand) };
+        }
         this.wroteTypeTest = true;
-        return sql`(${this.text(segments)} ${cmp} ${operand}::text AND ${notAnotherType(this.json(segments))})`;
+        return {
+          sql: sql`(${this.text(segments)} ${cmp} ${operand}::text AND ${notAnotherType(this.json(segments))})`,
+          stat: stat('text', operand),
+        };
       }
-      return sql`(CASE WHEN jsonb_typeof(${this.json(segments)}) = 'string' THEN ${this.text(segments)} ${cmp} ${operand}::text END)`;
+      return {
+        sql: sql`(CASE WHEN jsonb_typeof(${this.json(segments)}) = 'string' THEN ${this.text(segments)} ${cmp} ${operand}::text END)`,
+      };
     }
     throw filterError(path, `expected a number or a string, got ${describe(operand)}`);
   }
@@ -887,6 +971,25 @@ export interface AnalyzedFilter {
    * or more (values of another JSON type whose text falls in a range).
    */
   readonly estimateWhere: Sql;
+  /**
+   * When the filter is one condition on an indexable expression, or an `and` of such conditions: what each
+   * asks (the store estimates them from the statistics of the indexes on those expressions); else absent.
+   */
+  readonly conditions?: readonly StatCondition[];
+}
+
+/**
+ * One condition on one indexable expression, as the filter compiler wrote it: `eq` / `in` on the text
+ * (`kind: 'text'`, `("metadata" ->> 'k')`) or string expression (`'string'`) of a metadata key, a range on
+ * its text, string or number expression (`'number'`), or a `createdAt` range (`'createdAt'`, `path` empty).
+ * The values are the operands as bound (strings, numbers, Dates).
+ */
+export interface StatCondition {
+  readonly kind: 'text' | 'string' | 'number' | 'createdAt';
+  /** The key path, segments joined by `.` (empty for `createdAt`). */
+  readonly path: string;
+  readonly op: 'eq' | 'in' | RangeOperator;
+  readonly values: readonly (string | number | Date)[];
 }
 
 /**
@@ -911,12 +1014,14 @@ export function analyzeFilter<M extends object = Record<string, unknown>>(
   const estimateWhere = !compiler.wroteTypeTest
     ? where
     : nodeSql(new Compiler({ ...options, typeTests: false }).filter(filter, 'filter', 0));
+  const conditions = statConditions(tree);
   return {
     where,
     estimateWhere,
     everyRow: tree.kind === 'const' && tree.value,
     noRow: tree.kind === 'const' && !tree.value,
     partialPredicates: conjunctPredicates(tree),
+    ...(conditions === undefined ? {} : { conditions }),
   };
 }
 

@@ -32,7 +32,7 @@ export const STRATEGY_OPTIONS = [
 ] as const satisfies readonly StrategyOption[];
 
 /** Where a plan's row estimate comes from. */
-export type EstimateSource = 'planner' | 'count' | 'cache' | 'forced' | 'none' | 'guard';
+export type EstimateSource = 'planner' | 'count' | 'cache' | 'forced' | 'none' | 'guard' | 'statistics';
 
 /** The strategy a search used, the estimate behind it and why (see `SearchResult.plan`). */
 export interface SearchPlanChoice {
@@ -81,7 +81,13 @@ export interface RowEstimate {
   readonly exact: boolean;
   /** Whether an index (not a sequential scan) serves the filter. */
   readonly indexServed: boolean;
-  readonly source: 'planner' | 'count';
+  /** `'statistics'`: computed in the store from the table's statistics (see statistics.ts), no statement. */
+  readonly source: 'planner' | 'count' | 'statistics';
+}
+
+/** A row count as the plan's reasons show it: `12,345` (cheaper than `toLocaleString`, which searches pay). */
+export function formatRows(n: number): string {
+  return String(Math.round(n)).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
 
 /** `hnsw.max_scan_tuples` pgvector uses by default. */
@@ -241,7 +247,7 @@ export function choosePlan(input: PlanInput): SearchPlanChoice {
       reason: 'no filter: the vector index serves the search',
     };
   }
-  const shown = (n: number | null) => (n === null ? 'unknown' : Math.round(n).toLocaleString('en-US'));
+  const shown = (n: number | null) => (n === null ? 'unknown' : formatRows(n));
   // Exact only on a trustworthy small figure: a count, or a table that is small as a whole (a planner
   // estimate of a filter no index serves is a guess, and an exact run would then scan the whole table).
   const small =
@@ -257,7 +263,7 @@ export function choosePlan(input: PlanInput): SearchPlanChoice {
       tableRows,
       selectivity: ratio(rows, tableRows),
       estimateSource: source,
-      reason: `the filter matches ${estimate?.exact === true ? '' : '~'}${shown(rows)} rows (≤ exactRows ${planner.exactRows.toLocaleString('en-US')}): ranked exactly${estimate?.indexServed === true ? ' over the rows the filter’s index selects' : ''}`,
+      reason: `the filter matches ${estimate?.exact === true ? '' : '~'}${shown(rows)} rows (≤ exactRows ${formatRows(planner.exactRows)}): ranked exactly${estimate?.indexServed === true ? ' over the rows the filter’s index selects' : ''}`,
     };
   }
   const [predicate] = input.predicates;
@@ -280,7 +286,7 @@ export function choosePlan(input: PlanInput): SearchPlanChoice {
     reason:
       rows === null
         ? 'no estimate of the filter: iterative scan of the vector index'
-        : `the filter matches ~${shown(rows)} rows (> exactRows ${planner.exactRows.toLocaleString('en-US')}): iterative scan of the vector index`,
+        : `the filter matches ~${shown(rows)} rows (> exactRows ${formatRows(planner.exactRows)}): iterative scan of the vector index`,
   };
 }
 

@@ -37,6 +37,7 @@ import {
   estimateRows,
   exactRowsFor,
   impliedPredicates,
+  formatRows,
   type PlannerSettings,
   type RowEstimate,
   type SearchPlanChoice,
@@ -65,6 +66,7 @@ import {
   buildSearchSql,
   buildSetConfigSql,
   buildSettingsGate,
+  buildStatisticsSql,
   buildTableRowsSql,
   buildTableSchemaSql,
   HIT_FIELDS,
@@ -74,6 +76,7 @@ import {
   type SettingEntry,
   settingEntries,
 } from './sql.js';
+import { estimateConditions, readStatistics, type TableStatistics } from './statistics.js';
 import {
   checkParameterCount,
   type RawRow,
@@ -287,14 +290,14 @@ async function exactFallback<M extends object>(
   if (estimate.rows > limit) {
     return {
       warning:
-        `the ${last.plan.strategy} scan returned ${found} of ${last.k} rows; an exact run over the ~${rows.toLocaleString('en-US')} ` +
-        `estimated rows is above planner.exactFallbackRows (${limit.toLocaleString('en-US')}), so it was not run: ` +
+        `the ${last.plan.strategy} scan returned ${found} of ${last.k} rows; an exact run over the ~${formatRows(rows)} ` +
+        `estimated rows is above planner.exactFallbackRows (${formatRows(limit)}), so it was not run: ` +
         'more rows may match (dead index entries after large or failed writes stay until VACUUM: run store.maintain())',
     };
   }
   const prepared = await prepareSearch(ctx, query, options, {
     strategy: 'exact',
-    reason: `the ${last.plan.strategy} scan returned ${found} of ${last.k} rows (dead index entries since the last VACUUM, or a selective filter): ~${rows.toLocaleString('en-US')} rows ranked exactly`,
+    reason: `the ${last.plan.strategy} scan returned ${found} of ${last.k} rows (dead index entries since the last VACUUM, or a selective filter): ~${formatRows(rows)} rows ranked exactly`,
   });
   return { prepared };
 }
@@ -450,6 +453,37 @@ export async function filterIndexKeysOf(ctx: StoreContext): Promise<FilterIndexK
   });
   ctx.shared.filterIndexKeys = reading;
   return reading;
+}
+
+/**
+ * The table's statistics (statistics.ts), read at most once per `planner.estimateCacheMs` (never with 0):
+ * the first search waits for them, later ones use the last copy while a fresh one is read. `undefined`
+ * when they cannot be read (the planner then estimates with statements, as without them).
+ */
+async function statisticsOf(ctx: StoreContext): Promise<TableStatistics | undefined> {
+  const ttl = ctx.config.planner.estimateCacheMs;
+  if (ttl <= 0) return undefined;
+  ctx.shared.statistics ??= { value: undefined, until: 0, reading: undefined };
+  const state = ctx.shared.statistics;
+  const now = Date.now();
+  if (now < state.until) return state.value;
+  if (state.reading === undefined) {
+    const reading = estimateRunner(ctx)(buildStatisticsSql(ctx.config), 'search plan: statistics')
+      .then((rows) => readStatistics(ctx.config.columnNames.metadata, rows))
+      .catch(() => undefined)
+      .then((value) => {
+        if (ctx.shared.statistics === state) {
+          state.value = value;
+          state.until = Date.now() + ttl;
+          state.reading = undefined;
+        }
+        return value;
+      });
+    state.reading = reading;
+    // Read before: the stale copy serves this search.
+    if (state.until > 0) return state.value;
+  }
+  return state.until > 0 ? state.value : state.reading;
 }
 
 /** A search's options checked, its strategy chosen, turned into its statement, index settings and warnings. */
@@ -669,6 +703,8 @@ async function planStrategy(
   // The table's rows (cached like estimates): the exact threshold grows with them.
   const table = await tableRows(ctx, false);
   const planner = plannerAt(configured, table);
+  const fromStatistics = await statisticsPlan(ctx, filter, predicates, table, planner);
+  if (fromStatistics !== undefined) return fromStatistics;
   const shapes = shapeCache(ctx);
   const shape = filter.where.text;
   const seen = shapes.get(shape);
@@ -680,7 +716,7 @@ async function planStrategy(
       tableRows: table,
       selectivity: null,
       estimateSource: 'guard',
-      reason: `filters of this form matched at most exactRows (${planner.exactRows.toLocaleString('en-US')}) rows when last counted: ranked exactly in one statement that also counts the rows (planned again if more match)`,
+      reason: `filters of this form matched at most exactRows (${formatRows(planner.exactRows)}) rows when last counted: ranked exactly in one statement that also counts the rows (planned again if more match)`,
       guard: planner.exactRows,
     };
   }
@@ -716,6 +752,51 @@ async function planStrategy(
   // PostgreSQL plans the search from about the same figure (the type tests are written as inequalities,
   // which it guesses hold on 99.5% of rows).
   if (estimate.source === 'planner') PLANNER_OWN_ESTIMATE.add(choice);
+  return choice;
+}
+
+/**
+ * A plan from the table's statistics, with no statement (see statistics.ts), for a filter of conditions on
+ * indexed expressions that implies no partial index: exact when the figure's upper bound is at most
+ * `exactRows` on a B-tree-served condition (no guard: the bound is twice the statistics' figure), iterative
+ * when the figure itself is above `exactRows` (the figure PostgreSQL's EXPLAIN gives; B-tree statistics are
+ * trusted above the threshold). In between, or without statistics: undefined (estimated with statements).
+ */
+async function statisticsPlan(
+  ctx: StoreContext,
+  filter: ReturnType<StoreContext['compile']>,
+  predicates: readonly unknown[],
+  table: number | null,
+  planner: PlannerSettings,
+): Promise<SearchPlanChoice | undefined> {
+  const conditions = filter.conditions;
+  if (conditions === undefined || predicates.length > 0 || table === null || !(table > 0)) return undefined;
+  const statistics = await statisticsOf(ctx);
+  const figure = statistics === undefined ? undefined : estimateConditions(conditions, statistics, table);
+  if (figure === undefined) return undefined;
+  const rows = Math.round(figure.rows);
+  const threshold = formatRows(planner.exactRows);
+  if (figure.indexed && figure.upper <= planner.exactRows) {
+    return {
+      strategy: 'exact',
+      estimatedRows: rows,
+      tableRows: table,
+      selectivity: Math.min(1, figure.rows / table),
+      estimateSource: 'statistics',
+      reason: `the table's statistics put the filter at ~${formatRows(rows)} rows, at most ${formatRows(figure.upper)} (≤ exactRows ${threshold}): ranked exactly over the rows the filter's index selects`,
+    };
+  }
+  if (rows <= planner.exactRows) return undefined;
+  const choice = choosePlan({
+    requested: 'auto',
+    unfiltered: false,
+    predicates: [],
+    estimate: { rows, exact: false, indexServed: figure.indexed, source: 'statistics' },
+    tableRows: table,
+    planner,
+  });
+  // PostgreSQL estimates the same figure from the same statistics: it prefers the vector index itself.
+  PLANNER_OWN_ESTIMATE.add(choice);
   return choice;
 }
 

@@ -11,6 +11,7 @@ import { EXPRESSION_INDEXES_SQL } from '../core/filter-expressions.js';
 import { distanceSql, type IndexMethod, type Metric } from '../core/metric.js';
 import type { ResolvedStoreConfig } from './config.js';
 import type { SearchSettings } from './search-settings.js';
+import { STATISTICS_SQL } from './statistics.js';
 
 /** Optional fields a search hit can carry (`id`, `distance` and `similarity` are always there). */
 export type HitField = 'content' | 'metadata' | 'createdAt';
@@ -600,4 +601,17 @@ export function buildExpressionIndexesSql(config: ResolvedStoreConfig): Sql {
   // The one text the index advice runs too (`EXPRESSION_INDEXES_SQL`), its `$1` bound to the table.
   const [head = '', tail = ''] = EXPRESSION_INDEXES_SQL.split('$1');
   return sql([head, tail], config.table.text);
+}
+
+/**
+ * The statistics of the table's expression B-trees and of its created-at column (`STATISTICS_SQL` in
+ * statistics.ts), with the table and the column bound.
+ */
+export function buildStatisticsSql(config: ResolvedStoreConfig): Sql {
+  const parts = STATISTICS_SQL.split(/\$(\d)/);
+  const strings = parts.filter((_, i) => i % 2 === 0);
+  const bound = parts
+    .filter((_, i) => i % 2 === 1)
+    .map((n) => (n === '1' ? config.table.text : config.columnNames.createdAt));
+  return sql(strings, ...bound);
 }

@@ -17,6 +17,7 @@ import type { PoolQuery } from './pool.js';
 import type { RecallProfile } from './recall-profile.js';
 import type { RowEstimate, TtlCache } from './search-plan.js';
 import { buildVacuumSql, PGVECTOR_VERSION_SQL, type RowValues } from './sql.js';
+import type { TableStatistics } from './statistics.js';
 import type { MaintenanceResult, VectorStoreClient } from './types.js';
 
 /** Driver adapters known to send `Uint8Array` parameters in binary format (so `$1::vector` runs `vector_recv`). */
@@ -58,6 +59,16 @@ export interface SharedState {
    * reading while it runs, then the sets.
    */
   filterIndexKeys?: Promise<FilterIndexKeys> | FilterIndexKeys | undefined;
+  /**
+   * The table's statistics for row estimates in the store (see statistics.ts), read at most once per
+   * `planner.estimateCacheMs`: the last ones read (`undefined` when unreadable), until when they are fresh,
+   * and the reading in flight.
+   */
+  statistics?: {
+    value: TableStatistics | undefined;
+    until: number;
+    reading: Promise<TableStatistics | undefined> | undefined;
+  };
 }
 
 /** A row as the store's SELECTs and RETURNING clauses name its columns. */

@@ -426,6 +426,7 @@ export class VectorStore<M extends object = Record<string, unknown>, T extends V
   async refreshRecallProfile(): Promise<RecallProfile | undefined> {
     this.context.shared.recallProfiles = undefined;
     this.context.shared.filterIndexKeys = undefined;
+    this.context.shared.statistics = undefined;
     return recallProfileOf(this.context);
   }
 

@@ -436,13 +436,89 @@ describe('search plans', () => {
     }
   });
 
-  it('B-tree-served ranges above exactRows are planned from the planner’s figure, without a count', async () => {
+  it('B-tree-served filters are planned from the table’s statistics: no statement before the search, no guard', async () => {
     const nExpr = `(CASE WHEN jsonb_typeof((metadata -> 'n')) = 'number' THEN (metadata -> 'n')::numeric END)`;
     await pgc.query(`CREATE INDEX plan_items_n ON plan_items ((${nExpr}))`);
     await pgc.query(`CREATE INDEX plan_items_tenant_range ON plan_items ((metadata ->> 'tenant'))`);
     try {
       await pgc.query('ANALYZE plan_items');
-      const s = store(); // exactRows 100
+      const sent: string[] = [];
+      const recording = {
+        query: (q: pg.QueryConfig) => {
+          sent.push(q.text);
+          return pool.query(q);
+        },
+        connect: async () => {
+          const client = await pool.connect();
+          return new Proxy(client, {
+            get(target, key, receiver) {
+              if (key !== 'query') return Reflect.get(target, key, receiver);
+              return (query: string | pg.QueryConfig, ...rest: unknown[]) => {
+                sent.push(typeof query === 'string' ? query : query.text);
+                return (target.query as (...a: unknown[]) => unknown)(query, ...rest);
+              };
+            },
+          });
+        },
+      };
+      const s = store({ pool: recording }); // exactRows 100
+      const q = queries[3] as number[];
+      await s.search(q, { k: 10, filter: { n: { gte: 2000 } } }); // reads the version, the indexes, the statistics
+      expect(sent.some((t) => t.includes('pg_stats'))).toBe(true);
+      const searches: [object, (m: Meta) => boolean][] = [
+        [{ n: { gte: 0, lt: 40 } }, (m) => m.n < 40],
+        [{ n: { gte: 1000, lt: 1030 } }, (m) => m.n >= 1000 && m.n < 1030],
+        [{ tenant: 'tiny' }, (m) => m.tenant === 'tiny'],
+        [{ tenant: 'tiny', n: { lt: 1500 } }, (m) => m.tenant === 'tiny' && m.n < 1500],
+      ];
+      for (const [filter, keep] of searches) {
+        sent.length = 0;
+        const r = await s.search(q, { k: 10, filter });
+        // One statement: the exact ranking, with no guard (the statistics' bound is at most exactRows).
+        expect(r.plan, JSON.stringify(filter)).toMatchObject({
+          strategy: 'exact',
+          estimateSource: 'statistics',
+        });
+        expect(r.plan.guard).toBeUndefined();
+        expect(sent, JSON.stringify(filter)).toHaveLength(1);
+        expect(sent[0]).not.toMatch(/EXPLAIN|count\(|row_number/);
+        expect(r.results.map((h) => h.id)).toEqual(exactIds(q, 10, keep));
+      }
+      // Above exactRows: iterative from the figure, which is PostgreSQL's (1,500 of 3,000 rows).
+      sent.length = 0;
+      const wide = await s.search(q, { k: 10, filter: { n: { gte: 0, lt: 1500 } } });
+      expect(wide.plan).toMatchObject({ strategy: 'iterative', estimateSource: 'statistics' });
+      expect(wide.plan.estimatedRows).toBeGreaterThan(1200);
+      expect(wide.plan.estimatedRows).toBeLessThan(1800);
+      expect(sent).toHaveLength(1);
+      expect(wide.results).toHaveLength(10);
+      expect(wide.results.every((h) => (h.metadata as Meta).n < 1500)).toBe(true);
+      // 'big' is a most common value (97%).
+      const big = await s.search(q, { k: 10, filter: { tenant: 'big' } });
+      expect(big.plan).toMatchObject({ strategy: 'iterative', estimateSource: 'statistics' });
+      expect(big.plan.estimatedRows).toBeGreaterThan(2700);
+      // Between the figure and its bound (~80 rows, bound ~160 > 100): estimated with statements.
+      const between = await s.search(q, { k: 10, filter: { n: { gte: 100, lt: 180 } } });
+      expect(between.plan.estimateSource).toMatch(/^(count|guard)$/);
+      expect(between.results.map((h) => h.id)).toEqual(exactIds(q, 10, (m) => m.n >= 100 && m.n < 180));
+      // The explanation says where the figure came from.
+      const explained = await s.explainSearch(q, { k: 10, filter: { tenant: 'tiny' } });
+      expect(explained.choice.reason).toMatch(/statistics/);
+      expect(explained.indexes).not.toContain('plan_items_hnsw');
+    } finally {
+      await pgc.query('DROP INDEX plan_items_n');
+      await pgc.query('DROP INDEX plan_items_tenant_range');
+      await pgc.query('ANALYZE plan_items');
+    }
+  });
+
+  it('without statistics (estimateCacheMs 0): B-tree-served ranges above exactRows from the planner’s figure, no count', async () => {
+    const nExpr = `(CASE WHEN jsonb_typeof((metadata -> 'n')) = 'number' THEN (metadata -> 'n')::numeric END)`;
+    await pgc.query(`CREATE INDEX plan_items_n ON plan_items ((${nExpr}))`);
+    await pgc.query(`CREATE INDEX plan_items_tenant_range ON plan_items ((metadata ->> 'tenant'))`);
+    try {
+      await pgc.query('ANALYZE plan_items');
+      const s = store({ planner: { exactRows: 100, estimateCacheMs: 0 } });
       const q = queries[3] as number[];
       const wide = await s.search(q, { k: 10, filter: { n: { gte: 0, lt: 1500 } } });
       expect(wide.plan).toMatchObject({ strategy: 'iterative', estimateSource: 'planner' });
