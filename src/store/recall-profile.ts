@@ -117,7 +117,11 @@ export function readRecallProfile(commentText: string | null | undefined): Recal
   }
   const reason = checkProfile(value);
   if (reason !== undefined) return { profile: undefined, reason: `malformed recall profile: ${reason}` };
-  return { profile: value as RecallProfile };
+  // Frozen: what was read is what every search chooses from (and may remember its choices for).
+  const profile = value as RecallProfile;
+  for (const entry of profile.entries) Object.freeze(entry);
+  Object.freeze(profile.entries);
+  return { profile: Object.freeze(profile) };
 }
 
 function checkProfile(value: unknown): string | undefined {
@@ -397,6 +401,32 @@ export function efSearchForRecall(
   k: number,
   recall: number,
   strategy: RecallProfileEntry['strategy'] = 'index',
+): EfSearchChoice {
+  if (profile === undefined || !Object.isFrozen(profile) || !Object.isFrozen(profile.entries)) {
+    return chooseEfSearch(profile, k, recall, strategy);
+  }
+  // Asked on every search with a recall target: of a frozen profile (as read), the choice is remembered.
+  let chosen = CHOICES.get(profile);
+  if (chosen === undefined) {
+    chosen = new Map();
+    CHOICES.set(profile, chosen);
+  }
+  const key = `${k}\u0000${recall}\u0000${strategy}`;
+  let choice = chosen.get(key);
+  if (choice === undefined) {
+    choice = chooseEfSearch(profile, k, recall, strategy);
+    if (chosen.size < 256) chosen.set(key, choice);
+  }
+  return choice;
+}
+
+const CHOICES = new WeakMap<RecallProfile, Map<string, EfSearchChoice>>();
+
+function chooseEfSearch(
+  profile: RecallProfile | undefined,
+  k: number,
+  recall: number,
+  strategy: RecallProfileEntry['strategy'],
 ): EfSearchChoice {
   const atLeastK = (value: number) => Math.min(MAX_EF_SEARCH, Math.max(k, Math.ceil(value)));
   const fallback = (reason: string): EfSearchChoice => ({

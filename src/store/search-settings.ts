@@ -109,13 +109,24 @@ export function parsePgvectorVersion(version: string): [number, number, number] 
  * ```
  */
 export function pgvectorAtLeast(version: string, minimum: string): boolean {
+  // Asked on every search, of a handful of version pairs.
+  const key = `${version}\u0000${minimum}`;
+  const known = AT_LEAST.get(key);
+  if (known !== undefined) return known;
   const a = parsePgvectorVersion(version);
   const b = parsePgvectorVersion(minimum);
+  let answer = true;
   for (let i = 0; i < 3; i++) {
-    if ((a[i] as number) !== (b[i] as number)) return (a[i] as number) > (b[i] as number);
+    if ((a[i] as number) !== (b[i] as number)) {
+      answer = (a[i] as number) > (b[i] as number);
+      break;
+    }
   }
-  return true;
+  if (AT_LEAST.size < 64) AT_LEAST.set(key, answer);
+  return answer;
 }
+
+const AT_LEAST = new Map<string, boolean>();
 
 /**
  * Throws `EXTENSION_TOO_OLD` when the metric's operator is newer than the installed pgvector (L1, Hamming

@@ -627,7 +627,7 @@ async function prepareSearch<M extends object>(
     ...(exact ? { exact: true } : {}),
     ...(exact && plan.guard !== undefined ? { guard: plan.guard } : {}),
   };
-  const statement =
+  const build = () =>
     exact || expression.plan === undefined
       ? buildSearchSql(c, spec)
       : buildExpressionSearchSql(c, spec, expression.plan);
@@ -654,7 +654,24 @@ async function prepareSearch<M extends object>(
         ? buildSearchSql(c, { ...spec, gate: buildSettingsGate(entries) })
         : buildExpressionSearchSql(c, { ...spec, gate: buildSettingsGate(entries) }, expression.plan)
       : undefined;
-  return { statement, gated, tuning, entries, metric, k, fields, warnings, plan, requested, where };
+  // The plain statement only when it runs (no gate) or is explained: built lazily, once.
+  let statement = gated === undefined ? build() : undefined;
+  return {
+    get statement() {
+      statement ??= build();
+      return statement;
+    },
+    gated,
+    tuning,
+    entries,
+    metric,
+    k,
+    fields,
+    warnings,
+    plan,
+    requested,
+    where,
+  };
 }
 
 /** Whether a filter is exactly one configured partial-index predicate (the same SQL and values). */
@@ -689,7 +706,9 @@ async function planStrategy(
     // No statement is spent on a forced or unfiltered plan: the cache may still know the figures.
     const table = await tableRows(ctx, true);
     const planner = plannerAt(configured, table);
-    const known = estimateCache(ctx).get(`${planner.exactRows}\u0000${estimateKey(filter.where)}`);
+    const known = unfiltered
+      ? undefined
+      : estimateCache(ctx).get(`${planner.exactRows}\u0000${estimateKey(filter.where)}`);
     return choosePlan({
       requested,
       unfiltered,
