@@ -247,7 +247,7 @@ export function scaleSection(run: ScaleRun): string {
         for (const v of c.verdicts)
           parts.push(
             '',
-            `- ${v.store}: baseline ${v.baseline ?? '—'}, ${fmt(v.ratio)}×${v.sameSqlRatio === undefined ? '' : `; vs ${v.sameSql}: ${fmt(v.sameSqlRatio)}×`}; ${v.goals.map((g) => `${g.pass ? 'PASS' : 'MISS'} ${g.id} (${g.shown})`).join(', ')}`,
+            `- ${v.store}: baseline ${v.baseline ?? '—'}, ${fmt(v.ratio)}×${v.sameSqlRatio === undefined ? '' : `; vs ${v.sameSql}: ${fmt(v.sameSqlRatio)}×`}; ${v.goals.map((g) => `${g.pass ? 'PASS' : 'MISS'} ${g.id} (${g.shown}${g.note === undefined || g.id !== 'p50 vs baseline' ? '' : `; ${g.note}`})`).join(', ')}`,
           );
       }
       continue;
