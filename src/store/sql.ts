@@ -432,6 +432,20 @@ export function buildApplySettingsSql(entries: readonly SettingEntry[]): Sql {
  * ```
  */
 export function buildSettingsGate(entries: readonly SettingEntry[]): SettingsGate {
+  // Every search with settings builds one, from a handful of distinct entry lists: remembered (a gate is
+  // literal SQL, no bound values).
+  const key = entries.map((e) => e.join('\u0001')).join('\u0000');
+  const known = GATES.get(key);
+  if (known !== undefined) return known;
+  const gate = settingsGate(entries);
+  if (GATES.size >= 256) GATES.clear();
+  GATES.set(key, gate);
+  return gate;
+}
+
+const GATES = new Map<string, SettingsGate>();
+
+function settingsGate(entries: readonly SettingEntry[]): SettingsGate {
   const calls = settingCalls(entries);
   const floors = entries
     .filter(([, , floor]) => floor !== undefined)
