@@ -23,8 +23,21 @@ export const LITERAL_KEY = /^[\p{L}\p{N}_\-:@/]{1,200}$/u;
 
 /** True when every segment of a key path can be written as an SQL literal (see {@link LITERAL_KEY}). */
 export function isLiteralKeyPath(segments: readonly string[]): boolean {
-  return segments.length > 0 && segments.every((s) => LITERAL_KEY.test(s));
+  return segments.length > 0 && segments.every(isLiteralKey);
 }
+
+/** {@link LITERAL_KEY} of one segment, remembered: a filter's keys are tested several times per search. */
+function isLiteralKey(segment: string): boolean {
+  let known = LITERAL_KEYS.get(segment);
+  if (known === undefined) {
+    known = LITERAL_KEY.test(segment);
+    if (LITERAL_KEYS.size >= 1024) LITERAL_KEYS.clear();
+    LITERAL_KEYS.set(segment, known);
+  }
+  return known;
+}
+
+const LITERAL_KEYS = new Map<string, boolean>();
 
 function literalPath(segments: readonly string[]): string {
   if (!isLiteralKeyPath(segments)) {

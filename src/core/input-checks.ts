@@ -29,7 +29,17 @@ const LONE_SURROGATE = /[\ud800-\udfff]/u;
  * textProblem('😀');        // undefined (a surrogate pair)
  * ```
  */
+const WELL_FORMED = typeof (String.prototype as { isWellFormed?: unknown }).isWellFormed === 'function';
+
 export function textProblem(text: string): string | undefined {
+  // The common case, natively: well-formed UTF-16 without NUL (every filter key and value is checked).
+  if (
+    WELL_FORMED &&
+    text.indexOf('\u0000') < 0 &&
+    (text as unknown as { isWellFormed(): boolean }).isWellFormed()
+  ) {
+    return undefined;
+  }
   const nul = text.indexOf('\u0000');
   const lone = LONE_SURROGATE.exec(text);
   if (nul < 0 && lone === null) return undefined;

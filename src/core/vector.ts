@@ -198,6 +198,50 @@ function denseBinary(values: DenseVectorInput): Buffer {
 }
 
 /**
+ * The binary parameter of a dense query vector in one pass (each element read once, checked as
+ * {@link validateVector} checks it, written as a float): `undefined` when anything is off — not an array of
+ * `dims` numbers, an element not finite or out of range for `type` — and the caller then takes the checked
+ * path, which says what. `zero` is true for a vector of zeros. Searches take this path (a 1536-float query
+ * was read three times: copied, validated, written).
+ */
+export function denseBinaryParam(
+  input: unknown,
+  type: 'vector' | 'halfvec',
+  dims: number,
+): { readonly sql: Sql; readonly zero: boolean } | undefined {
+  if (!(Array.isArray(input) || input instanceof Float32Array || input instanceof Float64Array))
+    return undefined;
+  const values = input as ArrayLike<unknown>;
+  if (!Number.isInteger(dims) || dims < 1 || dims > MAX_DIMENSIONS[type] || values.length !== dims) {
+    return undefined;
+  }
+  const bytes = new ArrayBuffer(4 + 4 * dims);
+  const floats = new Float32Array(bytes, 4, dims);
+  const limit = type === 'halfvec' ? HALF_OVERFLOW : Number.POSITIVE_INFINITY;
+  let zero = true;
+  for (let i = 0; i < dims; i++) {
+    const v = values[i];
+    if (typeof v !== 'number') return undefined;
+    floats[i] = v;
+    const magnitude = Math.abs(floats[i] as number);
+    // NaN fails the comparison; a finite double beyond float4 became Infinity.
+    if (!(magnitude < limit)) return undefined;
+    if (magnitude !== 0) zero = false;
+  }
+  const buf = Buffer.from(bytes);
+  if (LITTLE_ENDIAN) buf.subarray(4).swap32();
+  buf.writeInt16BE(dims, 0);
+  buf.writeInt16BE(0, 2);
+  return {
+    sql:
+      type === 'vector'
+        ? sql`${buf}${cast('vector', dims)}`
+        : sql`${buf}${cast('vector', dims)}${cast('halfvec', dims)}`,
+    zero,
+  };
+}
+
+/**
  * pgvector's text format for `vector`: `[1,2.5,-0.125]`, each element the shortest decimal that reads back
  * as the same float4 (so `0.1` stays `0.1`, not `0.10000000149011612`). Validates first.
  *

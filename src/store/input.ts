@@ -17,6 +17,7 @@ import type { VectorType } from '../core/metric.js';
 import {
   type BitVectorInput,
   type DenseVectorInput,
+  denseBinaryParam,
   type SparseVector,
   type SparseVectorInput,
   type VectorEncoding,
@@ -223,6 +224,11 @@ export function vectorSql(
   encoding: VectorEncoding,
   cosine: boolean,
 ): Sql {
+  if (encoding === 'binary' && (config.vectorType === 'vector' || config.vectorType === 'halfvec')) {
+    // One pass for a good vector; anything off takes the checked path below, which says what.
+    const fast = denseBinaryParam(value, config.vectorType, config.dimensions);
+    if (fast !== undefined && !(cosine && fast.zero)) return fast.sql;
+  }
   return checkedEmbedding(value, path, cosine, (v) => embeddingParam(config, v, encoding));
 }
 

@@ -1,7 +1,9 @@
+import type { Sql } from '@prisma/client/runtime/client';
 import { describe, expect, it } from 'vitest';
 import type { PgVectorError } from '../../src/core/errors.js';
 import {
   decodeVectorBinary,
+  denseBinaryParam,
   encodeBitBinary,
   encodeHalfvecText,
   encodeSparseVectorBinary,
@@ -502,5 +504,53 @@ describe('vectorParam', () => {
       `encoding must be 'text' or 'binary', got "hex"`,
     );
     expect(thrown(() => vectorParam([1], 'float8' as never, 1)).message).toBe('unknown vector type "float8"');
+  });
+});
+
+describe('denseBinaryParam (the search path’s one-pass encoding)', () => {
+  const same = (a: Sql, b: Sql) => {
+    expect(a.text).toBe(b.text);
+    expect(a.values).toHaveLength(1);
+    expect(Buffer.compare(a.values[0] as Buffer, b.values[0] as Buffer)).toBe(0);
+  };
+  it('gives the bytes and SQL of vectorParam(…, binary) for every good vector', () => {
+    let seed = 7;
+    const next = () => {
+      seed = (seed * 16807) % 2147483647;
+      return seed / 2147483647 - 0.5;
+    };
+    for (const type of ['vector', 'halfvec'] as const) {
+      for (const dims of [1, 3, 384, 1536]) {
+        const values = Array.from({ length: dims }, () => next() * (type === 'halfvec' ? 1000 : 1e6));
+        for (const input of [values, Float32Array.from(values), Float64Array.from(values)]) {
+          const fast = denseBinaryParam(input, type, dims);
+          expect(fast?.zero).toBe(false);
+          same(fast!.sql, vectorParam(input as number[], type, dims, 'binary'));
+        }
+      }
+    }
+    expect(denseBinaryParam([0, -0, 0], 'vector', 3)?.zero).toBe(true);
+    expect(denseBinaryParam([0, 1e-50, 0], 'vector', 3)?.zero).toBe(true); // a float4 zero, as stored
+  });
+
+  it('declines whatever the checked path refuses (which then says what)', () => {
+    const bad: [unknown, 'vector' | 'halfvec', number][] = [
+      ['[1,2]', 'vector', 2],
+      [[1, 2], 'vector', 3],
+      [[1, Number.NaN], 'vector', 2],
+      [[1, Number.POSITIVE_INFINITY], 'vector', 2],
+      [[1, 1e39], 'vector', 2], // beyond float4
+      [[1, 70_000], 'halfvec', 2],
+      [[1, '2'], 'vector', 2],
+      [[1, undefined], 'vector', 2],
+      [[], 'vector', 0],
+      [[1], 'vector', 1.5],
+      // biome-ignore lint/suspicious/noSparseArray: a hole is refused too
+      [[1, , 3], 'vector', 3],
+    ];
+    for (const [input, type, dims] of bad) {
+      expect(denseBinaryParam(input, type, dims), JSON.stringify(input)).toBeUndefined();
+      expect(() => vectorParam(input as number[], type, dims, 'binary')).toThrow();
+    }
   });
 });
