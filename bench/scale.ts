@@ -916,9 +916,13 @@ async function benchWide(
       matching: { median: t.rows, min: t.rows },
       selectivity: 1,
       contenders: measured,
-      verdicts: verdicts(c, measured, sameSql, (store, sqlName) =>
-        sqlName.startsWith('exact') ||
-        sqlName.startsWith(store.includes('binary_quantize') ? 'binary index' : 'halfvec index'),
+      verdicts: verdicts(
+        c,
+        measured,
+        sameSql,
+        (store, sqlName) =>
+          sqlName.startsWith('exact') ||
+          sqlName.startsWith(store.includes('binary_quantize') ? 'binary index' : 'halfvec index'),
       ),
     };
     out.push(result);
