@@ -457,8 +457,9 @@ export async function filterIndexKeysOf(ctx: StoreContext): Promise<FilterIndexK
 
 /**
  * The table's statistics (statistics.ts), read at most once per `planner.estimateCacheMs` (never with 0):
- * the first search waits for them, later ones use the last copy while a fresh one is read. `undefined`
- * when they cannot be read (the planner then estimates with statements, as without them).
+ * the first search waits for them, later ones use the last copy while a fresh one is read; never read in a
+ * caller's transaction. `undefined` when they cannot be read (the planner then estimates with statements,
+ * as without them).
  */
 async function statisticsOf(ctx: StoreContext): Promise<TableStatistics | undefined> {
   const ttl = ctx.config.planner.estimateCacheMs;
@@ -467,6 +468,9 @@ async function statisticsOf(ctx: StoreContext): Promise<TableStatistics | undefi
   const state = ctx.shared.statistics;
   const now = Date.now();
   if (now < state.until) return state.value;
+  // Not read on a caller's transaction (a statement of ours there, started in the background, could
+  // interleave with theirs): the last copy read outside serves, else the statements estimate.
+  if (ctx.inTransaction) return state.until > 0 ? state.value : undefined;
   if (state.reading === undefined) {
     const reading = estimateRunner(ctx)(buildStatisticsSql(ctx.config), 'search plan: statistics')
       .then((rows) => readStatistics(ctx.config.columnNames.metadata, rows))

@@ -179,6 +179,23 @@ describe('plans from the table statistics', () => {
     expect(large.plan).toMatchObject({ strategy: 'iterative', estimateSource: 'statistics' });
   });
 
+  it("in a caller's transaction: the copy read outside serves; none is read inside", async () => {
+    const s = store();
+    const q = randomVector(next, DIMS);
+    const tiny = (m: Meta) => m.tenant === 't17';
+    await prisma.$transaction(async (tx) => {
+      const r = await s.withClient(tx as never).search(q, { k: 5, filter: { tenant: 't17' } });
+      expect(r.plan.estimateSource).not.toBe('statistics');
+      expect(r.results.map((h) => h.id)).toEqual(exactIds(q, 5, tiny));
+    });
+    expect((await s.search(q, { k: 5, filter: { tenant: 't17' } })).plan.estimateSource).toBe('statistics');
+    await prisma.$transaction(async (tx) => {
+      const r = await s.withClient(tx as never).search(q, { k: 5, filter: { tenant: 't17' } });
+      expect(r.plan.estimateSource).toBe('statistics');
+      expect(r.results.map((h) => h.id)).toEqual(exactIds(q, 5, tiny));
+    });
+  });
+
   it('statistics are read again after estimateCacheMs, and after refreshRecallProfile()', async () => {
     const s = store({ planner: { exactRows: 300, estimateCacheMs: 200 } });
     const q = randomVector(next, DIMS);
