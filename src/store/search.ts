@@ -780,10 +780,10 @@ async function planStrategy(
 
 /**
  * A plan from the table's statistics, with no statement (see statistics.ts), for a filter of conditions on
- * indexed expressions that implies no partial index: exact when the figure's upper bound is at most
- * `exactRows` on a B-tree-served condition (no guard: the bound is twice the statistics' figure), iterative
- * when the figure itself is above `exactRows` (the figure PostgreSQL's EXPLAIN gives; B-tree statistics are
- * trusted above the threshold). In between, or without statistics: undefined (estimated with statements).
+ * indexed expressions that implies no partial index: exact when the figure is at most `exactRows` on a
+ * B-tree-served condition and its upper bound at most twice that (no guard), iterative when the figure is
+ * above `exactRows` (the figure PostgreSQL's EXPLAIN gives; B-tree statistics are trusted above the
+ * threshold). Otherwise, or without statistics: undefined (estimated with statements).
  */
 async function statisticsPlan(
   ctx: StoreContext,
@@ -799,14 +799,17 @@ async function statisticsPlan(
   if (figure === undefined) return undefined;
   const rows = Math.round(figure.rows);
   const threshold = formatRows(planner.exactRows);
-  if (figure.indexed && figure.upper <= planner.exactRows) {
+  // Exact when the figure is within the threshold and its bound within twice it: a figure off by its bound
+  // then costs at most an exact ranking of 2 × exactRows rows — about two iterative scans, where exact and
+  // iterative cost the same at exactRows — and needs neither a guard (~0.4 µs per ranked row) nor a count.
+  if (figure.indexed && figure.rows <= planner.exactRows && figure.upper <= 2 * planner.exactRows) {
     return {
       strategy: 'exact',
       estimatedRows: rows,
       tableRows: table,
       selectivity: Math.min(1, figure.rows / table),
       estimateSource: 'statistics',
-      reason: `the table's statistics put the filter at ~${formatRows(rows)} rows, at most ${formatRows(figure.upper)} (≤ exactRows ${threshold}): ranked exactly over the rows the filter's index selects`,
+      reason: `the table's statistics put the filter at ~${formatRows(rows)} rows (≤ exactRows ${threshold}; at most ${formatRows(figure.upper)}): ranked exactly over the rows the filter's index selects`,
     };
   }
   if (rows <= planner.exactRows) return undefined;

@@ -497,9 +497,10 @@ describe('search plans', () => {
       const big = await s.search(q, { k: 10, filter: { tenant: 'big' } });
       expect(big.plan).toMatchObject({ strategy: 'iterative', estimateSource: 'statistics' });
       expect(big.plan.estimatedRows).toBeGreaterThan(2700);
-      // Between the figure and its bound (~80 rows, bound ~160 > 100): estimated with statements.
+      // Near the threshold (~80 rows, bound ~160 ≤ 2 × 100): still exact from the statistics, no guard.
       const between = await s.search(q, { k: 10, filter: { n: { gte: 100, lt: 180 } } });
-      expect(between.plan.estimateSource).toMatch(/^(count|guard)$/);
+      expect(between.plan).toMatchObject({ strategy: 'exact', estimateSource: 'statistics' });
+      expect(between.plan.guard).toBeUndefined();
       expect(between.results.map((h) => h.id)).toEqual(exactIds(q, 10, (m) => m.n >= 100 && m.n < 180));
       // The explanation says where the figure came from.
       const explained = await s.explainSearch(q, { k: 10, filter: { tenant: 'tiny' } });
