@@ -321,6 +321,29 @@ export function readExplainEstimate(rows: readonly Record<string, unknown>[]): {
   return { rows: plan['Plan Rows'], indexServed };
 }
 
+/**
+ * Whether `EXPLAIN (FORMAT JSON)` output (as text or parsed) shows an index scan that returns rows in an
+ * `Order By` — a vector index scan serving the search's ordering — under nothing but a Limit, subquery
+ * scans and the outer re-sort of a relaxed iterative scan.
+ */
+export function planOrdersByIndex(rows: readonly Record<string, unknown>[]): boolean {
+  let value: unknown = rows[0] === undefined ? undefined : Object.values(rows[0])[0];
+  if (typeof value === 'string') value = JSON.parse(value);
+  const top = (Array.isArray(value) ? value[0] : value) as { Plan?: Record<string, unknown> } | undefined;
+  const walk = (node: Record<string, unknown> | undefined): boolean => {
+    if (node === undefined) return false;
+    const type = String(node['Node Type'] ?? '');
+    if (type === 'Index Scan' && node['Order By'] !== undefined) return true;
+    if (!['Limit', 'Subquery Scan', 'Sort', 'Result'].includes(type)) return false;
+    // InitPlans (the settings gate's one-time filter) run once, before the scan.
+    const children = ((node.Plans ?? []) as Record<string, unknown>[]).filter(
+      (child) => child['Parent Relationship'] !== 'InitPlan',
+    );
+    return children.length === 1 && walk(children[0]);
+  };
+  return walk(top?.Plan);
+}
+
 /** A small LRU of values with a time to live. */
 export class TtlCache<V> {
   private readonly entries = new Map<string, { value: V; until: number }>();

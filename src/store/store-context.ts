@@ -49,6 +49,8 @@ export interface SharedState {
   estimates?: TtlCache<RowEstimate>;
   /** Per filter form (SQL text without values): how its last count compared with `exactRows`. */
   shapes?: TtlCache<ShapeSize>;
+  /** Per search statement (SQL and values, without the vector's) and k: planned on the vector index unpinned. */
+  unpinned?: TtlCache<boolean>;
   /**
    * The recall profiles of the store's vector index and of its partial vector indexes, read once (see
    * `VectorStore.refreshRecallProfile`).

@@ -323,6 +323,51 @@ describe('search plans', () => {
     expect(u.plan).toMatchObject({ strategy: 'index', estimateSource: 'none' });
   });
 
+  it('an iterative plan PostgreSQL puts on the vector index anyway is not pinned: one statement after one EXPLAIN', async () => {
+    const sent: string[] = [];
+    const recording = {
+      query: (q: pg.QueryConfig) => {
+        sent.push(q.text);
+        return pool.query(q);
+      },
+      connect: async () => {
+        const client = await pool.connect();
+        return new Proxy(client, {
+          get(target, key, receiver) {
+            if (key !== 'query') return Reflect.get(target, key, receiver);
+            return (query: string | pg.QueryConfig, ...rest: unknown[]) => {
+              sent.push(typeof query === 'string' ? query : query.text);
+              return (target.query as (...a: unknown[]) => unknown)(query, ...rest);
+            };
+          },
+        });
+      },
+    };
+    const s = store({ pool: recording });
+    const q = queries[0] as number[];
+    await s.search(q, { k: 5 }); // reads the version
+    // Forced iterative (as from a count): 97% of the rows match, and PostgreSQL plans the HNSW scan itself.
+    sent.length = 0;
+    const first = await s.search(q, { k: 5, filter: big, strategy: 'iterative' });
+    expect(sent.filter((t) => t.startsWith('EXPLAIN (FORMAT JSON) SELECT * FROM'))).toHaveLength(1);
+    expect(sent.some((t) => /BEGIN|enable_seqscan/.test(t))).toBe(false);
+    sent.length = 0;
+    const second = await s.search(q, { k: 5, filter: big, strategy: 'iterative' });
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).not.toMatch(/BEGIN|enable_seqscan|EXPLAIN/);
+    const isBig = (m: Meta) => m.tenant === 'big';
+    for (const r of [first, second]) {
+      expect(r.results).toHaveLength(5);
+      expect(r.results.every((h) => isBig(h.metadata as Meta))).toBe(true);
+    }
+    // 30 matching rows: PostgreSQL would sort them itself, so the iterative scan is pinned (a transaction).
+    sent.length = 0;
+    const pinned = await s.search(q, { k: 5, filter: tiny, strategy: 'iterative' });
+    expect(sent.some((t) => /BEGIN.*enable_seqscan/s.test(t))).toBe(true);
+    expect(pinned.results.every((h) => (h.metadata as Meta).tenant === 'tiny')).toBe(true);
+    expect(pinned.results).toHaveLength(5);
+  });
+
   it('a filter of a form counted small before runs as one guarded exact statement; more rows re-plan it', async () => {
     const s = store(); // exactRows 100
     const q = queries[1] as number[];

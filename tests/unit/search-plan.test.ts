@@ -11,6 +11,7 @@ import {
   estimateRows,
   exactRowsFor,
   type PlanInput,
+  planOrdersByIndex,
   readExplainEstimate,
   scanTuplesFor,
   TtlCache,
@@ -320,5 +321,65 @@ describe('planner SQL', () => {
       `SELECT * FROM (SELECT "id" AS "id", "embedding" <=> $1::vector(3) AS "distance" FROM "documents" WHERE "embedding" IS NOT NULL AND ("metadata" @> '{"t":"a"}'::jsonb) OFFSET 0) AS s WHERE s."distance" <= $2 ORDER BY s."distance" LIMIT 5`,
     );
     expect(s.values).toEqual(['[1,2,3]', 0.5]);
+  });
+});
+
+describe('planOrdersByIndex', () => {
+  const scan = { 'Node Type': 'Index Scan', 'Index Name': 'docs_hnsw', 'Order By': '(embedding <=> $1)' };
+  const plan = (top: unknown) => [{ 'QUERY PLAN': [{ Plan: top }] }];
+  it('sees a vector index scan in its order under a limit, subquery scans, a re-sort and the gate', () => {
+    const gated = {
+      'Node Type': 'Sort',
+      Plans: [
+        {
+          'Node Type': 'Subquery Scan',
+          Plans: [
+            {
+              'Node Type': 'Limit',
+              Plans: [
+                { 'Node Type': 'Result', 'Parent Relationship': 'InitPlan' },
+                { 'Node Type': 'Result', 'Parent Relationship': 'Outer', Plans: [scan] },
+              ],
+            },
+          ],
+        },
+      ],
+    };
+    expect(planOrdersByIndex(plan(gated))).toBe(true);
+    expect(
+      planOrdersByIndex([
+        { 'QUERY PLAN': JSON.stringify([{ Plan: { 'Node Type': 'Limit', Plans: [scan] } }]) },
+      ]),
+    ).toBe(true);
+  });
+
+  it('refuses a sort over a bitmap or sequential scan, an index scan without an order, and unreadable output', () => {
+    const sorted = {
+      'Node Type': 'Limit',
+      Plans: [
+        {
+          'Node Type': 'Sort',
+          Plans: [{ 'Node Type': 'Bitmap Heap Scan', Plans: [{ 'Node Type': 'Bitmap Index Scan' }] }],
+        },
+      ],
+    };
+    expect(planOrdersByIndex(plan(sorted))).toBe(false);
+    expect(
+      planOrdersByIndex(
+        plan({
+          'Node Type': 'Limit',
+          Plans: [{ 'Node Type': 'Sort', Plans: [{ 'Node Type': 'Seq Scan' }] }],
+        }),
+      ),
+    ).toBe(false);
+    expect(
+      planOrdersByIndex(
+        plan({ 'Node Type': 'Limit', Plans: [{ 'Node Type': 'Index Scan', 'Index Name': 'docs_tenant' }] }),
+      ),
+    ).toBe(false);
+    // Two children under the limit (a join, say): not the plain scan.
+    expect(planOrdersByIndex(plan({ 'Node Type': 'Limit', Plans: [scan, scan] }))).toBe(false);
+    expect(planOrdersByIndex([])).toBe(false);
+    expect(planOrdersByIndex([{ 'QUERY PLAN': [{}] }])).toBe(false);
   });
 });
