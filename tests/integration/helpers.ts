@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
+import type pg from 'pg';
 import { PrismaClient } from '../../src/generated/prisma/client.js';
 import { repoRoot } from '../support/prisma-cli.js';
 
@@ -94,3 +95,28 @@ export function itemsTableSql(table: string, embeddingType: string): string {
 }
 
 export { rejection } from '../support/pg-vector-error.js';
+
+/**
+ * A store `pool` over `poolOf()` that records the text of every statement sent through it (on its own
+ * `query`, and on the clients it hands out), into `sent`.
+ */
+export function recordingPool(poolOf: () => pg.Pool, sent: string[]) {
+  return {
+    query: (query: pg.QueryConfig) => {
+      sent.push(query.text);
+      return poolOf().query(query);
+    },
+    connect: async () => {
+      const client = await poolOf().connect();
+      return new Proxy(client, {
+        get(target, key, receiver) {
+          if (key !== 'query') return Reflect.get(target, key, receiver);
+          return (query: string | pg.QueryConfig, ...rest: unknown[]) => {
+            sent.push(typeof query === 'string' ? query : query.text);
+            return (target.query as (...a: unknown[]) => unknown)(query, ...rest);
+          };
+        },
+      });
+    },
+  };
+}

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PrismaClient } from '../../src/generated/prisma/client.js';
 import { createVectorStore, type VectorStore } from '../../src/index.js';
 import { createTestRole, openTestDatabase, type TestDatabase } from '../support/database.js';
-import { exactDistance, itemsTableSql, random, randomVector, rejection } from './helpers.js';
+import { exactDistance, itemsTableSql, random, randomVector, recordingPool, rejection } from './helpers.js';
 
 type Meta = { tenant: string; type: string; n: number };
 
@@ -293,21 +293,7 @@ describe('search plans', () => {
     // Not pinned: PostgreSQL picks that index itself, so the search is one statement that applies its own
     // settings — no transaction.
     const sent: string[] = [];
-    const recording = {
-      query: (query: pg.QueryConfig) => pool.query(query),
-      connect: async () => {
-        const client = await pool.connect();
-        return new Proxy(client, {
-          get(target, key, receiver) {
-            if (key !== 'query') return Reflect.get(target, key, receiver);
-            return (query: string | pg.QueryConfig, ...rest: unknown[]) => {
-              sent.push(typeof query === 'string' ? query : query.text);
-              return (target.query as (...a: unknown[]) => unknown)(query, ...rest);
-            };
-          },
-        });
-      },
-    };
+    const recording = recordingPool(() => pool, sent);
     const rs = store({ pool: recording });
     await rs.search(q, { k: 10, filter: { type: 'article' } }); // reads the version, the estimate
     sent.length = 0;
@@ -325,24 +311,7 @@ describe('search plans', () => {
 
   it('an iterative plan PostgreSQL puts on the vector index anyway is not pinned: one statement after one EXPLAIN', async () => {
     const sent: string[] = [];
-    const recording = {
-      query: (q: pg.QueryConfig) => {
-        sent.push(q.text);
-        return pool.query(q);
-      },
-      connect: async () => {
-        const client = await pool.connect();
-        return new Proxy(client, {
-          get(target, key, receiver) {
-            if (key !== 'query') return Reflect.get(target, key, receiver);
-            return (query: string | pg.QueryConfig, ...rest: unknown[]) => {
-              sent.push(typeof query === 'string' ? query : query.text);
-              return (target.query as (...a: unknown[]) => unknown)(query, ...rest);
-            };
-          },
-        });
-      },
-    };
+    const recording = recordingPool(() => pool, sent);
     const s = store({ pool: recording });
     const q = queries[0] as number[];
     await s.search(q, { k: 5 }); // reads the version
@@ -488,24 +457,7 @@ describe('search plans', () => {
     try {
       await pgc.query('ANALYZE plan_items');
       const sent: string[] = [];
-      const recording = {
-        query: (q: pg.QueryConfig) => {
-          sent.push(q.text);
-          return pool.query(q);
-        },
-        connect: async () => {
-          const client = await pool.connect();
-          return new Proxy(client, {
-            get(target, key, receiver) {
-              if (key !== 'query') return Reflect.get(target, key, receiver);
-              return (query: string | pg.QueryConfig, ...rest: unknown[]) => {
-                sent.push(typeof query === 'string' ? query : query.text);
-                return (target.query as (...a: unknown[]) => unknown)(query, ...rest);
-              };
-            },
-          });
-        },
-      };
+      const recording = recordingPool(() => pool, sent);
       const s = store({ pool: recording }); // exactRows 100
       const q = queries[3] as number[];
       await s.search(q, { k: 10, filter: { n: { gte: 2000 } } }); // reads the version, the indexes, the statistics
