@@ -58,6 +58,7 @@ import {
   type SearchTuning,
 } from './search-settings.js';
 import {
+  bindPositional,
   buildApplySettingsSql,
   buildBoundedCountSql,
   buildEstimateSql,
@@ -411,13 +412,8 @@ async function readProfiles(ctx: StoreContext): Promise<StoreRecallProfiles> {
     opclasses.push(opclassFor(c.metric, 'halfvec', c.indexMethod));
   }
   const loaded = await loadRecallProfile(
-    async (text, values) => {
-      // The tuner's constant text with positional parameters, as one Prisma statement (each `$n` bound).
-      const parts = text.split(/\$(\d+)/);
-      const strings = parts.filter((_, i) => i % 2 === 0);
-      const bound = parts.filter((_, i) => i % 2 === 1).map((n) => values[Number(n) - 1]);
-      return (await run(sqltag(strings, ...bound), 'recall profile')) as never;
-    },
+    // The tuner's constant text with positional parameters, as one Prisma statement (each `$n` bound).
+    async (text, values) => (await run(bindPositional(text, values), 'recall profile')) as never,
     { schema: located.schema, table: located.table, column: c.columnNames.embedding, opclasses },
   );
   // Keyed once by the configured predicates (as the store writes them: the literal form PostgreSQL prints).
@@ -642,6 +638,8 @@ async function prepareSearch<M extends object>(
   // checked on PostgreSQL 17 + pgvector 0.8.0 from 100k to 1M rows), or, on a table small enough, a
   // sequential scan and a sort, which is exact — one gated statement instead of a transaction of three.
   const settings = settingEntries(tuning.settings, c.indexMethod, tuning.floors);
+  // The gated statement the probe below asked about, when it asked: the one that runs unpinned.
+  let probed: Sql | undefined;
   let pinned = (strategy === 'partial' && !wholePartial) || (strategy === 'iterative' && !plannerOwnEstimate);
   if (
     pinned &&
@@ -654,8 +652,8 @@ async function prepareSearch<M extends object>(
     // An iterative plan from a count (PostgreSQL's own figure was low, as jsonb containment's often is):
     // when PostgreSQL plans the unpinned statement on the vector index anyway, it runs as one gated
     // statement instead of a transaction of three (asked once per filter and k, see unpinnedOnIndex).
-    const probe = buildSearchSql(c, { ...spec, gate: buildSettingsGate(settings) });
-    pinned = !(await unpinnedOnIndex(ctx, probe, `${k}\u0000${metric}\u0000${estimateKey(where)}`));
+    probed = buildSearchSql(c, { ...spec, gate: buildSettingsGate(settings) });
+    pinned = !(await unpinnedOnIndex(ctx, probed, `${k}\u0000${metric}\u0000${estimateKey(where)}`));
   }
   const entries = [...settings, ...(pinned ? PIN_VECTOR_INDEX : [])];
   // Outside a transaction block the statement applies its own settings: one round trip instead of four.
@@ -667,7 +665,7 @@ async function prepareSearch<M extends object>(
   const gated =
     entries.length > 0 && c.indexMethod === 'hnsw' && !pinned && !ctx.inTransaction && !exact
       ? expression.plan === undefined
-        ? buildSearchSql(c, { ...spec, gate: buildSettingsGate(entries) })
+        ? (probed ?? buildSearchSql(c, { ...spec, gate: buildSettingsGate(entries) }))
         : buildExpressionSearchSql(c, { ...spec, gate: buildSettingsGate(entries) }, expression.plan)
       : undefined;
   // The plain statement only when it runs (no gate) or is explained: built lazily, once.
@@ -844,7 +842,8 @@ async function statisticsPlan(
  * two round trips. From `EXPLAIN (FORMAT JSON)` of the statement itself (the plan its run will use: the
  * same text and values), remembered by `key` (the filter's SQL and values, k, metric) for
  * `planner.estimateCacheMs`.
- * 100,000 rows, a 10% containment filter PostgreSQL puts at 0.1%: it still plans the HNSW scan.
+ * 100,000 rows, a 10% containment filter PostgreSQL puts at ~5,000 rows (so it is counted): it still plans
+ * the HNSW scan.
  */
 async function unpinnedOnIndex(ctx: StoreContext, statement: Sql, key: string): Promise<boolean> {
   ctx.shared.unpinned ??= new TtlCache<boolean>(ctx.config.planner.estimateCacheMs);

@@ -613,8 +613,15 @@ export function buildTableSchemaSql(config: ResolvedStoreConfig): Sql {
  */
 export function buildExpressionIndexesSql(config: ResolvedStoreConfig): Sql {
   // The one text the index advice runs too (`EXPRESSION_INDEXES_SQL`), its `$1` bound to the table.
-  const [head = '', tail = ''] = EXPRESSION_INDEXES_SQL.split('$1');
-  return sql([head, tail], config.table.text);
+  return bindPositional(EXPRESSION_INDEXES_SQL, [config.table.text]);
+}
+
+/** A constant text with positional parameters (`$1`, `$2`, …) as one `Sql`, each `$n` bound to `values[n - 1]`. */
+export function bindPositional(text: string, values: readonly unknown[]): Sql {
+  const parts = text.split(/\$(\d+)/);
+  const strings = parts.filter((_, i) => i % 2 === 0);
+  const bound = parts.filter((_, i) => i % 2 === 1).map((n) => values[Number(n) - 1]);
+  return sql(strings, ...bound);
 }
 
 /**
@@ -622,10 +629,5 @@ export function buildExpressionIndexesSql(config: ResolvedStoreConfig): Sql {
  * statistics.ts), with the table and the column bound.
  */
 export function buildStatisticsSql(config: ResolvedStoreConfig): Sql {
-  const parts = STATISTICS_SQL.split(/\$(\d)/);
-  const strings = parts.filter((_, i) => i % 2 === 0);
-  const bound = parts
-    .filter((_, i) => i % 2 === 1)
-    .map((n) => (n === '1' ? config.table.text : config.columnNames.createdAt));
-  return sql(strings, ...bound);
+  return bindPositional(STATISTICS_SQL, [config.table.text, config.columnNames.createdAt]);
 }

@@ -238,15 +238,9 @@ function histogramPosition(h: readonly (string | number)[], v: string | number):
   const buckets = h.length - 1;
   if (compare(v, h[0] as string | number) <= 0) return 0;
   if (compare(v, h[buckets] as string | number) >= 0) return 1;
-  let lo = 0;
-  let hi = buckets;
-  while (hi - lo > 1) {
-    const mid = (lo + hi) >> 1;
-    if (compare(h[mid] as string | number, v) <= 0) lo = mid;
-    else hi = mid;
-  }
+  const lo = bucketOf(h, v);
   const a = h[lo] as string | number;
-  const b = h[hi] as string | number;
+  const b = h[lo + 1] as string | number;
   const inside =
     typeof v === 'number' && b !== a ? (v - (a as number)) / ((b as number) - (a as number)) : 0.5;
   return (lo + inside) / buckets;
